@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+// The pkgwatch command line: parses arguments, runs one command, and is the only place that exits.
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { PkgwatchError, usageError } from '../errors.js';
+import { checkOptions, runCheck, type CheckArgs } from './check.js';
+import { EXIT, type ExitCode } from './exit.js';
+
+async function main(argv: string[]): Promise<ExitCode> {
+  let code: ExitCode = EXIT.ok;
+  await yargs(argv)
+    .scriptName('pkgwatch')
+    .usage('$0 <command> [options]')
+    .command(
+      'check [packages..]',
+      'verify installed packages against dpkg\'s md5sums (all by default)',
+      (y) => checkOptions(y),
+      async (args) => {
+        code = await runCheck(args as unknown as CheckArgs);
+      },
+    )
+    .demandCommand(1, 'name a command, e.g. `pkgwatch check`')
+    .strict()
+    .recommendCommands()
+    .help()
+    .version()
+    .wrap(null)
+    .fail((msg: string | null, err: Error | undefined) => {
+      if (err !== undefined) throw err;
+      const text = msg ?? 'bad arguments';
+      // recommendCommands() words an unknown command as a bare suggestion; say what was wrong too.
+      const said = text.startsWith('Did you mean') ? `unknown command '${argv[0] ?? ''}'. ${text}` : text;
+      throw usageError(`${said} (see pkgwatch --help)`);
+    })
+    .parseAsync();
+  return code;
+}
+
+function report(err: unknown): ExitCode {
+  if (err instanceof PkgwatchError) {
+    process.stderr.write(`pkgwatch: ${err.kind === 'usage' ? '' : `${err.kind} error: `}${err.message}\n`);
+    return EXIT.error;
+  }
+  const text = err instanceof Error ? (err.stack ?? err.message) : String(err);
+  process.stderr.write(`pkgwatch: internal error (a bug; please report it with this output):\n${text}\n`);
+  return EXIT.error;
+}
+
+main(hideBin(process.argv)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.exitCode = report(err);
+  },
+);

@@ -1,0 +1,154 @@
+// Renderings of a verification report: text for people, JSON, and dpkg/debsums-compatible lines.
+import { displayPath } from '../dpkg/bytes.js';
+import type { DbWarning } from '../dpkg/types.js';
+import type { Finding, FindingStatus } from '../verify/finding.js';
+import type { VerifyReport } from '../verify/run.js';
+
+/** Output formats of `pkgwatch check --format`. */
+export const FORMATS = ['text', 'json', 'dpkg', 'debsums'] as const;
+export type Format = (typeof FORMATS)[number];
+
+/** A finding as it appears in JSON output (and, later, alerts): paths escaped for people. */
+export interface FindingJson {
+  package: string;
+  path: string;
+  status: FindingStatus;
+  conffile: boolean;
+  expected: string | null;
+  actual: string | null;
+  detail: string | null;
+}
+
+export function findingJson(f: Finding): FindingJson {
+  return {
+    package: f.package,
+    path: displayPath(f.path),
+    status: f.status,
+    conffile: f.conffile,
+    expected: f.expected,
+    actual: f.actual,
+    detail: f.detail === null ? null : displayPath(f.detail),
+  };
+}
+
+export function warningJson(w: DbWarning): { package: string | null; file: string; line: number | null; message: string } {
+  return { package: w.package, file: w.file, line: w.line, message: displayPath(w.message) };
+}
+
+/** The JSON document of `check --format json`. */
+export function renderJson(report: VerifyReport): string {
+  const doc = {
+    findings: report.findings.map(findingJson),
+    warnings: report.warnings.map(warningJson),
+    summary: report.summary,
+  };
+  return `${JSON.stringify(doc, null, 2)}\n`;
+}
+
+/** A warning line for stderr: `pkgwatch: warning: FILE:LINE: PKG: message`. */
+export function renderWarning(w: DbWarning): string {
+  const where = w.line === null ? w.file : `${w.file}:${w.line}`;
+  const pkg = w.package === null ? '' : `${w.package}: `;
+  return `pkgwatch: warning: ${where}: ${pkg}${displayPath(w.message)}\n`;
+}
+
+const DPKG_COLUMN: Record<FindingStatus, string> = {
+  changed: '??5??????',
+  missing: 'missing  ',
+  'wrong-type': '?M5??????',
+  unreadable: '?????????',
+};
+
+/** Turns `EACCES: permission denied` into strerror's `Permission denied`. */
+function strerror(detail: string | null): string {
+  if (detail === null) return 'Unknown error';
+  const m = /^[A-Z0-9]+: (.*)$/.exec(detail);
+  const text = m?.[1] ?? detail;
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/**
+ * The lines `dpkg --verify` prints: `%.9s %c %s`. Paths stay raw bytes, as dpkg prints them;
+ * the result is a byte string (one char per byte) to be written with latin1 encoding.
+ */
+export function renderDpkg(report: VerifyReport): string {
+  let out = '';
+  for (const f of report.findings) {
+    out += `${DPKG_COLUMN[f.status]} ${f.conffile ? 'c' : ' '} ${f.path}`;
+    if (f.status === 'unreadable') out += ` (${strerror(f.detail)})`;
+    out += '\n';
+  }
+  return out;
+}
+
+/** The lines `debsums -s` prints, with the root prefix on paths; a byte string like renderDpkg's. */
+export function renderDebsums(report: VerifyReport, root: string): string {
+  const prefix = root.replace(/\/+$/, '');
+  let out = '';
+  for (const f of report.findings) {
+    const path = `${Buffer.from(prefix, 'utf8').toString('latin1')}${f.path}`;
+    switch (f.status) {
+      case 'changed':
+      case 'wrong-type':
+        out += `debsums: changed file ${path} (from ${f.package} package)\n`;
+        break;
+      case 'missing':
+        out += `debsums: missing file ${path} (from ${f.package} package)\n`;
+        break;
+      case 'unreadable':
+        out += `debsums: can't open ${f.package} file ${path} (${strerror(f.detail)})\n`;
+        break;
+    }
+  }
+  return out;
+}
+
+const STATUS_WIDTH = 10;
+
+/** Text for people: findings grouped by package, then a summary line. */
+export function renderText(report: VerifyReport, colour: boolean): string {
+  const paint = (code: string, s: string): string => (colour ? `\x1b[${code}m${s}\x1b[0m` : s);
+  const statusColour: Record<FindingStatus, string> = { changed: '31', missing: '31', 'wrong-type': '31', unreadable: '33' };
+  let out = '';
+  let current: string | null = null;
+  for (const f of report.findings) {
+    if (f.package !== current) {
+      current = f.package;
+      out += `${out === '' ? '' : '\n'}${paint('1', f.package)}\n`;
+    }
+    const flag = f.conffile ? ' (conffile)' : '';
+    out += `  ${paint(statusColour[f.status], f.status.padEnd(STATUS_WIDTH))} ${displayPath(f.path)}${flag}\n`;
+    if (f.status === 'changed' && f.expected !== null && f.actual !== null) {
+      out += `  ${' '.repeat(STATUS_WIDTH)} expected ${f.expected}, found ${f.actual}\n`;
+    }
+    if (f.detail !== null) out += `  ${' '.repeat(STATUS_WIDTH)} ${displayPath(f.detail)}\n`;
+  }
+  if (out !== '') out += '\n';
+  out += `${summaryLine(report)}\n`;
+  return out;
+}
+
+/** `checked 710 packages, 94,632 files, 4.5 GB in 3.2 s: 3 changed, 1 missing in 2 packages` */
+export function summaryLine(report: VerifyReport): string {
+  const s = report.summary;
+  const head = `checked ${s.packages.toLocaleString('en-US')} packages, ${s.files.toLocaleString('en-US')} paths, ${formatBytes(s.bytes)} in ${(s.durationMs / 1000).toFixed(1)} s`;
+  if (report.findings.length === 0) return `${head}: no findings`;
+  const counts = new Map<FindingStatus, number>();
+  for (const f of report.findings) counts.set(f.status, (counts.get(f.status) ?? 0) + 1);
+  const parts = (['changed', 'missing', 'wrong-type', 'unreadable'] as const)
+    .filter((k) => counts.has(k))
+    .map((k) => `${counts.get(k)} ${k}`);
+  const pkgs = new Set(report.findings.map((f) => f.package)).size;
+  return `${head}: ${parts.join(', ')} in ${pkgs} package${pkgs === 1 ? '' : 's'}`;
+}
+
+export function formatBytes(n: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1000 && u < units.length - 1) {
+    v /= 1000;
+    u++;
+  }
+  return u === 0 ? `${v} B` : `${v.toFixed(1)} ${units[u]}`;
+}

@@ -1,0 +1,106 @@
+// A worker's batch logic: checks paths, hashes small files per batch and big files in groups, so
+// multi-lane hashing always has several files to work on at once.
+import { closeSync } from 'node:fs';
+import { isOpened, judgeDigest, type CheckOutcome, type PathChecker } from './check.js';
+import type { FdHasher } from './md5.js';
+import type { BatchProblem, BatchRequest, BatchResult } from './protocol.js';
+
+/**
+ * Files this large are held open and hashed together with other big files: three quarters of a
+ * Debian system's bytes sit in a few hundred such files, and hashing them side by side is what
+ * keeps every lane busy.
+ */
+const BIG_FILE_BYTES = 1 << 20;
+/** Big files held open at most before they are hashed (bounds open descriptors per worker). */
+const BIG_GROUP = 16;
+
+interface Pending {
+  readonly i: number;
+  readonly fd: number;
+  readonly size: number;
+  readonly md5: string;
+}
+
+/** Runs batches on one thread; holds big files across batches until a group is full or flushed. */
+export class BatchRunner {
+  private big: Pending[] = [];
+
+  constructor(
+    private readonly checker: PathChecker,
+    private readonly hasher: FdHasher,
+  ) {}
+
+  /** Number of big files waiting to be hashed. */
+  get deferred(): number {
+    return this.big.length;
+  }
+
+  run(req: BatchRequest): BatchResult {
+    const out = new Collector();
+    const small: Pending[] = [];
+    for (let k = 0; k < req.paths.length; k++) {
+      const i = req.base + k;
+      const path = req.paths[k] as string;
+      const md5 = req.md5s[k] ?? '';
+      if (md5 === '') {
+        const o = this.checker.exists(path);
+        out.add(i, o);
+        if (o.status === null && o.kind === 'file') out.regular.push(i);
+        continue;
+      }
+      const opened = this.checker.open(path);
+      if (!isOpened(opened)) {
+        out.add(i, opened);
+        continue;
+      }
+      const p = { i, fd: opened.fd, size: opened.size, md5 };
+      if (opened.size >= BIG_FILE_BYTES) this.big.push(p);
+      else small.push(p);
+    }
+    this.hash(small, out);
+    if (this.big.length >= BIG_GROUP) this.hashBig(out);
+    return out.result(req.id, this.big.length);
+  }
+
+  /** Hashes every big file still held. */
+  flush(id: number): BatchResult {
+    const out = new Collector();
+    this.hashBig(out);
+    return out.result(id, 0);
+  }
+
+  private hashBig(out: Collector): void {
+    const group = this.big;
+    this.big = [];
+    this.hash(group, out);
+  }
+
+  /** Hashes a group, largest first (so lanes finish together), and closes every descriptor. */
+  private hash(group: Pending[], out: Collector): void {
+    if (group.length === 0) return;
+    group.sort((a, b) => b.size - a.size);
+    try {
+      const r = this.hasher.hashFds(group.map((p) => p.fd));
+      group.forEach((p, k) => out.add(p.i, judgeDigest(p.md5, r.digests[k] ?? new Error('no digest'), r.bytes[k] ?? 0)));
+    } finally {
+      for (const p of group) closeSync(p.fd);
+    }
+  }
+}
+
+class Collector {
+  readonly problems: BatchProblem[] = [];
+  readonly regular: number[] = [];
+  bytes = 0;
+  completed = 0;
+
+  add(i: number, o: CheckOutcome): void {
+    this.completed++;
+    this.bytes += o.bytes;
+    if (o.status !== null) this.problems.push({ i, status: o.status, actual: o.actual, detail: o.detail });
+  }
+
+  result(id: number, deferred: number): BatchResult {
+    return { id, completed: this.completed, deferred, problems: this.problems, bytes: this.bytes, regular: this.regular };
+  }
+}

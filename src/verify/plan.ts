@@ -1,0 +1,210 @@
+// The pure core of verification: decides which paths of which packages are checked, where and
+// against which hash, and turns worker outcomes into findings. No I/O here.
+import { isPathExcluded } from '../dpkg/dpkgcfg.js';
+import { packageId } from '../dpkg/loader.js';
+import type { BytePath, Database, DbWarning, Diversion, PackageFiles, PackageRecord } from '../dpkg/types.js';
+import { compareFindings, type Finding } from './finding.js';
+import type { BatchProblem } from './protocol.js';
+
+/** One path to check for one package. */
+export interface PlannedItem {
+  readonly pkg: string;
+  /** The path as the package lists it. */
+  readonly listed: BytePath;
+  /** Where it is checked: `listed`, or the divert-to path when another package diverted it. */
+  readonly path: BytePath;
+  /** Expected md5, or null to check existence only. */
+  readonly md5: string | null;
+  readonly conffile: boolean;
+  /** Matched by a dpkg path-exclude rule: its absence is not a finding. */
+  readonly excluded: boolean;
+  readonly diversion: Diversion | null;
+}
+
+export interface Plan {
+  readonly items: readonly PlannedItem[];
+  readonly warnings: readonly DbWarning[];
+  readonly packages: number;
+  /** Packages whose md5sums is empty: existence-only items that are regular files earn a warning. */
+  readonly emptySums: ReadonlyMap<string, string>;
+}
+
+export interface PlanOptions {
+  /** Check conffiles recorded in status (default true; `--no-conffiles` turns it off). */
+  readonly conffiles: boolean;
+}
+
+/** A selected package with its info files. */
+export interface PackageInput {
+  readonly pkg: PackageRecord;
+  readonly files: PackageFiles;
+}
+
+/**
+ * Decides every check of a run, package by package as their info files arrive, following
+ * shared/dpkg-semantics.md "Per path". Items are numbered in the order `add` returns them.
+ */
+export class Planner {
+  private readonly diverted = new Map<BytePath, Diversion>();
+  private readonly items: PlannedItem[] = [];
+  private readonly warnings: DbWarning[] = [];
+  private readonly emptySums = new Map<string, string>();
+  /** Every path some package's .list claims: an md5sums entry of a package without .list defers to it. */
+  private readonly claimed = new Set<BytePath>();
+  private readonly withoutList: PackageInput[] = [];
+  private packages = 0;
+
+  constructor(
+    private readonly db: Database,
+    private readonly opts: PlanOptions,
+  ) {
+    for (const d of db.diversions) this.diverted.set(d.from, d);
+  }
+
+  /** Plans one package; returns its new items (none yet for a package without .list). */
+  add(input: PackageInput): PlannedItem[] {
+    const { pkg, files } = input;
+    const id = packageId(pkg);
+    this.packages++;
+    this.warnings.push(...files.warnings);
+    if (files.md5sums === null) {
+      this.warnings.push({
+        package: id,
+        file: files.md5sumsFile,
+        line: null,
+        message: "no md5sums file: the package's files are checked for existence only (old or hand-built package?)",
+      });
+    } else if (files.md5sums.size === 0) {
+      this.emptySums.set(id, files.md5sumsFile);
+    }
+    if (files.list === null) {
+      this.warnings.push({
+        package: id,
+        file: files.listFile,
+        line: null,
+        message: "no .list file: existence of the package's paths cannot be checked; its md5sums entries are still hashed",
+      });
+      this.withoutList.push(input);
+      return [];
+    }
+    for (const p of files.list) this.claimed.add(p);
+    const seen = new Set<BytePath>(pkg.conffiles.map((c) => c.path));
+    const out = this.conffileItems(pkg, id);
+    const sums = files.md5sums ?? new Map<BytePath, string>();
+    for (const listed of files.list) {
+      if (seen.has(listed)) continue;
+      seen.add(listed);
+      // An md5sums entry counts only when the path is in this package's .list (Replaces takeovers).
+      this.push(out, pkg, id, listed, sums.get(listed) ?? null, false);
+    }
+    return out;
+  }
+
+  /** Plans the packages that had no .list, now that every other .list is known. */
+  finish(): PlannedItem[] {
+    const out: PlannedItem[] = [];
+    for (const { pkg, files } of this.withoutList) {
+      const id = packageId(pkg);
+      out.push(...this.conffileItems(pkg, id));
+      const conffiles = new Set(pkg.conffiles.map((c) => c.path));
+      // md5sums keys are unique already; conffiles and paths now owned by others are skipped.
+      for (const [path, md5] of files.md5sums ?? []) {
+        if (!conffiles.has(path) && !this.claimed.has(path)) this.push(out, pkg, id, path, md5, false);
+      }
+    }
+    this.withoutList.length = 0;
+    return out;
+  }
+
+  /** The plan so far: every item returned by `add` and `finish`, in order. */
+  plan(): Plan {
+    return { items: this.items, warnings: this.warnings, packages: this.packages, emptySums: this.emptySums };
+  }
+
+  private conffileItems(pkg: PackageRecord, id: string): PlannedItem[] {
+    const out: PlannedItem[] = [];
+    if (!this.opts.conffiles) return out;
+    const seen = new Set<BytePath>();
+    for (const c of pkg.conffiles) {
+      if (seen.has(c.path)) continue;
+      seen.add(c.path);
+      // obsolete and remove-on-upgrade conffiles are no longer shipped: never findings.
+      if (c.obsolete || c.removeOnUpgrade) continue;
+      this.push(out, pkg, id, c.path, c.md5, true);
+    }
+    return out;
+  }
+
+  private push(out: PlannedItem[], pkg: PackageRecord, id: string, listed: BytePath, md5: string | null, conffile: boolean): void {
+    const d = this.diverted.get(listed);
+    // A package's own diversion leaves its file in place; anyone else's moves it to `to`.
+    const diversion = d !== undefined && d.by !== pkg.name ? d : null;
+    const item: PlannedItem = {
+      pkg: id,
+      listed,
+      path: diversion ? diversion.to : listed,
+      md5,
+      conffile,
+      excluded: isPathExcluded(listed, this.db.pathFilters),
+      diversion,
+    };
+    this.items.push(item);
+    out.push(item);
+  }
+}
+
+/** Plans a whole run at once (see Planner). */
+export function planChecks(db: Database, inputs: readonly PackageInput[], opts: PlanOptions): Plan {
+  const planner = new Planner(db, opts);
+  for (const input of inputs) planner.add(input);
+  planner.finish();
+  return planner.plan();
+}
+
+/** Turns the outcome of a run into sorted findings and the warnings learnt while checking. */
+export function collectFindings(
+  plan: Plan,
+  problems: ReadonlyMap<number, BatchProblem>,
+  regular: ReadonlySet<number>,
+): { findings: Finding[]; warnings: DbWarning[] } {
+  const findings: Finding[] = [];
+  for (const [i, p] of problems) {
+    const it = plan.items[i];
+    if (it === undefined) continue;
+    if (p.status === 'missing' && it.excluded) continue;
+    const notes: string[] = [];
+    if (p.detail !== null) notes.push(p.detail);
+    if (it.diversion !== null) {
+      const by = it.diversion.by === null ? 'a local diversion' : it.diversion.by;
+      notes.push(`diverted from ${it.listed} by ${by}`);
+    }
+    findings.push({
+      package: it.pkg,
+      path: it.path,
+      status: p.status,
+      conffile: it.conffile,
+      expected: it.md5,
+      actual: p.actual,
+      detail: notes.length > 0 ? notes.join('; ') : null,
+    });
+  }
+  findings.sort(compareFindings);
+
+  const warnings: DbWarning[] = [];
+  if (plan.emptySums.size > 0) {
+    const counts = new Map<string, number>();
+    for (const i of regular) {
+      const it = plan.items[i];
+      if (it !== undefined && plan.emptySums.has(it.pkg)) counts.set(it.pkg, (counts.get(it.pkg) ?? 0) + 1);
+    }
+    for (const [pkg, n] of counts) {
+      warnings.push({
+        package: pkg,
+        file: plan.emptySums.get(pkg) ?? '',
+        line: null,
+        message: `empty md5sums file while the package's .list holds ${n} regular file(s): they are checked for existence only`,
+      });
+    }
+  }
+  return { findings, warnings };
+}

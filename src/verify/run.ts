@@ -1,0 +1,123 @@
+// One verification run: load the database, select packages, plan, hash on the pool, collect.
+import { availableParallelism } from 'node:os';
+import { loadDatabase, loadPackageFiles } from '../dpkg/loader.js';
+import { selectPackages } from '../dpkg/select.js';
+import type { DbWarning } from '../dpkg/types.js';
+import type { Finding } from './finding.js';
+import { collectFindings, Planner, type PlannedItem } from './plan.js';
+import { CheckPool, type PoolProgress } from './pool.js';
+
+export interface VerifyRequest {
+  /** The system to verify (dpkg's --root); `/` by default. */
+  readonly root: string;
+  /** dpkg's --admindir, a host path; `<root>/var/lib/dpkg` when absent. */
+  readonly admindir?: string | undefined;
+  /** Package names or shell-style patterns; empty = every installed package. */
+  readonly packages: readonly string[];
+  /** Add the Depends/Pre-Depends closure of the named packages. */
+  readonly withDeps: boolean;
+  /** Check conffiles recorded in status. */
+  readonly conffiles: boolean;
+  /** Hashing worker threads. */
+  readonly jobs: number;
+  readonly onProgress?: ((p: VerifyProgress) => void) | undefined;
+}
+
+/** Where a run is, for progress displays. */
+export interface VerifyProgress {
+  readonly packagesDone: number;
+  readonly packagesTotal: number;
+  readonly filesDone: number;
+  readonly filesTotal: number;
+  readonly bytesDone: number;
+}
+
+export interface VerifySummary {
+  readonly packages: number;
+  readonly files: number;
+  readonly bytes: number;
+  readonly durationMs: number;
+}
+
+export interface VerifyReport {
+  readonly findings: readonly Finding[];
+  readonly warnings: readonly DbWarning[];
+  readonly summary: VerifySummary;
+}
+
+/** Default for --jobs: one hashing thread per core. */
+export function defaultJobs(): number {
+  return availableParallelism();
+}
+
+/** Info files are read this many at a time: enough to keep the disk busy, few descriptors. */
+const LOAD_CONCURRENCY = 32;
+
+/**
+ * Verifies the selected packages of one system. The worker threads start first and hash while
+ * the info files are still loading. Throws PkgwatchError for usage and database errors.
+ */
+export async function verify(req: VerifyRequest): Promise<VerifyReport> {
+  const started = performance.now();
+  let progress: ((p: PoolProgress) => void) | undefined;
+  const pool = new CheckPool(req.root, req.jobs, (p) => progress?.(p));
+  try {
+    const db = await loadDatabase(req.admindir === undefined ? { root: req.root } : { root: req.root, admindir: req.admindir });
+    const selected = selectPackages(db, req.packages, req.withDeps);
+    const planner = new Planner(db, { conffiles: req.conffiles });
+    // Index of the last item of each package, in item order, for the packages-done count.
+    const lastItems: number[] = [];
+    let queued = 0;
+    const enqueue = (items: readonly PlannedItem[]): void => {
+      if (items.length === 0) return;
+      queued += items.length;
+      lastItems.push(queued - 1);
+      pool.add(items);
+    };
+    await mapLimit(selected, LOAD_CONCURRENCY, async (pkg) => {
+      const files = await loadPackageFiles(db, pkg);
+      enqueue(planner.add({ pkg, files }));
+    });
+    enqueue(planner.finish());
+    const onProgress = req.onProgress;
+    if (onProgress !== undefined) {
+      progress = (p): void => {
+        let packagesDone = 0;
+        while (packagesDone < lastItems.length && (lastItems[packagesDone] as number) < p.itemsDone) packagesDone++;
+        onProgress({
+          packagesDone: Math.min(packagesDone, selected.length),
+          packagesTotal: selected.length,
+          filesDone: p.itemsDone,
+          filesTotal: p.itemsTotal,
+          bytesDone: p.bytesDone,
+        });
+      };
+    }
+    pool.close();
+    const result = await pool.done;
+    const plan = planner.plan();
+    const collected = collectFindings(plan, result.problems, result.regular);
+    return {
+      findings: collected.findings,
+      warnings: [...db.warnings, ...plan.warnings, ...collected.warnings],
+      summary: {
+        packages: selected.length,
+        files: plan.items.length,
+        bytes: result.bytes,
+        durationMs: Math.round(performance.now() - started),
+      },
+    };
+  } finally {
+    await pool.terminate();
+  }
+}
+
+/** Runs `fn` over `items`, at most `limit` at a time. */
+async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < items.length) await fn(items[next++] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+}
+

@@ -1,0 +1,237 @@
+// A minimal WebAssembly binary encoder (just what the generated SIMD md5 kernels need), plus the
+// few WebAssembly JS API types we use: the tsconfig has no DOM lib, so they are declared here.
+
+/** Value types: i32 and v128. */
+export type ValType = 0x7f | 0x7b;
+export const I32: ValType = 0x7f;
+export const V128: ValType = 0x7b;
+
+/** Appends `v` as unsigned LEB128. */
+function uleb(out: number[], v: number): void {
+  do {
+    let b = v & 0x7f;
+    v >>>= 7;
+    if (v !== 0) b |= 0x80;
+    out.push(b);
+  } while (v !== 0);
+}
+
+/** Appends `v` (an int32) as signed LEB128. */
+function sleb(out: number[], v: number): void {
+  v |= 0;
+  for (;;) {
+    const b = v & 0x7f;
+    v >>= 7;
+    if ((v === 0 && (b & 0x40) === 0) || (v === -1 && (b & 0x40) !== 0)) {
+      out.push(b);
+      return;
+    }
+    out.push(b | 0x80);
+  }
+}
+
+/** Instruction stream of one function body (the final `end` is added by the encoder). */
+export class Body {
+  readonly bytes: number[] = [];
+
+  localGet(i: number): this {
+    this.bytes.push(0x20);
+    uleb(this.bytes, i);
+    return this;
+  }
+
+  localSet(i: number): this {
+    this.bytes.push(0x21);
+    uleb(this.bytes, i);
+    return this;
+  }
+
+  localTee(i: number): this {
+    this.bytes.push(0x22);
+    uleb(this.bytes, i);
+    return this;
+  }
+
+  i32Const(v: number): this {
+    this.bytes.push(0x41);
+    sleb(this.bytes, v);
+    return this;
+  }
+
+  i32Add(): this {
+    this.bytes.push(0x6a);
+    return this;
+  }
+
+  i32Sub(): this {
+    this.bytes.push(0x6b);
+    return this;
+  }
+
+  /** `loop` with an empty block type. */
+  loop(): this {
+    this.bytes.push(0x03, 0x40);
+    return this;
+  }
+
+  end(): this {
+    this.bytes.push(0x0b);
+    return this;
+  }
+
+  brIf(depth: number): this {
+    this.bytes.push(0x0d);
+    uleb(this.bytes, depth);
+    return this;
+  }
+
+  /** A SIMD (0xfd-prefixed) instruction without immediates. */
+  simd(op: number): this {
+    this.bytes.push(0xfd);
+    uleb(this.bytes, op);
+    return this;
+  }
+
+  /** A SIMD memory instruction: memarg (log2 alignment, static offset), then an optional lane. */
+  simdMem(op: number, alignLog2: number, offset: number, lane?: number): this {
+    this.simd(op);
+    uleb(this.bytes, alignLog2);
+    uleb(this.bytes, offset);
+    if (lane !== undefined) this.bytes.push(lane);
+    return this;
+  }
+
+  /** A SIMD instruction followed by 16 immediate bytes (v128.const, i8x16.shuffle). */
+  simdImm16(op: number, imm: readonly number[]): this {
+    if (imm.length !== 16) throw new RangeError('need 16 immediate bytes');
+    this.simd(op);
+    for (const b of imm) this.bytes.push(b & 0xff);
+    return this;
+  }
+}
+
+/** SIMD opcodes used (from the WebAssembly SIMD spec's opcode table). */
+export const Op = {
+  v128Load: 0x00,
+  v128Store: 0x0b,
+  v128Const: 0x0c,
+  i8x16Shuffle: 0x0d,
+  v128Not: 0x4d,
+  v128And: 0x4e,
+  v128AndNot: 0x4f,
+  v128Or: 0x50,
+  v128Xor: 0x51,
+  v128Bitselect: 0x52,
+  v128Load32Lane: 0x56,
+  v128Load32Zero: 0x5c,
+  i32x4Shl: 0xab,
+  i32x4ShrU: 0xad,
+  i32x4Add: 0xae,
+} as const;
+
+/** One exported function. */
+export interface FuncDef {
+  readonly name: string;
+  readonly params: readonly ValType[];
+  readonly locals: readonly ValType[];
+  readonly body: Body;
+}
+
+function vec(out: number[], items: readonly number[][]): void {
+  uleb(out, items.length);
+  for (const it of items) for (const b of it) out.push(b);
+}
+
+function section(out: number[], id: number, content: number[]): void {
+  out.push(id);
+  uleb(out, content.length);
+  for (const b of content) out.push(b);
+}
+
+function name(s: string): number[] {
+  const bytes = [...Buffer.from(s, 'utf8')];
+  const out: number[] = [];
+  uleb(out, bytes.length);
+  return out.concat(bytes);
+}
+
+/** Encodes a module of result-less functions and one exported memory of fixed size. */
+export function encodeModule(funcs: readonly FuncDef[], memoryPages: number, memoryName: string): Uint8Array {
+  const out = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+  const types = funcs.map((f) => {
+    const t = [0x60];
+    uleb(t, f.params.length);
+    t.push(...f.params, 0);
+    return t;
+  });
+  const s1: number[] = [];
+  vec(s1, types);
+  section(out, 1, s1);
+  const s3: number[] = [];
+  vec(
+    s3,
+    funcs.map((_, i) => {
+      const t: number[] = [];
+      uleb(t, i);
+      return t;
+    }),
+  );
+  section(out, 3, s3);
+  // Memory: min = max = memoryPages, so views over memory.buffer never go stale.
+  const s5: number[] = [1, 0x01];
+  uleb(s5, memoryPages);
+  uleb(s5, memoryPages);
+  section(out, 5, s5);
+  const exps: number[][] = funcs.map((f, i) => {
+    const e = name(f.name);
+    e.push(0x00);
+    uleb(e, i);
+    return e;
+  });
+  exps.push([...name(memoryName), 0x02, 0x00]);
+  const s7: number[] = [];
+  vec(s7, exps);
+  section(out, 7, s7);
+  const codes = funcs.map((f) => {
+    // Locals as runs of equal type.
+    const runs: number[][] = [];
+    for (const t of f.locals) {
+      const last = runs[runs.length - 1];
+      if (last !== undefined && last[1] === t) last[0] = (last[0] ?? 0) + 1;
+      else runs.push([1, t]);
+    }
+    const fn: number[] = [];
+    uleb(fn, runs.length);
+    for (const [count, t] of runs) {
+      uleb(fn, count ?? 0);
+      fn.push(t ?? I32);
+    }
+    for (const b of f.body.bytes) fn.push(b);
+    fn.push(0x0b);
+    const c: number[] = [];
+    uleb(c, fn.length);
+    return c.concat(fn);
+  });
+  const s10: number[] = [];
+  vec(s10, codes);
+  section(out, 10, s10);
+  return Uint8Array.from(out);
+}
+
+/** The parts of the WebAssembly JS API used here. */
+export interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+}
+export interface WasmInstance {
+  readonly exports: Record<string, unknown>;
+}
+export interface WasmApi {
+  validate(bytes: Uint8Array): boolean;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports?: object) => WasmInstance;
+}
+
+/** The global WebAssembly object, if this runtime has one. */
+export function wasmApi(): WasmApi | undefined {
+  return (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+}
