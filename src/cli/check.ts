@@ -30,7 +30,7 @@ export function checkOptions(y: Argv): Argv<CheckArgs> {
     .option('with-deps', { describe: "add the named packages' Depends and Pre-Depends, recursively", type: 'boolean', default: false })
     .option('conffiles', { describe: 'check conffiles (--no-conffiles to skip them)', type: 'boolean', default: true })
     .option('jobs', { alias: 'j', describe: 'hashing threads', type: 'number', default: defaultJobs(), defaultDescription: 'all cores', requiresArg: true })
-    .option('format', { alias: 'f', describe: 'output format', choices: FORMATS, default: 'text' as Format, requiresArg: true }) as unknown as Argv<CheckArgs>;
+    .option('format', { alias: 'f', describe: 'output format', choices: FORMATS, default: 'text', requiresArg: true }) as unknown as Argv<CheckArgs>;
 }
 
 /** Runs `check` and writes its report; returns the exit code. */

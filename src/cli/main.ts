@@ -16,7 +16,7 @@ async function main(argv: string[]): Promise<ExitCode> {
       'verify installed packages against dpkg\'s md5sums (all by default)',
       (y) => checkOptions(y),
       async (args) => {
-        code = await runCheck(args as unknown as CheckArgs);
+        code = await runCheck(args);
       },
     )
     .demandCommand(1, 'name a command, e.g. `pkgwatch check`')

@@ -102,6 +102,11 @@ export interface Database {
   readonly diversions: readonly Diversion[];
   readonly pathFilters: readonly PathFilter[];
   readonly warnings: readonly DbWarning[];
+  /**
+   * The admindir's `info/format` (1: Multi-Arch: same packages have `NAME:ARCH.*` info files).
+   * Set by `loadDatabase`; when absent, `loadPackageFiles` reads it itself.
+   */
+  readonly infoFormat?: number;
 }
 
 /** Per-package info files, loaded on demand. `null` means the file does not exist. */
