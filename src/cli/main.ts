@@ -3,7 +3,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { PkgwatchError, usageError } from '../errors.js';
-import { checkOptions, runCheck, type CheckArgs } from './check.js';
+import { checkOptions, runCheck } from './check.js';
 import { EXIT, type ExitCode } from './exit.js';
 
 async function main(argv: string[]): Promise<ExitCode> {

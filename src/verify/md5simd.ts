@@ -130,7 +130,354 @@ function kernel(name: string, groups: number, gather: Gather): FuncDef {
   return { name, params, locals, body: b };
 }
 
-/** Builds the module bytes: kernels "k4" (one group) and "kw" (`groups` groups). */
+/** Lanes of the wide kernel: two groups of four, interleaved for instruction-level parallelism. */
+const LANES = 8;
+/** Bytes each lane reads per refill; a multiple of 64. */
+const STAGE = 64 * 1024;
+/** A lane's region: up to 63 carried-over bytes are moved to its start, so STAGE plus padding room. */
+const REGION = STAGE + 256;
+const PAGES = Math.ceil((REGIONS + LANES * REGION) / 65536);
+const IV = [0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476] as const;
+
+export type Kernel1 = (n: number, p0: number) => void;
+export type Kernel2 = (n: number, p0: number, p1: number) => void;
+export type Kernel4 = (n: number, p0: number, p1: number, p2: number, p3: number) => void;
+export type Kernel8 = (
+  n: number,
+  p0: number,
+  p1: number,
+  p2: number,
+  p3: number,
+  p4: number,
+  p5: number,
+  p6: number,
+  p7: number,
+) => void;
+
+interface Compiled {
+  readonly module: object;
+}
+
+let compiled: Compiled | null | undefined;
+
+/** Generates and compiles the kernels once per thread; null when wasm SIMD is unusable. */
+function compile(): Compiled | null {
+  if (compiled !== undefined) return compiled;
+  compiled = null;
+  const api = wasmApi();
+  if (api === undefined) return null;
+  try {
+    const bytes = moduleBytes(2, 'lanes', PAGES);
+    if (api.validate(bytes)) compiled = { module: new api.Module(bytes) };
+  } catch {
+    compiled = null;
+  }
+  return compiled;
+}
+
+/** True when WebAssembly SIMD is usable here; callers fall back to node:crypto otherwise. */
+export function simdAvailable(): boolean {
+  return compile() !== null;
+}
+
+/**
+ * Generates a scalar kernel for lanes 0..count-1 (their chains interleaved): f(n, p0, ...) like the
+ * SIMD kernels, on the same state words. For the last one or two files, when SIMD lanes would idle.
+ */
+function scalarKernel(name: string, count: number): FuncDef {
+  const params: ValType[] = [I32];
+  for (let l = 0; l < count; l++) params.push(I32);
+  const st = params.length;
+  const sv = st + 4 * count;
+  const locals: ValType[] = new Array<ValType>(8 * count).fill(I32);
+  const addr = (l: number, k: number): number => 4 * stateIndex(l, k);
+  const b = new Body();
+  for (let l = 0; l < count; l++) for (let k = 0; k < 4; k++) b.i32Const(0).i32Load(2, addr(l, k)).localSet(st + 4 * l + k);
+  b.loop();
+  for (let k = 0; k < 4 * count; k++) b.localGet(st + k).localSet(sv + k);
+  const roles: number[][] = [];
+  for (let l = 0; l < count; l++) roles.push([st + 4 * l, st + 4 * l + 1, st + 4 * l + 2, st + 4 * l + 3]);
+  for (let i = 0; i < 64; i++) {
+    const s = SHIFTS[(i >> 4) * 4 + (i & 3)] ?? 0;
+    for (let l = 0; l < count; l++) {
+      const [ra, rb, rc, rd] = roles[l] as [number, number, number, number];
+      b.localGet(rb);
+      b.localGet(ra).i32Const(K[i] ?? 0).i32Add().localGet(1 + l).i32Load(0, 4 * wordIndex(i)).i32Add();
+      switch (i >> 4) {
+        case 0: // F = d ^ (b & (c ^ d))
+          b.localGet(rd).localGet(rb).localGet(rc).localGet(rd).i32Xor().i32And().i32Xor();
+          break;
+        case 1: // G = c ^ (d & (b ^ c))
+          b.localGet(rc).localGet(rd).localGet(rb).localGet(rc).i32Xor().i32And().i32Xor();
+          break;
+        case 2:
+          b.localGet(rc).localGet(rd).i32Xor().localGet(rb).i32Xor();
+          break;
+        default:
+          b.localGet(rc).localGet(rb).localGet(rd).i32Const(-1).i32Xor().i32Or().i32Xor();
+      }
+      b.i32Add().i32Const(s).i32Rotl().i32Add().localSet(ra);
+      roles[l] = [rd, ra, rb, rc];
+    }
+  }
+  for (let k = 0; k < 4 * count; k++) b.localGet(st + k).localGet(sv + k).i32Add().localSet(st + k);
+  for (let l = 0; l < count; l++) b.localGet(1 + l).i32Const(64).i32Add().localSet(1 + l);
+  b.localGet(0).i32Const(1).i32Sub().localTee(0).brIf(0);
+  b.end();
+  for (let l = 0; l < count; l++) for (let k = 0; k < 4; k++) b.i32Const(0).localGet(st + 4 * l + k).i32Store(2, addr(l, k));
+  return { name, params, locals, body: b };
+}
+
+/** Builds the module bytes: kernels "k4" (one group), "kw" (`groups` groups), "s1" and "s2" (scalar). */
 export function moduleBytes(groups: number, gather: Gather, pages: number): Uint8Array {
-  return encodeModule([kernel('k4', 1, gather), kernel('kw', groups, gather)], pages, 'mem');
+  return encodeModule(
+    [kernel('k4', 1, gather), kernel('kw', groups, gather), scalarKernel('s1', 1), scalarKernel('s2', 2)],
+    pages,
+    'mem',
+  );
+}
+
+const HEX: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+function hexWord(w: number): string {
+  return (HEX[w & 255] ?? '') + (HEX[(w >>> 8) & 255] ?? '') + (HEX[(w >>> 16) & 255] ?? '') + (HEX[w >>> 24] ?? '');
+}
+
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+/** u32 index of state word k (0..3 = a..d) of lane s. */
+function stateIndex(s: number, k: number): number {
+  return (STATE >> 2) + (s >> 2) * 16 + k * 4 + (s & 3);
+}
+
+/** Hashes many open files at once in SIMD lanes. One instance per thread; reuse it. */
+export class MultiMd5 {
+  private readonly mem: Uint8Array;
+  private readonly words: Uint32Array;
+  private readonly k4: Kernel4;
+  private readonly k8: Kernel8;
+  private readonly s1: Kernel1;
+  private readonly s2: Kernel2;
+  // Per lane. A lane's record (file, region and position) moves when lanes are compacted.
+  private readonly fd = new Int32Array(LANES);
+  /** Index into the current call's fds, or -1 when the lane is idle. */
+  private readonly job = new Int32Array(LANES).fill(-1);
+  private readonly base = new Int32Array(LANES);
+  /** Next unhashed byte and end of valid data, relative to base; pos is a multiple of 64. */
+  private readonly pos = new Int32Array(LANES);
+  private readonly end = new Int32Array(LANES);
+  /** The lane's data ends in its MD5 padding: once it is hashed the digest is final. */
+  private readonly padded = new Uint8Array(LANES);
+  private readonly length = new Float64Array(LANES);
+
+  constructor() {
+    const c = compile();
+    const api = wasmApi();
+    if (c === null || api === undefined) throw new Error('WebAssembly SIMD is not available');
+    const inst = new api.Instance(c.module, {});
+    const memory = inst.exports['mem'] as { buffer: ArrayBuffer };
+    this.mem = new Uint8Array(memory.buffer);
+    this.words = new Uint32Array(memory.buffer);
+    this.k4 = inst.exports['k4'] as Kernel4;
+    this.k8 = inst.exports['kw'] as Kernel8;
+    this.s1 = inst.exports['s1'] as Kernel1;
+    this.s2 = inst.exports['s2'] as Kernel2;
+    for (let i = 0; i < 64; i++) this.words.fill(K[i] ?? 0, (KTAB >> 2) + 4 * i, (KTAB >> 2) + 4 * i + 4);
+    for (let s = 0; s < LANES; s++) this.base[s] = REGIONS + s * REGION;
+  }
+
+  /**
+   * Reads each descriptor from its current position to EOF with fs.readSync (never trusting any
+   * size: files can grow or shrink while read) and returns, per descriptor, the lowercase hex md5,
+   * or the Error thrown by readSync for that descriptor (e.g. EIO) — one failing file must not
+   * affect the others. Does not close the descriptors. Also returns the bytes read per descriptor.
+   */
+  hashFds(fds: readonly number[]): { digests: (string | Error)[]; bytes: number[] } {
+    const count = fds.length;
+    const digests = new Array<string | Error>(count);
+    const bytes = new Array<number>(count).fill(0);
+    const { job, pos, end, base, padded } = this;
+    job.fill(-1);
+    pos.fill(0);
+    let nextJob = 0;
+    let active = 0;
+    for (;;) {
+      if (nextJob < count) {
+        for (let s = 0; s < LANES; s++) {
+          while ((job[s] as number) < 0 && nextJob < count) {
+            if (this.start(s, nextJob, fds[nextJob] as number, digests, bytes)) active++;
+            nextJob++;
+          }
+        }
+      }
+      if (active === 0) break;
+      // Lanes in use: all eight while files are waiting; once none are, the stragglers are packed
+      // into lanes 0.. and run on the narrowest kernel that holds them (see TAIL_KERNEL).
+      let width = LANES;
+      if (nextJob >= count && active <= 4) {
+        this.compact(active);
+        width = active <= 2 ? active : 4;
+      }
+      let n = 0x7fffffff;
+      for (let s = 0; s < width; s++) {
+        if ((job[s] as number) >= 0) n = Math.min(n, ((end[s] as number) - (pos[s] as number)) >> 6);
+      }
+      const p0 = (base[0] as number) + (pos[0] as number);
+      if (width === 1) {
+        this.s1(n, p0);
+      } else {
+        const p1 = (base[1] as number) + (pos[1] as number);
+        if (width === 2) {
+          this.s2(n, p0, p1);
+        } else {
+          const p2 = (base[2] as number) + (pos[2] as number);
+          const p3 = (base[3] as number) + (pos[3] as number);
+          if (width === 4) {
+            this.k4(n, p0, p1, p2, p3);
+          } else {
+            const p4 = (base[4] as number) + (pos[4] as number);
+            const p5 = (base[5] as number) + (pos[5] as number);
+            const p6 = (base[6] as number) + (pos[6] as number);
+            const p7 = (base[7] as number) + (pos[7] as number);
+            this.k8(n, p0, p1, p2, p3, p4, p5, p6, p7);
+          }
+        }
+      }
+      for (let s = 0; s < width; s++) {
+        const j = job[s] as number;
+        if (j < 0) continue;
+        const p = (pos[s] as number) + (n << 6);
+        pos[s] = p;
+        if ((end[s] as number) - p >= 64) continue;
+        if (padded[s] === 1) {
+          digests[j] = this.digest(s);
+          bytes[j] = this.length[s] as number;
+          this.idle(s);
+          active--;
+          continue;
+        }
+        try {
+          this.refill(s);
+        } catch (err) {
+          digests[j] = asError(err);
+          bytes[j] = this.length[s] as number;
+          this.idle(s);
+          active--;
+        }
+      }
+    }
+    return { digests, bytes };
+  }
+
+  /** Loads file j into lane s; false (with the error recorded) if its first read failed. */
+  private start(s: number, j: number, fd: number, digests: (string | Error)[], bytes: number[]): boolean {
+    this.job[s] = j;
+    this.fd[s] = fd;
+    this.pos[s] = 0;
+    this.end[s] = 0;
+    this.padded[s] = 0;
+    this.length[s] = 0;
+    for (let k = 0; k < 4; k++) this.words[stateIndex(s, k)] = IV[k] ?? 0;
+    try {
+      this.refill(s);
+      return true;
+    } catch (err) {
+      digests[j] = asError(err);
+      bytes[j] = this.length[s] as number;
+      this.idle(s);
+      return false;
+    }
+  }
+
+  /** An idle lane hashes its own region's first bytes into a state nobody reads. */
+  private idle(s: number): void {
+    this.job[s] = -1;
+    this.pos[s] = 0;
+  }
+
+  /**
+   * Moves the unhashed tail (< 64 bytes) to the region start and reads until the region is full or
+   * EOF; at EOF appends the MD5 padding, so the lane then holds whole blocks only.
+   */
+  private refill(s: number): void {
+    const { mem } = this;
+    const b = this.base[s] as number;
+    const p = this.pos[s] as number;
+    let e = this.end[s] as number;
+    if (p > 0) {
+      if (e > p) mem.copyWithin(b, b + p, b + e);
+      e -= p;
+      this.pos[s] = 0;
+      this.end[s] = e;
+    }
+    const fd = this.fd[s] as number;
+    while (e < STAGE) {
+      const got = readSync(fd, mem, b + e, STAGE - e, null);
+      if (got === 0) {
+        this.pad(s, e);
+        return;
+      }
+      e += got;
+      this.end[s] = e;
+      this.length[s] = (this.length[s] as number) + got;
+    }
+  }
+
+  /** Appends 0x80, zeros and the 64-bit little-endian bit length after e bytes of lane s. */
+  private pad(s: number, e: number): void {
+    const { mem } = this;
+    const b = this.base[s] as number;
+    const stop = (e + 9 + 63) & ~63;
+    mem[b + e] = 0x80;
+    mem.fill(0, b + e + 1, b + stop - 8);
+    const len = this.length[s] as number;
+    const lo = (len * 8) % 0x100000000;
+    const hi = Math.floor(len / 0x20000000) >>> 0;
+    const at = b + stop - 8;
+    mem[at] = lo & 255;
+    mem[at + 1] = (lo >>> 8) & 255;
+    mem[at + 2] = (lo >>> 16) & 255;
+    mem[at + 3] = lo >>> 24;
+    mem[at + 4] = hi & 255;
+    mem[at + 5] = (hi >>> 8) & 255;
+    mem[at + 6] = (hi >>> 16) & 255;
+    mem[at + 7] = hi >>> 24;
+    this.end[s] = stop;
+    this.padded[s] = 1;
+  }
+
+  private digest(s: number): string {
+    const w = this.words;
+    return (
+      hexWord(w[stateIndex(s, 0)] ?? 0) +
+      hexWord(w[stateIndex(s, 1)] ?? 0) +
+      hexWord(w[stateIndex(s, 2)] ?? 0) +
+      hexWord(w[stateIndex(s, 3)] ?? 0)
+    );
+  }
+
+  /** Packs the `active` busy lanes into lanes 0..active-1 (state words and records move). */
+  private compact(active: number): void {
+    let t = 0;
+    for (let s = active; s < LANES; s++) {
+      if ((this.job[s] as number) < 0) continue;
+      while ((this.job[t] as number) >= 0) t++;
+      for (let k = 0; k < 4; k++) this.words[stateIndex(t, k)] = this.words[stateIndex(s, k)] ?? 0;
+      swap(this.job, s, t);
+      swap(this.fd, s, t);
+      swap(this.base, s, t);
+      swap(this.pos, s, t);
+      swap(this.end, s, t);
+      swap(this.padded, s, t);
+      swap(this.length, s, t);
+    }
+  }
+}
+
+function swap(a: Int32Array | Uint8Array | Float64Array, i: number, j: number): void {
+  const x = a[i] as number;
+  a[i] = a[j] as number;
+  a[j] = x;
 }

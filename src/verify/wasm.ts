@@ -68,6 +68,40 @@ export class Body {
     return this;
   }
 
+  i32And(): this {
+    this.bytes.push(0x71);
+    return this;
+  }
+
+  i32Or(): this {
+    this.bytes.push(0x72);
+    return this;
+  }
+
+  i32Xor(): this {
+    this.bytes.push(0x73);
+    return this;
+  }
+
+  i32Rotl(): this {
+    this.bytes.push(0x77);
+    return this;
+  }
+
+  i32Load(alignLog2: number, offset: number): this {
+    this.bytes.push(0x28);
+    uleb(this.bytes, alignLog2);
+    uleb(this.bytes, offset);
+    return this;
+  }
+
+  i32Store(alignLog2: number, offset: number): this {
+    this.bytes.push(0x36);
+    uleb(this.bytes, alignLog2);
+    uleb(this.bytes, offset);
+    return this;
+  }
+
   /** `loop` with an empty block type. */
   loop(): this {
     this.bytes.push(0x03, 0x40);
