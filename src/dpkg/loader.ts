@@ -70,7 +70,8 @@ async function readBytesIfExists(file: string): Promise<string | null> {
 /** Reads dpkg.cfg and dpkg.cfg.d/* under the root, in the order dpkg reads them. */
 async function loadPathFilters(root: string, warnings: DbWarning[]): Promise<PathFilter[]> {
   const etc = path.join(root, 'etc/dpkg');
-  const files = [path.join(etc, 'dpkg.cfg')];
+  const main = path.join(etc, 'dpkg.cfg');
+  const files: string[] = [];
   const dir = path.join(etc, 'dpkg.cfg.d');
   let names: string[] = [];
   try {
@@ -84,12 +85,14 @@ async function loadPathFilters(root: string, warnings: DbWarning[]): Promise<Pat
   // C-locale order: the names are ASCII, so UTF-16 code unit order is byte order.
   names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   for (const n of names) files.push(path.join(dir, n));
+  // dpkg reads dpkg.cfg.d/* first and dpkg.cfg last; the last matching rule wins, so order matters.
+  files.push(main);
 
   const filters: PathFilter[] = [];
   for (const file of files) {
     let text: string | null;
     try {
-      if (file !== files[0] && !(await stat(file)).isFile()) continue;
+      if (file !== main && !(await stat(file)).isFile()) continue;
       text = await readBytesIfExists(file);
     } catch (err) {
       if (isMissing(err)) continue;

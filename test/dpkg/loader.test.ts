@@ -67,10 +67,11 @@ void test('loads status, diversions, dpkg.cfg filters in dpkg order, and the nat
     assert.deepEqual(
       db.pathFilters.map((f) => [f.kind, f.glob, path.basename(f.file), f.line]),
       [
-        ['exclude', '/main/*', 'dpkg.cfg', 2],
+        // dpkg's order: dpkg.cfg.d/* by name, then dpkg.cfg last (the last matching rule wins).
         ['include', '/a/*', '01_first', 1],
         ['exclude', '/B/*', 'B-upper', 1],
         ['exclude', '/b/*', 'b-second', 1],
+        ['exclude', '/main/*', 'dpkg.cfg', 2],
       ],
     );
     assert.deepEqual(
