@@ -11,8 +11,13 @@ import type { BatchProblem, BatchRequest, BatchResult } from './protocol.js';
  * keeps every lane busy.
  */
 const BIG_FILE_BYTES = 1 << 20;
-/** Big files held open at most before they are hashed (bounds open descriptors per worker). */
-const BIG_GROUP = 16;
+/** Big files held open at most before they are hashed: bounds open descriptors per worker. */
+const BIG_GROUP_MAX = 64;
+/**
+ * A group is hashed early once it is large enough that its largest file is at most this share
+ * of it: the largest file then does not run alone in one lane for long after the others end.
+ */
+const LANES = 8;
 
 interface Pending {
   readonly i: number;
@@ -24,6 +29,8 @@ interface Pending {
 /** Runs batches on one thread; holds big files across batches until a group is full or flushed. */
 export class BatchRunner {
   private big: Pending[] = [];
+  private bigBytes = 0;
+  private bigMax = 0;
 
   constructor(
     private readonly checker: PathChecker,
@@ -54,11 +61,17 @@ export class BatchRunner {
         continue;
       }
       const p = { i, fd: opened.fd, size: opened.size, md5 };
-      if (opened.size >= BIG_FILE_BYTES) this.big.push(p);
-      else small.push(p);
+      if (opened.size >= BIG_FILE_BYTES) {
+        this.big.push(p);
+        this.bigBytes += p.size;
+        this.bigMax = Math.max(this.bigMax, p.size);
+      } else {
+        small.push(p);
+      }
     }
     this.hash(small, out);
-    if (this.big.length >= BIG_GROUP) this.hashBig(out);
+    const balanced = this.big.length >= LANES && this.bigBytes >= LANES * this.bigMax;
+    if (balanced || this.big.length >= BIG_GROUP_MAX) this.hashBig(out);
     return out.result(req.id, this.big.length);
   }
 
@@ -72,6 +85,8 @@ export class BatchRunner {
   private hashBig(out: Collector): void {
     const group = this.big;
     this.big = [];
+    this.bigBytes = 0;
+    this.bigMax = 0;
     this.hash(group, out);
   }
 

@@ -1,12 +1,35 @@
 // Multi-buffer MD5: hashes several files at once, one per 32-bit SIMD lane, in generated wasm.
 import { readSync } from 'node:fs';
-import { Body, encodeModule, I32, Op, V128, wasmApi, type FuncDef, type ValType } from './wasm.js';
+import { Body, encodeModule, I32, Op, V128, wasmApi, type FuncDef, type ValType, type WasmMemory } from './wasm.js';
+
+/*
+ * Design (kernel throughputs in CPU time on the 2-core Xeon this was written on, Node 20 / V8 11.3,
+ * where node:crypto's MD5 does ~0.6 GB/s):
+ * - Eight lanes: two groups of four 32-bit lanes whose MD5 chains are interleaved in one wasm
+ *   function. One group alone is latency-bound (each step needs the previous one), ~1.9 GB/s; two
+ *   reach the vector ports' throughput, ~3.0 GB/s. Three groups gave ~6% more but longer tails.
+ * - Message words are transposed in wasm: per lane and quarter block one 16-byte load, then a 4x4
+ *   transpose with i8x16.shuffle (V8 emits punpck*): ~10-15% faster than building each word
+ *   vector with v128.load32_zero + 3 v128.load32_lane.
+ * - Each lane reads into its own 64 KiB staging region in wasm memory (readSync straight into it);
+ *   16 KiB was slower, 32-128 KiB the same. The memory has a fixed size (min = max pages), so the
+ *   views made in the constructor never go stale.
+ * - At EOF the JS side appends the MD5 padding to the lane's data, so a kernel call just runs as
+ *   many whole blocks as the shortest busy lane holds. Idle lanes hash stale bytes of their own
+ *   region into a state that is reset before the lane gets a file again.
+ * - Tails: a wide kernel costs the same per block however many lanes idle, so once no file is
+ *   waiting the busy lanes are packed into lanes 0.. and the narrowest kernel that holds them runs:
+ *   4-lane SIMD for 3-4 files, scalar kernels for 2 (two interleaved chains, ~1.2 GB/s) or 1 file
+ *   (~0.65 GB/s, a little faster than OpenSSL).
+ */
 
 /** Per-round left-rotation amounts (RFC 1321). */
 const SHIFTS = [7, 12, 17, 22, 5, 9, 14, 20, 4, 11, 16, 23, 6, 10, 15, 21] as const;
 
 /** The 64 additive constants, floor(abs(sin(i + 1)) * 2^32). */
 const K: readonly number[] = Array.from({ length: 64 }, (_, i) => Math.floor(Math.abs(Math.sin(i + 1)) * 2 ** 32) >>> 0);
+
+const IV = [0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476] as const;
 
 /** Message word used by step i. */
 function wordIndex(i: number): number {
@@ -18,18 +41,34 @@ function wordIndex(i: number): number {
   return (7 * j) & 15;
 }
 
-/** Memory layout (bytes). */
-const KTAB = 0; // 64 round constants, each splatted to 16 bytes
-const STATE = 1024; // per group of 4 lanes: vectors a, b, c, d (16 bytes each)
-const REGIONS = 4096; // per-lane staging regions
+/** Rotation of step i. */
+function shift(i: number): number {
+  return SHIFTS[(i >> 4) * 4 + (i & 3)] ?? 0;
+}
 
-export type Gather = 'lanes' | 'transpose';
+/** Lanes of the wide kernel. */
+const LANES = 8;
+/** Bytes a lane reads per refill; a multiple of 64. */
+const STAGE = 64 * 1024;
+/** A lane's region: STAGE, plus room for the padding (at most 72 bytes) after it. */
+const REGION = STAGE + 128;
+
+/** Memory layout (bytes). */
+const KTAB = 0; // the 64 round constants, each splatted to 16 bytes
+const STATE = 1024; // per group of 4 lanes: vectors a, b, c, d (16 bytes each)
+const REGIONS = 4096; // the lanes' staging regions
+const PAGES = Math.ceil((REGIONS + LANES * REGION) / 65536);
+
+/** u32 index of state word k (0..3 = a..d) of lane s. */
+function stateIndex(s: number, k: number): number {
+  return (STATE >> 2) + (s >> 2) * 16 + k * 4 + (s & 3);
+}
 
 /**
- * Generates the kernel for `groups` groups of 4 lanes: f(n, p0..p[4*groups-1]) runs n 64-byte blocks
- * per lane, lane l reading its blocks from p_l, p_l + 64, ..., on the state vectors at STATE.
+ * Generates the SIMD kernel for `groups` groups of 4 lanes: f(n, p0..p[4*groups-1]) runs n >= 1
+ * 64-byte blocks per lane, lane l reading its blocks at p_l, p_l + 64, ..., on the states at STATE.
  */
-function kernel(name: string, groups: number, gather: Gather): FuncDef {
+function simdKernel(name: string, groups: number): FuncDef {
   const lanes = groups * 4;
   const params: ValType[] = [I32];
   for (let l = 0; l < lanes; l++) params.push(I32);
@@ -53,39 +92,31 @@ function kernel(name: string, groups: number, gather: Gather): FuncDef {
   for (let k = 0; k < 4 * groups; k++) b.i32Const(0).simdMem(Op.v128Load, 4, STATE + 16 * k).localSet(st + k);
   b.loop();
 
-  // Message words: m[g*16 + w] holds word w of the four lanes of group g.
-  const shuf = (x: number, y: number, lanesIdx: readonly number[]): void => {
-    const imm: number[] = [];
-    for (const li of lanesIdx) for (let k = 0; k < 4; k++) imm.push(li * 4 + k);
-    b.localGet(x).localGet(y).simdImm16(Op.i8x16Shuffle, imm);
-  };
+  // Message words: m[16g + w] = word w of the four lanes of group g. Per quarter block q:
+  // tr[0..3] = words 4q..4q+3 of lanes 0..3 (one 16-byte load each), transposed by unpacking pairs
+  // of rows, then pairs of pairs (shuffle patterns V8 emits as punpck{l,h}{dq,qdq}).
+  const lo32 = [0, 4, 1, 5];
+  const hi32 = [2, 6, 3, 7];
+  const lo64 = [0, 1, 4, 5];
+  const hi64 = [2, 3, 6, 7];
   for (let g = 0; g < groups; g++) {
-    if (gather === 'lanes') {
-      for (let w = 0; w < 16; w++) {
-        b.localGet(p(4 * g + 3)).localGet(p(4 * g + 2)).localGet(p(4 * g + 1)).localGet(p(4 * g));
-        b.simdMem(Op.v128Load32Zero, 2, 4 * w);
-        for (let lane = 1; lane < 4; lane++) b.simdMem(Op.v128Load32Lane, 2, 4 * w, lane);
-        b.localSet(m + 16 * g + w);
-      }
-    } else {
-      for (let q = 0; q < 4; q++) {
-        for (let l = 0; l < 4; l++) b.localGet(p(4 * g + l)).simdMem(Op.v128Load, 0, 16 * q).localSet(tr + l);
-        shuf(tr, tr + 1, [0, 4, 1, 5]);
-        b.localSet(tr + 4);
-        shuf(tr, tr + 1, [2, 6, 3, 7]);
-        b.localSet(tr + 5);
-        shuf(tr + 2, tr + 3, [0, 4, 1, 5]);
-        b.localSet(tr + 6);
-        shuf(tr + 2, tr + 3, [2, 6, 3, 7]);
-        b.localSet(tr + 7);
-        shuf(tr + 4, tr + 6, [0, 1, 4, 5]);
-        b.localSet(m + 16 * g + 4 * q);
-        shuf(tr + 4, tr + 6, [2, 3, 6, 7]);
-        b.localSet(m + 16 * g + 4 * q + 1);
-        shuf(tr + 5, tr + 7, [0, 1, 4, 5]);
-        b.localSet(m + 16 * g + 4 * q + 2);
-        shuf(tr + 5, tr + 7, [2, 3, 6, 7]);
-        b.localSet(m + 16 * g + 4 * q + 3);
+    for (let q = 0; q < 4; q++) {
+      for (let l = 0; l < 4; l++) b.localGet(p(4 * g + l)).simdMem(Op.v128Load, 0, 16 * q).localSet(tr + l);
+      const w = m + 16 * g + 4 * q;
+      const shuffles: [number, number, number[], number][] = [
+        [tr, tr + 1, lo32, tr + 4],
+        [tr, tr + 1, hi32, tr + 5],
+        [tr + 2, tr + 3, lo32, tr + 6],
+        [tr + 2, tr + 3, hi32, tr + 7],
+        [tr + 4, tr + 6, lo64, w],
+        [tr + 4, tr + 6, hi64, w + 1],
+        [tr + 5, tr + 7, lo64, w + 2],
+        [tr + 5, tr + 7, hi64, w + 3],
+      ];
+      for (const [x, y, pick, dst] of shuffles) {
+        const imm: number[] = [];
+        for (const lane of pick) imm.push(4 * lane, 4 * lane + 1, 4 * lane + 2, 4 * lane + 3);
+        b.localGet(x).localGet(y).simdImm16(Op.i8x16Shuffle, imm).localSet(dst);
       }
     }
   }
@@ -95,19 +126,21 @@ function kernel(name: string, groups: number, gather: Gather): FuncDef {
   const roles: number[][] = [];
   for (let g = 0; g < groups; g++) roles.push([st + 4 * g, st + 4 * g + 1, st + 4 * g + 2, st + 4 * g + 3]);
   for (let i = 0; i < 64; i++) {
-    const s = SHIFTS[(i >> 4) * 4 + (i & 3)] ?? 0;
+    const s = shift(i);
     for (let g = 0; g < groups; g++) {
       const [ra, rb, rc, rd] = roles[g] as [number, number, number, number];
+      // a = b + rotl(a + f(b, c, d) + m + k, s). b is pushed first for the final add; a + (m + k)
+      // is summed before f, as it does not depend on b (the previous step's result).
       b.localGet(rb);
-      // a + (m + k) first: it does not depend on b, the previous step's result.
       b.localGet(ra).localGet(m + 16 * g + wordIndex(i));
       b.i32Const(0).simdMem(Op.v128Load, 4, KTAB + 16 * i).simd(Op.i32x4Add).simd(Op.i32x4Add);
       switch (i >> 4) {
         case 0: // F = (b & c) | (~b & d)
           b.localGet(rc).localGet(rd).localGet(rb).simd(Op.v128Bitselect);
           break;
-        case 1: // G = (b & d) | (c & ~d)
-          b.localGet(rb).localGet(rc).localGet(rd).simd(Op.v128Bitselect);
+        case 1: // G = (b & d) | (c & ~d) = (b & d) + (c & ~d): c & ~d is added before b is known
+          b.localGet(rc).localGet(rd).simd(Op.v128AndNot).simd(Op.i32x4Add);
+          b.localGet(rb).localGet(rd).simd(Op.v128And);
           break;
         case 2: // H = b ^ c ^ d, with c ^ d off the critical path
           b.localGet(rc).localGet(rd).simd(Op.v128Xor).localGet(rb).simd(Op.v128Xor);
@@ -130,56 +163,6 @@ function kernel(name: string, groups: number, gather: Gather): FuncDef {
   return { name, params, locals, body: b };
 }
 
-/** Lanes of the wide kernel: two groups of four, interleaved for instruction-level parallelism. */
-const LANES = 8;
-/** Bytes each lane reads per refill; a multiple of 64. */
-const STAGE = 64 * 1024;
-/** A lane's region: up to 63 carried-over bytes are moved to its start, so STAGE plus padding room. */
-const REGION = STAGE + 256;
-const PAGES = Math.ceil((REGIONS + LANES * REGION) / 65536);
-const IV = [0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476] as const;
-
-export type Kernel1 = (n: number, p0: number) => void;
-export type Kernel2 = (n: number, p0: number, p1: number) => void;
-export type Kernel4 = (n: number, p0: number, p1: number, p2: number, p3: number) => void;
-export type Kernel8 = (
-  n: number,
-  p0: number,
-  p1: number,
-  p2: number,
-  p3: number,
-  p4: number,
-  p5: number,
-  p6: number,
-  p7: number,
-) => void;
-
-interface Compiled {
-  readonly module: object;
-}
-
-let compiled: Compiled | null | undefined;
-
-/** Generates and compiles the kernels once per thread; null when wasm SIMD is unusable. */
-function compile(): Compiled | null {
-  if (compiled !== undefined) return compiled;
-  compiled = null;
-  const api = wasmApi();
-  if (api === undefined) return null;
-  try {
-    const bytes = moduleBytes(2, 'lanes', PAGES);
-    if (api.validate(bytes)) compiled = { module: new api.Module(bytes) };
-  } catch {
-    compiled = null;
-  }
-  return compiled;
-}
-
-/** True when WebAssembly SIMD is usable here; callers fall back to node:crypto otherwise. */
-export function simdAvailable(): boolean {
-  return compile() !== null;
-}
-
 /**
  * Generates a scalar kernel for lanes 0..count-1 (their chains interleaved): f(n, p0, ...) like the
  * SIMD kernels, on the same state words. For the last one or two files, when SIMD lanes would idle.
@@ -198,22 +181,24 @@ function scalarKernel(name: string, count: number): FuncDef {
   const roles: number[][] = [];
   for (let l = 0; l < count; l++) roles.push([st + 4 * l, st + 4 * l + 1, st + 4 * l + 2, st + 4 * l + 3]);
   for (let i = 0; i < 64; i++) {
-    const s = SHIFTS[(i >> 4) * 4 + (i & 3)] ?? 0;
+    const s = shift(i);
     for (let l = 0; l < count; l++) {
       const [ra, rb, rc, rd] = roles[l] as [number, number, number, number];
+      // a = b + rotl(a + f(b, c, d) + m + k, s), as in the SIMD kernel.
       b.localGet(rb);
       b.localGet(ra).i32Const(K[i] ?? 0).i32Add().localGet(1 + l).i32Load(0, 4 * wordIndex(i)).i32Add();
       switch (i >> 4) {
         case 0: // F = d ^ (b & (c ^ d))
           b.localGet(rd).localGet(rb).localGet(rc).localGet(rd).i32Xor().i32And().i32Xor();
           break;
-        case 1: // G = c ^ (d & (b ^ c))
-          b.localGet(rc).localGet(rd).localGet(rb).localGet(rc).i32Xor().i32And().i32Xor();
+        case 1: // G = (b & d) + (c & ~d), the second part off the critical path
+          b.localGet(rc).localGet(rd).i32Const(-1).i32Xor().i32And().i32Add();
+          b.localGet(rb).localGet(rd).i32And();
           break;
-        case 2:
+        case 2: // H = (c ^ d) ^ b
           b.localGet(rc).localGet(rd).i32Xor().localGet(rb).i32Xor();
           break;
-        default:
+        default: // I = c ^ (b | ~d)
           b.localGet(rc).localGet(rb).localGet(rd).i32Const(-1).i32Xor().i32Or().i32Xor();
       }
       b.i32Add().i32Const(s).i32Rotl().i32Add().localSet(ra);
@@ -228,13 +213,48 @@ function scalarKernel(name: string, count: number): FuncDef {
   return { name, params, locals, body: b };
 }
 
-/** Builds the module bytes: kernels "k4" (one group), "kw" (`groups` groups), "s1" and "s2" (scalar). */
-export function moduleBytes(groups: number, gather: Gather, pages: number): Uint8Array {
-  return encodeModule(
-    [kernel('k4', 1, gather), kernel('kw', groups, gather), scalarKernel('s1', 1), scalarKernel('s2', 2)],
-    pages,
-    'mem',
-  );
+/** The module: kernels k8 and k4 (SIMD), s2 and s1 (scalar), and its memory "mem". */
+function moduleBytes(): Uint8Array {
+  const kernels = [simdKernel('k8', 2), simdKernel('k4', 1), scalarKernel('s2', 2), scalarKernel('s1', 1)];
+  return encodeModule(kernels, PAGES, 'mem');
+}
+
+type Kernel1 = (n: number, p0: number) => void;
+type Kernel2 = (n: number, p0: number, p1: number) => void;
+type Kernel4 = (n: number, p0: number, p1: number, p2: number, p3: number) => void;
+type Kernel8 = (
+  n: number,
+  p0: number,
+  p1: number,
+  p2: number,
+  p3: number,
+  p4: number,
+  p5: number,
+  p6: number,
+  p7: number,
+) => void;
+
+/** The compiled module, once per thread; null when this runtime cannot run it. */
+let compiled: object | null | undefined;
+
+function compile(): object | null {
+  if (compiled !== undefined) return compiled;
+  compiled = null;
+  const api = wasmApi();
+  if (api === undefined) return null;
+  try {
+    // Without SIMD support (old runtime, or an x64 CPU without SSE4.1) validation fails.
+    const bytes = moduleBytes();
+    if (api.validate(bytes)) compiled = new api.Module(bytes);
+  } catch {
+    compiled = null;
+  }
+  return compiled;
+}
+
+/** True when WebAssembly SIMD is usable here; callers fall back to node:crypto otherwise. */
+export function simdAvailable(): boolean {
+  return compile() !== null;
 }
 
 const HEX: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
@@ -245,11 +265,6 @@ function hexWord(w: number): string {
 
 function asError(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
-}
-
-/** u32 index of state word k (0..3 = a..d) of lane s. */
-function stateIndex(s: number, k: number): number {
-  return (STATE >> 2) + (s >> 2) * 16 + k * 4 + (s & 3);
 }
 
 /** Hashes many open files at once in SIMD lanes. One instance per thread; reuse it. */
@@ -273,15 +288,15 @@ export class MultiMd5 {
   private readonly length = new Float64Array(LANES);
 
   constructor() {
-    const c = compile();
+    const module = compile();
     const api = wasmApi();
-    if (c === null || api === undefined) throw new Error('WebAssembly SIMD is not available');
-    const inst = new api.Instance(c.module, {});
-    const memory = inst.exports['mem'] as { buffer: ArrayBuffer };
+    if (module === null || api === undefined) throw new Error('WebAssembly SIMD is not available');
+    const inst = new api.Instance(module, {});
+    const memory = inst.exports['mem'] as WasmMemory;
     this.mem = new Uint8Array(memory.buffer);
     this.words = new Uint32Array(memory.buffer);
     this.k4 = inst.exports['k4'] as Kernel4;
-    this.k8 = inst.exports['kw'] as Kernel8;
+    this.k8 = inst.exports['k8'] as Kernel8;
     this.s1 = inst.exports['s1'] as Kernel1;
     this.s2 = inst.exports['s2'] as Kernel2;
     for (let i = 0; i < 64; i++) this.words.fill(K[i] ?? 0, (KTAB >> 2) + 4 * i, (KTAB >> 2) + 4 * i + 4);
@@ -293,6 +308,7 @@ export class MultiMd5 {
    * size: files can grow or shrink while read) and returns, per descriptor, the lowercase hex md5,
    * or the Error thrown by readSync for that descriptor (e.g. EIO) — one failing file must not
    * affect the others. Does not close the descriptors. Also returns the bytes read per descriptor.
+   * A descriptor must not appear twice in one call (two lanes would share its file position).
    */
   hashFds(fds: readonly number[]): { digests: (string | Error)[]; bytes: number[] } {
     const count = fds.length;
@@ -314,7 +330,7 @@ export class MultiMd5 {
       }
       if (active === 0) break;
       // Lanes in use: all eight while files are waiting; once none are, the stragglers are packed
-      // into lanes 0.. and run on the narrowest kernel that holds them (see TAIL_KERNEL).
+      // into lanes 0.. and run on the narrowest kernel that holds them (see the notes at the top).
       let width = LANES;
       if (nextJob >= count && active <= 4) {
         this.compact(active);
@@ -385,7 +401,7 @@ export class MultiMd5 {
       return true;
     } catch (err) {
       digests[j] = asError(err);
-      bytes[j] = this.length[s] as number;
+      bytes[j] = this.length[s];
       this.idle(s);
       return false;
     }

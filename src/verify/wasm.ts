@@ -126,12 +126,11 @@ export class Body {
     return this;
   }
 
-  /** A SIMD memory instruction: memarg (log2 alignment, static offset), then an optional lane. */
-  simdMem(op: number, alignLog2: number, offset: number, lane?: number): this {
+  /** A SIMD memory instruction with its memarg (log2 alignment, static offset). */
+  simdMem(op: number, alignLog2: number, offset: number): this {
     this.simd(op);
     uleb(this.bytes, alignLog2);
     uleb(this.bytes, offset);
-    if (lane !== undefined) this.bytes.push(lane);
     return this;
   }
 
@@ -150,14 +149,11 @@ export const Op = {
   v128Store: 0x0b,
   v128Const: 0x0c,
   i8x16Shuffle: 0x0d,
-  v128Not: 0x4d,
   v128And: 0x4e,
   v128AndNot: 0x4f,
   v128Or: 0x50,
   v128Xor: 0x51,
   v128Bitselect: 0x52,
-  v128Load32Lane: 0x56,
-  v128Load32Zero: 0x5c,
   i32x4Shl: 0xab,
   i32x4ShrU: 0xad,
   i32x4Add: 0xae,
@@ -171,84 +167,56 @@ export interface FuncDef {
   readonly body: Body;
 }
 
-function vec(out: number[], items: readonly number[][]): void {
-  uleb(out, items.length);
-  for (const it of items) for (const b of it) out.push(b);
+/** `items` as a wasm vector: count, then the items. (concat, not push loops: this runs cold.) */
+function vec(items: readonly number[][]): number[] {
+  const head: number[] = [];
+  uleb(head, items.length);
+  return head.concat(...items);
 }
 
-function section(out: number[], id: number, content: number[]): void {
-  out.push(id);
-  uleb(out, content.length);
-  for (const b of content) out.push(b);
+function section(id: number, content: number[]): number[] {
+  const head = [id];
+  uleb(head, content.length);
+  return head.concat(content);
 }
 
 function name(s: string): number[] {
-  const bytes = [...Buffer.from(s, 'utf8')];
+  const head: number[] = [];
+  const bytes = Buffer.from(s, 'utf8');
+  uleb(head, bytes.length);
+  return head.concat(Array.from(bytes));
+}
+
+function u32(v: number): number[] {
   const out: number[] = [];
-  uleb(out, bytes.length);
-  return out.concat(bytes);
+  uleb(out, v);
+  return out;
 }
 
 /** Encodes a module of result-less functions and one exported memory of fixed size. */
 export function encodeModule(funcs: readonly FuncDef[], memoryPages: number, memoryName: string): Uint8Array {
-  const out = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
-  const types = funcs.map((f) => {
-    const t = [0x60];
-    uleb(t, f.params.length);
-    t.push(...f.params, 0);
-    return t;
-  });
-  const s1: number[] = [];
-  vec(s1, types);
-  section(out, 1, s1);
-  const s3: number[] = [];
-  vec(
-    s3,
-    funcs.map((_, i) => {
-      const t: number[] = [];
-      uleb(t, i);
-      return t;
-    }),
-  );
-  section(out, 3, s3);
-  // Memory: min = max = memoryPages, so views over memory.buffer never go stale.
-  const s5: number[] = [1, 0x01];
-  uleb(s5, memoryPages);
-  uleb(s5, memoryPages);
-  section(out, 5, s5);
-  const exps: number[][] = funcs.map((f, i) => {
-    const e = name(f.name);
-    e.push(0x00);
-    uleb(e, i);
-    return e;
-  });
+  const types = funcs.map((f) => [0x60, ...u32(f.params.length), ...f.params, 0]);
+  const exps = funcs.map((f, i) => [...name(f.name), 0x00, ...u32(i)]);
   exps.push([...name(memoryName), 0x02, 0x00]);
-  const s7: number[] = [];
-  vec(s7, exps);
-  section(out, 7, s7);
   const codes = funcs.map((f) => {
     // Locals as runs of equal type.
-    const runs: number[][] = [];
+    const runs: [number, ValType][] = [];
     for (const t of f.locals) {
       const last = runs[runs.length - 1];
-      if (last !== undefined && last[1] === t) last[0] = (last[0] ?? 0) + 1;
+      if (last !== undefined && last[1] === t) last[0]++;
       else runs.push([1, t]);
     }
-    const fn: number[] = [];
-    uleb(fn, runs.length);
-    for (const [count, t] of runs) {
-      uleb(fn, count ?? 0);
-      fn.push(t ?? I32);
-    }
-    for (const b of f.body.bytes) fn.push(b);
-    fn.push(0x0b);
-    const c: number[] = [];
-    uleb(c, fn.length);
-    return c.concat(fn);
+    const fn = vec(runs.map(([count, t]) => [...u32(count), t])).concat(f.body.bytes, [0x0b]);
+    return u32(fn.length).concat(fn);
   });
-  const s10: number[] = [];
-  vec(s10, codes);
-  section(out, 10, s10);
+  const out = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00].concat(
+    section(1, vec(types)),
+    section(3, vec(funcs.map((_, i) => u32(i)))),
+    // Memory: min = max = memoryPages, so views over memory.buffer never go stale.
+    section(5, [1, 0x01, ...u32(memoryPages), ...u32(memoryPages)]),
+    section(7, vec(exps)),
+    section(10, vec(codes)),
+  );
   return Uint8Array.from(out);
 }
 
