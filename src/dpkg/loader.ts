@@ -35,8 +35,11 @@ function errCode(err: unknown): string | undefined {
   return undefined;
 }
 
+/** `CODE: description` without Node's repetition of the path (the caller names the file). */
 function errText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+  const msg = err instanceof Error ? err.message : String(err);
+  const m = /^([A-Z0-9]+): ([^,]+)/.exec(msg);
+  return m ? `${m[1]}: ${m[2]}` : msg;
 }
 
 function isMissing(err: unknown): boolean {
@@ -220,28 +223,23 @@ function infoFormatOf(db: Database): Promise<number> {
  * Reads one info file, trying each candidate name in turn. Returns the text (null when no candidate
  * exists) and the file that was read, or the preferred name when none exists.
  */
-async function readInfoFile(
-  candidates: readonly string[],
-  pkgId: string,
-  warnings: DbWarning[],
-): Promise<{ text: string | null; file: string }> {
+async function readInfoFile(candidates: readonly string[]): Promise<{ text: string | null; file: string; error: string | null }> {
   for (const file of candidates) {
     try {
-      return { text: await readBytes(file), file };
+      return { text: await readBytes(file), file, error: null };
     } catch (err) {
       if (isMissing(err)) continue;
-      warnings.push({ package: pkgId, file, line: null, message: `cannot read the file (${errText(err)}); run as root or fix its permissions` });
-      return { text: null, file };
+      return { text: null, file, error: errText(err) };
     }
   }
-  return { text: null, file: candidates[0] ?? '' };
+  return { text: null, file: candidates[0] ?? '', error: null };
 }
 
 /**
  * Loads a package's `.md5sums` and `.list` from `<admindir>/info`. Multi-Arch: same packages use
  * `NAME:ARCH.*` when info/format is 1; both spellings are tried, preferred one first. A missing
- * file gives null without a warning (the verifier decides what that means); an unreadable one
- * gives null and a warning naming the file and the error.
+ * file gives null (the verifier decides what that means); an unreadable one gives null and the
+ * error in `md5sumsError` / `listError`, which the verifier reports as an unreadable file.
  */
 export async function loadPackageFiles(db: Database, pkg: PackageRecord): Promise<PackageFiles> {
   const id = packageId(pkg);
@@ -254,8 +252,8 @@ export async function loadPackageFiles(db: Database, pkg: PackageRecord): Promis
   }
   const warnings: DbWarning[] = [];
   const [md5, list] = await Promise.all([
-    readInfoFile(bases.map((b) => path.join(info, `${b}.md5sums`)), id, warnings),
-    readInfoFile(bases.map((b) => path.join(info, `${b}.list`)), id, warnings),
+    readInfoFile(bases.map((b) => path.join(info, `${b}.md5sums`))),
+    readInfoFile(bases.map((b) => path.join(info, `${b}.list`))),
   ]);
   let md5sums: PackageFiles['md5sums'] = null;
   if (md5.text !== null) {
@@ -269,7 +267,7 @@ export async function loadPackageFiles(db: Database, pkg: PackageRecord): Promis
     paths = parsed.paths;
     warnings.push(...parsed.warnings);
   }
-  return { md5sums, md5sumsFile: md5.file, list: paths, listFile: list.file, warnings };
+  return { md5sums, md5sumsFile: md5.file, md5sumsError: md5.error, list: paths, listFile: list.file, listError: list.error, warnings };
 }
 
 /**

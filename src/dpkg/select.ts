@@ -100,7 +100,8 @@ function groupSatisfiers(
 
 /**
  * Resolves command-line arguments to installed packages, sorted by packageId, without duplicates.
- * No arguments: every installed package. An argument is a name (`nginx`: every installed instance,
+ * No arguments: every installed package. An argument is a name (`nginx`: the native-architecture
+ * or `all` instance; an error when several foreign instances leave it ambiguous),
  * `libc6:amd64`, `libc6:any`, `foo:native`) or an fnmatch pattern (`python3-*`, matched against
  * `name` and `name:arch`). Arguments that match nothing, or only packages that are not installed,
  * are collected into one usage error, one line each. With `withDeps`, adds the installed packages
@@ -122,10 +123,21 @@ export function selectPackages(db: Database, args: readonly string[], withDeps: 
         problems.push(unknownMessage(db, arg, pattern));
         continue;
       }
-      const ok = matches.filter(isInstalled);
+      let ok = matches.filter(isInstalled);
       if (ok.length === 0) {
         problems.push(notInstalledMessage(arg, matches, pattern));
         continue;
+      }
+      if (!pattern && !arg.includes(':') && ok.length > 1) {
+        // A plain name means the native-architecture instance (or the `all` one), as in dpkg;
+        // `name:any` takes every instance of a Multi-Arch: same package.
+        const native = ok.filter((p) => p.arch === db.nativeArch || p.arch === 'all');
+        if (native.length === 0) {
+          const ids = ok.map(packageId).sort();
+          problems.push(`package '${arg}' is installed for several architectures (${ids.join(', ')}); name one, or use '${arg}:any' for all`);
+          continue;
+        }
+        ok = native;
       }
       for (const p of ok) selected.add(p);
     }

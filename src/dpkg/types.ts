@@ -114,7 +114,11 @@ export interface PackageFiles {
   readonly md5sums: Md5Sums | null;
   /** Absolute host path of the md5sums file that was read (or would have been). */
   readonly md5sumsFile: string;
+  /** Why the md5sums file exists but could not be read (`EACCES: permission denied`), else null. */
+  readonly md5sumsError: string | null;
   readonly list: readonly BytePath[] | null;
   readonly listFile: string;
+  /** Why the .list file exists but could not be read, else null. */
+  readonly listError: string | null;
   readonly warnings: readonly DbWarning[];
 }

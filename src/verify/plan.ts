@@ -1,5 +1,6 @@
 // The pure core of verification: decides which paths of which packages are checked, where and
 // against which hash, and turns worker outcomes into findings. No I/O here.
+import { fromUtf8 } from '../dpkg/bytes.js';
 import { isPathExcluded } from '../dpkg/dpkgcfg.js';
 import { packageId } from '../dpkg/loader.js';
 import type { BytePath, Database, DbWarning, Diversion, PackageFiles, PackageRecord } from '../dpkg/types.js';
@@ -23,6 +24,8 @@ export interface PlannedItem {
 
 export interface Plan {
   readonly items: readonly PlannedItem[];
+  /** Findings known before any file is checked (an unreadable md5sums or .list). */
+  readonly findings: readonly Finding[];
   readonly warnings: readonly DbWarning[];
   readonly packages: number;
   /** Packages whose md5sums is empty: existence-only items that are regular files earn a warning. */
@@ -47,6 +50,7 @@ export interface PackageInput {
 export class Planner {
   private readonly diverted = new Map<BytePath, Diversion>();
   private readonly items: PlannedItem[] = [];
+  private readonly findings: Finding[] = [];
   private readonly warnings: DbWarning[] = [];
   private readonly emptySums = new Map<string, string>();
   /** Every path some package's .list claims: an md5sums entry of a package without .list defers to it. */
@@ -67,7 +71,11 @@ export class Planner {
     const id = packageId(pkg);
     this.packages++;
     this.warnings.push(...files.warnings);
-    if (files.md5sums === null) {
+    // An info file that exists but cannot be read leaves the package unverified: that is an
+    // unreadable finding (exit 3), never a quiet "no md5sums" that would let the run pass.
+    if (files.md5sumsError !== null) {
+      this.unreadableInfo(id, files.md5sumsFile, files.md5sumsError, 'its files are checked for existence only');
+    } else if (files.md5sums === null) {
       this.warnings.push({
         package: id,
         file: files.md5sumsFile,
@@ -76,6 +84,11 @@ export class Planner {
       });
     } else if (files.md5sums.size === 0) {
       this.emptySums.set(id, files.md5sumsFile);
+    }
+    if (files.listError !== null) {
+      this.unreadableInfo(id, files.listFile, files.listError, 'its md5sums entries are still hashed');
+      this.withoutList.push(input);
+      return [];
     }
     if (files.list === null) {
       this.warnings.push({
@@ -118,7 +131,19 @@ export class Planner {
 
   /** The plan so far: every item returned by `add` and `finish`, in order. */
   plan(): Plan {
-    return { items: this.items, warnings: this.warnings, packages: this.packages, emptySums: this.emptySums };
+    return { items: this.items, findings: this.findings, warnings: this.warnings, packages: this.packages, emptySums: this.emptySums };
+  }
+
+  private unreadableInfo(id: string, file: string, error: string, consequence: string): void {
+    this.findings.push({
+      package: id,
+      path: pathOnSystem(this.db.root, file),
+      status: 'unreadable',
+      conffile: false,
+      expected: null,
+      actual: null,
+      detail: `${error}: dpkg's record of the package cannot be read; ${consequence}`,
+    });
   }
 
   private conffileItems(pkg: PackageRecord, id: string): PlannedItem[] {
@@ -161,13 +186,21 @@ export function planChecks(db: Database, inputs: readonly PackageInput[], opts: 
   return planner.plan();
 }
 
+/** A host path as a path on the checked system: without the root prefix when it is under the root. */
+function pathOnSystem(root: string, hostPath: string): BytePath {
+  // db.root is absolute (the loader resolved it) and has no trailing slash except for `/`.
+  const r = root;
+  const rel = r === '/' ? hostPath : hostPath.startsWith(`${r}/`) ? hostPath.slice(r.length) : hostPath;
+  return fromUtf8(rel);
+}
+
 /** Turns the outcome of a run into sorted findings and the warnings learnt while checking. */
 export function collectFindings(
   plan: Plan,
   problems: ReadonlyMap<number, BatchProblem>,
   regular: ReadonlySet<number>,
 ): { findings: Finding[]; warnings: DbWarning[] } {
-  const findings: Finding[] = [];
+  const findings: Finding[] = [...plan.findings];
   for (const [i, p] of problems) {
     const it = plan.items[i];
     if (it === undefined) continue;

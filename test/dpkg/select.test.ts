@@ -54,7 +54,8 @@ void test('no arguments: every installed package, sorted by id; other states are
 
 void test('names, name:arch, :any, case, and duplicates', () => {
   assert.deepEqual(ids(DB, ['nginx']), ['nginx']);
-  assert.deepEqual(ids(DB, ['libc6']), ['libc6:amd64', 'libc6:i386']);
+  // A plain name is the native instance, as in dpkg-semantics.md "Which packages".
+  assert.deepEqual(ids(DB, ['libc6']), ['libc6:amd64']);
   assert.deepEqual(ids(DB, ['libc6:i386']), ['libc6:i386']);
   assert.deepEqual(ids(DB, ['libc6:any']), ['libc6:amd64', 'libc6:i386']);
   assert.deepEqual(ids(DB, ['libc6:native']), ['libc6:amd64']);
@@ -123,4 +124,15 @@ void test('withDeps: closure over Depends and Pre-Depends with arch rules, provi
   // Without withDeps only the named package; an Architecture: all depender resolves to the native arch.
   assert.deepEqual(ids(DEPS, ['app'], false), ['app']);
   assert.deepEqual(ids(DEPS, ['docs'], true), ['docs', 'libc6:amd64']);
+});
+
+void test('a plain name installed only for several foreign architectures is ambiguous', () => {
+  const db = makeDb([pkg('libx', 'i386', { 'Multi-Arch': 'same' }), pkg('libx', 'armhf', { 'Multi-Arch': 'same' }), pkg('liby', 'i386', { 'Multi-Arch': 'same' })]);
+  assert.equal(
+    usage(() => ids(db, ['libx'])),
+    "package 'libx' is installed for several architectures (libx:armhf, libx:i386); name one, or use 'libx:any' for all",
+  );
+  assert.deepEqual(ids(db, ['libx:any']), ['libx:armhf', 'libx:i386']);
+  // A single foreign instance is unambiguous.
+  assert.deepEqual(ids(db, ['liby']), ['liby:i386']);
 });

@@ -21,6 +21,8 @@ function files(list: string[] | null, sums: Record<string, string> | null): Pack
     listFile: '/var/lib/dpkg/info/x.list',
     md5sums: sums === null ? null : new Map(Object.entries(sums)),
     md5sumsFile: '/var/lib/dpkg/info/x.md5sums',
+    md5sumsError: null,
+    listError: null,
     warnings: [],
   };
 }
@@ -112,4 +114,18 @@ test('findings are sorted by package, then path bytes; Multi-Arch: same packages
   const problems = new Map(plan.items.map((_, i) => [i, { i, status: 'missing' as const, actual: null, detail: null }]));
   const { findings } = collectFindings(plan, problems, new Set());
   assert.deepEqual(findings.map((f) => `${f.package} ${f.path}`), ['libx:i386 /c', 'libx:i386 /\xff', 'zz /a', 'zz /b']);
+});
+
+test('an unreadable md5sums or .list is an unreadable finding on the database file, not a quiet warning', () => {
+  const unreadable: PackageFiles = { ...files(null, null), md5sumsError: 'EACCES: permission denied', listError: 'EACCES: permission denied' };
+  const plan = planChecks(db({ root: '/srv/root' }), [{ pkg: pkg('app'), files: { ...unreadable, md5sumsFile: '/srv/root/var/lib/dpkg/info/app.md5sums', listFile: '/elsewhere/app.list' } }], { conffiles: true });
+  assert.deepEqual(plan.warnings, []);
+  const { findings } = collectFindings(plan, new Map(), new Set());
+  assert.deepEqual(
+    findings.map((f) => [f.package, f.path, f.status, f.detail]),
+    [
+      ['app', '/elsewhere/app.list', 'unreadable', "EACCES: permission denied: dpkg's record of the package cannot be read; its md5sums entries are still hashed"],
+      ['app', '/var/lib/dpkg/info/app.md5sums', 'unreadable', "EACCES: permission denied: dpkg's record of the package cannot be read; its files are checked for existence only"],
+    ],
+  );
 });
