@@ -53,8 +53,6 @@ export class Planner {
   private readonly findings: Finding[] = [];
   private readonly warnings: DbWarning[] = [];
   private readonly emptySums = new Map<string, string>();
-  /** Every path some package's .list claims: an md5sums entry of a package without .list defers to it. */
-  private readonly claimed = new Set<BytePath>();
   private readonly withoutList: PackageInput[] = [];
   private packages = 0;
 
@@ -100,7 +98,6 @@ export class Planner {
       this.withoutList.push(input);
       return [];
     }
-    for (const p of files.list) this.claimed.add(p);
     const seen = new Set<BytePath>(pkg.conffiles.map((c) => c.path));
     const out = this.conffileItems(pkg, id);
     const sums = files.md5sums ?? new Map<BytePath, string>();
@@ -116,13 +113,17 @@ export class Planner {
   /** Plans the packages that had no .list, now that every other .list is known. */
   finish(): PlannedItem[] {
     const out: PlannedItem[] = [];
+    if (this.withoutList.length === 0) return out;
+    // Every path some package's .list claims: an md5sums entry of a package without .list defers to it.
+    const claimed = new Set<BytePath>();
+    for (const it of this.items) if (!it.conffile) claimed.add(it.listed);
     for (const { pkg, files } of this.withoutList) {
       const id = packageId(pkg);
       out.push(...this.conffileItems(pkg, id));
       const conffiles = new Set(pkg.conffiles.map((c) => c.path));
       // md5sums keys are unique already; conffiles and paths now owned by others are skipped.
       for (const [path, md5] of files.md5sums ?? []) {
-        if (!conffiles.has(path) && !this.claimed.has(path)) this.push(out, pkg, id, path, md5, false);
+        if (!conffiles.has(path) && !claimed.has(path)) this.push(out, pkg, id, path, md5, false);
       }
     }
     this.withoutList.length = 0;
