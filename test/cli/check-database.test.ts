@@ -5,21 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { runCli } from '../helpers/cli.js';
-import { checkJson, cores, FixtureRoot, md5, type FindingCore, type FixturePackage } from '../helpers/fixture.js';
-
-function fixture(t: TestContext): FixtureRoot {
-  const fx = new FixtureRoot();
-  t.after(() => fx.cleanup());
-  return fx;
-}
-
-function changed(pkg: string, p: string, expected: string | Buffer, actual: string | Buffer, conffile = false): FindingCore {
-  return { package: pkg, path: p, status: 'changed', conffile, expected: md5(expected), actual: md5(actual) };
-}
-
-function missing(pkg: string, p: string, expected: string | Buffer | null, conffile = false): FindingCore {
-  return { package: pkg, path: p, status: 'missing', conffile, expected: expected === null ? null : md5(expected), actual: null };
-}
+import { changed, checkJson, cores, fixture, type FixturePackage, type FixtureRoot, md5, missing } from '../helpers/fixture.js';
 
 /** A temp dir outside the fixture standing in for "the host": tests prove nothing resolves into it. */
 function decoy(t: TestContext): string {

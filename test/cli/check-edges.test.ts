@@ -1,23 +1,11 @@
 // `pkgwatch check` on the less common shapes real databases and systems take: md5sums spellings, big and empty files, shared paths, unreadable parts.
 import assert from 'node:assert/strict';
 import { chmodSync } from 'node:fs';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import { runCli } from '../helpers/cli.js';
-import { checkJson, cores, FixtureRoot, md5, type FindingCore } from '../helpers/fixture.js';
+import { AS_UNPRIVILEGED, changed, checkJson, cores, fixture, md5 } from '../helpers/fixture.js';
 
-const NOBODY = 65534;
 /** Spawn options that make the CLI an unprivileged user when the tests run as root. */
-const AS_USER = process.getuid?.() === 0 ? { uid: NOBODY, gid: NOBODY } : {};
-
-function fixture(t: TestContext): FixtureRoot {
-  const fx = new FixtureRoot();
-  t.after(() => fx.cleanup());
-  return fx;
-}
-
-function changed(pkg: string, p: string, expected: string | Buffer, actual: string | Buffer, conffile = false): FindingCore {
-  return { package: pkg, path: p, status: 'changed', conffile, expected: md5(expected), actual: md5(actual) };
-}
 
 test('md5sums written with a leading ./ and uppercase hex are read like the usual spelling', async (t) => {
   const fx = fixture(t);
@@ -198,7 +186,7 @@ test('files in a directory the user cannot search are unreadable, not missing: e
   fx.addPackage({ name: 'secret', files: [{ path: '/var/lib/secret/key', content: 'k\n' }] });
   fx.openToAll();
   chmodSync(fx.path('/var/lib/secret'), 0o700);
-  const { res, json } = await checkJson(fx, [], AS_USER);
+  const { res, json } = await checkJson(fx, [], AS_UNPRIVILEGED);
   assert.equal(res.code, 3, res.stderr);
   assert.deepEqual(
     json.findings.map((f) => [f.package, f.path, f.status, f.expected, f.actual]),
@@ -214,7 +202,7 @@ test('an unreadable md5sums file is an unreadable finding naming it; the package
   fx.openToAll();
   chmodSync(fx.infoFile('locked', 'md5sums'), 0o000);
   fx.remove('/usr/bin/locked');
-  const { res, json } = await checkJson(fx, [], AS_USER);
+  const { res, json } = await checkJson(fx, [], AS_UNPRIVILEGED);
   assert.equal(res.code, 1, res.stderr);
   assert.deepEqual(cores(json.findings), [
     { package: 'locked', path: '/usr/bin/locked', status: 'missing', conffile: false, expected: null, actual: null },
@@ -231,7 +219,7 @@ test('an unreadable info directory verifies nothing, so it must not exit 0 ("not
   fx.write('/usr/bin/app', 'tampered\n');
   fx.openToAll();
   chmodSync(fx.path('/var/lib/dpkg/info'), 0o000);
-  const { res, json } = await checkJson(fx, [], AS_USER);
+  const { res, json } = await checkJson(fx, [], AS_UNPRIVILEGED);
   // Incomplete (3), with the unreadable database files named: never "nothing found" (0).
   assert.equal(res.code, 3, `${res.stdout}${res.stderr}`);
   assert.deepEqual(

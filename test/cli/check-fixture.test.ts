@@ -5,16 +5,13 @@ import { chmodSync, mkdirSync, symlinkSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { test, type TestContext } from 'node:test';
 import { runCli } from '../helpers/cli.js';
-import { checkJson, cores, FixtureRoot, md5, type FindingCore } from '../helpers/fixture.js';
+import { AS_UNPRIVILEGED, changed, checkJson, cores, type FindingCore, FixtureRoot, md5 } from '../helpers/fixture.js';
 
 const BIN = '#!/bin/sh\necho app\n';
 const DATA = 'data v1\n';
 const DOC = 'Copyright: test\n';
 const CONF = 'listen 80\n';
 const LIBX = 'ELF libx\n';
-
-/** Uid/gid of `nobody`: a user that cannot read a chmod-000 file. */
-const NOBODY = 65534;
 
 /** A fixture with two installed packages: `app` (files, a dir, a symlink, a conffile) and `libx`. */
 function system(t: TestContext): FixtureRoot {
@@ -33,10 +30,6 @@ function system(t: TestContext): FixtureRoot {
   });
   fx.addPackage({ name: 'libx', files: [{ path: '/usr/lib/libx.so.1', content: LIBX }] });
   return fx;
-}
-
-function changed(pkg: string, path: string, expected: string | Buffer, actual: string | Buffer, conffile = false): FindingCore {
-  return { package: pkg, path, status: 'changed', conffile, expected: md5(expected), actual: md5(actual) };
 }
 
 function wrongType(pkg: string, path: string, content: string, kind: string): FindingCore {
@@ -176,7 +169,7 @@ test('an unreadable file (chmod 000, run as a non-root user) is "unreadable", ex
   fx.openToAll();
   chmodSync(fx.path('/usr/share/app/data.txt'), 0o000);
   // As root the file would be readable anyway: run the CLI as nobody on a world-readable tree.
-  const asUser = process.getuid?.() === 0 ? { uid: NOBODY, gid: NOBODY } : {};
+  const asUser = AS_UNPRIVILEGED;
   const { res, json } = await checkJson(fx, [], asUser);
   assert.equal(res.code, 3, res.stderr);
   assert.deepEqual(json.findings, [
@@ -201,7 +194,7 @@ test('an unreadable file next to a changed one: exit 1 (findings outrank incompl
   fx.write('/usr/lib/libx.so.1', 'x');
   fx.openToAll();
   chmodSync(fx.path('/usr/share/app/data.txt'), 0o000);
-  const asUser = process.getuid?.() === 0 ? { uid: NOBODY, gid: NOBODY } : {};
+  const asUser = AS_UNPRIVILEGED;
   const { res, json } = await checkJson(fx, [], asUser);
   assert.equal(res.code, 1, res.stderr);
   assert.deepEqual(

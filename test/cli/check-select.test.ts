@@ -5,15 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { runCli } from '../helpers/cli.js';
-import { checkJson, FixtureRoot } from '../helpers/fixture.js';
-
-const NOBODY = 65534;
-
-function fixture(t: TestContext): FixtureRoot {
-  const fx = new FixtureRoot();
-  t.after(() => fx.cleanup());
-  return fx;
-}
+import { AS_UNPRIVILEGED, checkJson, fixture, type FixtureRoot } from '../helpers/fixture.js';
 
 /** Adds an installed package with one file `/usr/lib/NAME/file` holding `NAME\n`. */
 function add(fx: FixtureRoot, name: string, extra: { status?: string; depends?: string; preDepends?: string; provides?: string } = {}): void {
@@ -197,7 +189,7 @@ test('an unreadable status file is exit 2 with a message naming the file', async
   add(fx, 'alpha');
   fx.openToAll();
   chmodSync(fx.statusFile, 0o000);
-  const asUser = process.getuid?.() === 0 ? { uid: NOBODY, gid: NOBODY } : {};
+  const asUser = AS_UNPRIVILEGED;
   const res = await runCli(['check', '--root', fx.root, '--format', 'json'], asUser);
   assert.equal(res.code, 2);
   assert.ok(res.stderr.includes(fx.statusFile), res.stderr);

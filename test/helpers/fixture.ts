@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { TestContext } from 'node:test';
 import { runCli, type CliOptions, type CliResult } from './cli.js';
 
 /** A path on the fixture system: a string is UTF-8 text, a Buffer is raw bytes (for non-UTF-8 names). */
@@ -377,4 +378,24 @@ export async function checkJson(fx: FixtureRoot, args: readonly string[], opts: 
     throw new Error(`stdout is not JSON (exit ${String(res.code)}, signal ${String(res.signal)}):\n${res.stdout}\nstderr:\n${res.stderr}`);
   }
   return { res, json };
+}
+
+/** CLI options that drop to `nobody` when the tests run as root, so a chmod-000 file really is unreadable. */
+export const AS_UNPRIVILEGED: CliOptions = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
+
+/** A fixture root removed when the test ends. */
+export function fixture(t: TestContext): FixtureRoot {
+  const fx = new FixtureRoot();
+  t.after(() => fx.cleanup());
+  return fx;
+}
+
+/** The expected JSON finding (without detail) for a changed file. */
+export function changed(pkg: string, p: string, expected: string | Buffer, actual: string | Buffer, conffile = false): FindingCore {
+  return { package: pkg, path: p, status: 'changed', conffile, expected: md5(expected), actual: md5(actual) };
+}
+
+/** The expected JSON finding (without detail) for a missing path; `expected` null for existence-only paths. */
+export function missing(pkg: string, p: string, expected: string | Buffer | null, conffile = false): FindingCore {
+  return { package: pkg, path: p, status: 'missing', conffile, expected: expected === null ? null : md5(expected), actual: null };
 }
