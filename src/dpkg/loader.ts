@@ -1,7 +1,7 @@
 // Reads the dpkg database from a root: status, diversions, dpkg.cfg filters and per-package info files.
 
 import { readFile as readFileCb } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import { lstat, readdir, readlink } from 'node:fs/promises';
 import path from 'node:path';
 
 import { databaseError } from '../errors.js';
@@ -70,6 +70,30 @@ async function readBytesIfExists(file: string): Promise<string | null> {
   }
 }
 
+/**
+ * Follows symlinks at the last component of a config file inside the root (an absolute target
+ * restarts at the root, never at the host's `/`). Null when it is missing or not a regular file.
+ */
+async function followInRoot(root: string, file: string): Promise<string | null> {
+  let cur = file;
+  for (let hops = 0; hops < 40; hops++) {
+    let st;
+    try {
+      st = await lstat(cur);
+    } catch (err) {
+      if (isMissing(err)) return null;
+      throw err;
+    }
+    if (st.isFile()) return cur;
+    if (!st.isSymbolicLink()) return null;
+    const target = await readlink(cur);
+    const joined = target.startsWith('/') ? path.join(root, target) : path.join(path.dirname(cur), target);
+    // As under chroot: `..` never climbs above the root ('/../etc' normalises to '/etc').
+    cur = path.join(root, path.posix.normalize(`/${path.relative(root, joined)}`));
+  }
+  throw Object.assign(new Error('ELOOP: too many levels of symbolic links'), { code: 'ELOOP' });
+}
+
 /** Reads dpkg.cfg and dpkg.cfg.d/* under the root, in the order dpkg reads them. */
 async function loadPathFilters(root: string, warnings: DbWarning[]): Promise<PathFilter[]> {
   const etc = path.join(root, 'etc/dpkg');
@@ -95,8 +119,9 @@ async function loadPathFilters(root: string, warnings: DbWarning[]): Promise<Pat
   for (const file of files) {
     let text: string | null;
     try {
-      if (file !== main && !(await stat(file)).isFile()) continue;
-      text = await readBytesIfExists(file);
+      const real = await followInRoot(root, file);
+      if (real === null) continue;
+      text = await readBytesIfExists(real);
     } catch (err) {
       if (isMissing(err)) continue;
       warnings.push({ package: null, file, line: null, message: `cannot read the file (${errText(err)}); its path-exclude rules are not applied` });

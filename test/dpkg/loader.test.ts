@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -235,4 +235,25 @@ void test("this machine's real database loads without warnings and matches dpkg-
   assert.ok(files.every((f) => f.list !== null), 'every installed package has a .list');
   const entries = files.reduce((n, f) => n + (f.md5sums?.size ?? 0), 0);
   assert.ok(entries > 10_000, `${entries} md5sums entries`);
+});
+
+void test('a dpkg.cfg.d entry that is an absolute symlink is read inside the root, never from the host', async () => {
+  const { root, cleanup } = makeRoot({ status: stanza('dpkg', 'amd64') });
+  try {
+    const cfgd = path.join(root, 'etc/dpkg/dpkg.cfg.d');
+    mkdirSync(cfgd, { recursive: true });
+    mkdirSync(path.join(root, 'usr/share/excludes'), { recursive: true });
+    writeFileSync(path.join(root, 'usr/share/excludes/docs'), 'path-exclude=/usr/share/doc/*\n');
+    // The host has no /usr/share/excludes/docs: only resolution inside the root finds it.
+    symlinkSync('/usr/share/excludes/docs', path.join(cfgd, 'docs'));
+    symlinkSync('../../../../../../usr/share/excludes/docs', path.join(cfgd, 'docs-relative'));
+    const db = await loadDatabase({ root });
+    assert.deepEqual(db.pathFilters.map((f) => [f.glob, path.basename(f.file)]), [
+      ['/usr/share/doc/*', 'docs'],
+      ['/usr/share/doc/*', 'docs-relative'],
+    ]);
+    assert.deepEqual(db.warnings, []);
+  } finally {
+    cleanup();
+  }
 });
