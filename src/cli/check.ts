@@ -13,6 +13,7 @@ export interface CheckArgs {
   withDeps: boolean;
   conffiles: boolean;
   jobs: number;
+  maxMbPerS: number;
   format: Format;
 }
 
@@ -30,6 +31,12 @@ export function checkOptions(y: Argv): Argv<CheckArgs> {
     .option('with-deps', { describe: "add the named packages' Depends and Pre-Depends, recursively", type: 'boolean', default: false })
     .option('conffiles', { describe: 'check conffiles (--no-conffiles to skip them)', type: 'boolean', default: true })
     .option('jobs', { alias: 'j', describe: 'hashing threads', type: 'number', default: defaultJobs(), defaultDescription: 'all cores', requiresArg: true })
+    .option('max-mb-per-s', {
+      describe: 'hash at most N MB per second in all (background checks on a busy server); 0 = no limit',
+      type: 'number',
+      default: 0,
+      requiresArg: true,
+    })
     .option('format', { alias: 'f', describe: 'output format', choices: FORMATS, default: 'text', requiresArg: true }) as unknown as Argv<CheckArgs>;
 }
 
@@ -39,6 +46,9 @@ export async function runCheck(args: CheckArgs): Promise<ExitCode> {
     throw usageError(`--jobs must be a whole number from 1 to 256, got '${String(args.jobs)}'`);
   }
   if (args.root === '') throw usageError('--root needs a directory, got an empty string');
+  if (!Number.isFinite(args.maxMbPerS) || args.maxMbPerS < 0) {
+    throw usageError(`--max-mb-per-s must be a number of MB per second, 0 or more, got '${String(args.maxMbPerS)}'`);
+  }
   const machine = args.format !== 'text';
   const progress = ProgressLine.wanted(process.stderr, machine) ? new ProgressLine(process.stderr) : null;
   let report: VerifyReport;
@@ -50,6 +60,7 @@ export async function runCheck(args: CheckArgs): Promise<ExitCode> {
       withDeps: args.withDeps,
       conffiles: args.conffiles,
       jobs: args.jobs,
+      maxBytesPerSecond: args.maxMbPerS * 1_000_000,
       onProgress: progress === null ? undefined : (p) => progress.update(p),
     });
   } finally {

@@ -4,7 +4,11 @@ import { setFlagsFromString } from 'node:v8';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { PkgwatchError, usageError } from '../errors.js';
+import { agentOptions, runAgent } from './agent.js';
 import { checkOptions, runCheck } from './check.js';
+import { configCommand } from './config.js';
+import { notifyOptions, runNotify } from './notify.js';
+import { runStatus, statusOptions } from './status.js';
 import { EXIT, type ExitCode } from './exit.js';
 
 // Reading ~1,400 info files makes short-lived garbage; a 1 MB young generation (V8's default
@@ -24,6 +28,35 @@ async function main(argv: string[]): Promise<ExitCode> {
         code = await runCheck(args);
       },
     )
+    .command(
+      'agent',
+      'run the agent: scheduled and real-time checks, alerts (the systemd service runs this)',
+      (y) => agentOptions(y),
+      async (args) => {
+        code = await runAgent(args);
+      },
+    )
+    .command(
+      'status',
+      'show what the agent is doing: runs, open findings, watcher coverage, dpkg',
+      (y) => statusOptions(y),
+      async (args) => {
+        code = await runStatus(args);
+      },
+    )
+    .command('config', 'validate or print the agent configuration (pkgwatch config check|show)', (y) =>
+      configCommand(y, (c) => {
+        code = c;
+      }),
+    )
+    .command(
+      'notify <event>',
+      'tell the agent a dpkg run starts or ends (the dpkg hook runs this)',
+      (y) => notifyOptions(y),
+      async (args) => {
+        code = await runNotify(args);
+      },
+    )
     .demandCommand(1, 'name a command, e.g. `pkgwatch check`')
     .strict()
     .recommendCommands()
@@ -31,10 +64,12 @@ async function main(argv: string[]): Promise<ExitCode> {
     .version()
     .wrap(null)
     .fail((msg: string | null, err: Error | undefined) => {
-      if (err !== undefined) throw err;
-      const text = msg ?? 'bad arguments';
+      // yargs reports its own parse errors (a missing option value) as a YError: those are usage errors.
+      if (err !== undefined && err.name !== 'YError') throw err;
+      const text = msg ?? err?.message ?? 'bad arguments';
       // recommendCommands() words an unknown command as a bare suggestion; say what was wrong too.
-      const said = text.startsWith('Did you mean') ? `unknown command '${argv[0] ?? ''}'. ${text}` : text;
+      const unknown = argv.filter((a) => !a.startsWith('-')).slice(0, 2).join(' ');
+      const said = text.startsWith('Did you mean') ? `unknown command '${unknown}'. ${text}` : text;
       throw usageError(`${said} (see pkgwatch --help)`);
     })
     .parseAsync();

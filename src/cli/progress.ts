@@ -1,6 +1,6 @@
 // A one-line progress display on stderr for long runs on a terminal; silent everywhere else.
 import type { VerifyProgress } from '../verify/run.js';
-import { formatBytes } from './render.js';
+import { formatBytes } from '../verify/report.js';
 
 const SHOW_AFTER_MS = 1000;
 const REFRESH_MS = 200;

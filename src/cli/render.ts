@@ -1,39 +1,17 @@
 // Renderings of a verification report: text for people, JSON, and dpkg/debsums-compatible lines.
 import { displayPath } from '../dpkg/bytes.js';
 import type { DbWarning } from '../dpkg/types.js';
-import type { Finding, FindingStatus } from '../verify/finding.js';
+import type { FindingStatus } from '../verify/finding.js';
+import { findingJson, formatBytes, warningJson } from '../verify/report.js';
 import type { VerifyReport } from '../verify/run.js';
 
 /** Output formats of `pkgwatch check --format`. */
 export const FORMATS = ['text', 'json', 'dpkg', 'debsums'] as const;
 export type Format = (typeof FORMATS)[number];
 
-/** A finding as it appears in JSON output (and, later, alerts): paths escaped for people. */
-export interface FindingJson {
-  package: string;
-  path: string;
-  status: FindingStatus;
-  conffile: boolean;
-  expected: string | null;
-  actual: string | null;
-  detail: string | null;
-}
-
-export function findingJson(f: Finding): FindingJson {
-  return {
-    package: f.package,
-    path: displayPath(f.path),
-    status: f.status,
-    conffile: f.conffile,
-    expected: f.expected,
-    actual: f.actual,
-    detail: f.detail === null ? null : displayPath(f.detail),
-  };
-}
-
-export function warningJson(w: DbWarning): { package: string | null; file: string; line: number | null; message: string } {
-  return { package: w.package, file: w.file, line: w.line, message: displayPath(w.message) };
-}
+// Moved to verify/report.ts so the agent can use them without importing cli/; re-exported for callers here.
+export { findingJson, warningJson } from '../verify/report.js';
+export type { FindingJson } from '../verify/report.js';
 
 /** The JSON document of `check --format json`. */
 export function renderJson(report: VerifyReport): string {
@@ -57,6 +35,7 @@ const DPKG_COLUMN: Record<FindingStatus, string> = {
   missing: 'missing  ',
   'wrong-type': '?M5??????',
   unreadable: '?????????',
+  'database-changed': '??5??????',
 };
 
 /** Turns `EACCES: permission denied` into strerror's `Permission denied`. */
@@ -90,6 +69,7 @@ export function renderDebsums(report: VerifyReport, root: string): string {
     switch (f.status) {
       case 'changed':
       case 'wrong-type':
+      case 'database-changed':
         out += `debsums: changed file ${path} (from ${f.package} package)\n`;
         break;
       case 'missing':
@@ -108,7 +88,7 @@ const STATUS_WIDTH = 10;
 /** Text for people: findings grouped by package, then a summary line. */
 export function renderText(report: VerifyReport, colour: boolean): string {
   const paint = (code: string, s: string): string => (colour ? `\x1b[${code}m${s}\x1b[0m` : s);
-  const statusColour: Record<FindingStatus, string> = { changed: '31', missing: '31', 'wrong-type': '31', unreadable: '33' };
+  const statusColour: Record<FindingStatus, string> = { changed: '31', missing: '31', 'wrong-type': '31', unreadable: '33', 'database-changed': '31' };
   let out = '';
   let current: string | null = null;
   for (const f of report.findings) {
@@ -135,20 +115,9 @@ export function summaryLine(report: VerifyReport): string {
   if (report.findings.length === 0) return `${head}: no findings`;
   const counts = new Map<FindingStatus, number>();
   for (const f of report.findings) counts.set(f.status, (counts.get(f.status) ?? 0) + 1);
-  const parts = (['changed', 'missing', 'wrong-type', 'unreadable'] as const)
+  const parts = (['changed', 'missing', 'wrong-type', 'unreadable', 'database-changed'] as const)
     .filter((k) => counts.has(k))
     .map((k) => `${counts.get(k)} ${k}`);
   const pkgs = new Set(report.findings.map((f) => f.package)).size;
   return `${head}: ${parts.join(', ')} in ${pkgs} package${pkgs === 1 ? '' : 's'}`;
-}
-
-export function formatBytes(n: number): string {
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let v = n;
-  let u = 0;
-  while (v >= 1000 && u < units.length - 1) {
-    v /= 1000;
-    u++;
-  }
-  return u === 0 ? `${v} B` : `${v.toFixed(1)} ${units[u]}`;
 }

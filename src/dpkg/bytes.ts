@@ -143,3 +143,14 @@ export function excerpt(s: string, max = 60): string {
   const shown = displayPath(s.length > max * 4 ? s.slice(0, max * 4) : s);
   return shown.length > max ? `${shown.slice(0, max)}…` : shown;
 }
+
+/**
+ * A host path as a path on the checked system: without the root prefix when it is under the root
+ * (the dpkg database of a --root system), unchanged otherwise (an --admindir elsewhere).
+ * `root` is absolute, as the loader resolves it.
+ */
+export function pathOnSystem(root: string, hostPath: string): BytePath {
+  const r = root.length > 1 ? root.replace(/\/+$/, '') : root;
+  if (r === '/') return fromUtf8(hostPath);
+  return fromUtf8(hostPath.startsWith(`${r}/`) ? hostPath.slice(r.length) : hostPath);
+}

@@ -1,8 +1,12 @@
 // What a finding is: the records the verifier produces and every output format renders.
 import type { BytePath } from '../dpkg/types.js';
 
-/** The four ways a packaged path can fail verification. */
-export type FindingStatus = 'changed' | 'missing' | 'wrong-type' | 'unreadable';
+/**
+ * The ways a packaged path can fail verification. The verifier produces the first four; the agent
+ * adds `database-changed`: dpkg's own record of a package (md5sums, .list, Conffiles) changed while
+ * no dpkg was running.
+ */
+export type FindingStatus = 'changed' | 'missing' | 'wrong-type' | 'unreadable' | 'database-changed';
 
 /** The kind of filesystem object found where a regular file belongs. */
 export type FileKind =

@@ -19,6 +19,12 @@ const READ_BUFFER_BYTES = 256 * 1024;
 /** One file after another through OpenSSL's MD5, reading into one reused buffer. */
 export class StreamMd5 implements FdHasher {
   private readonly buf = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+  private readonly throttle: Throttle | null;
+
+  /** `maxBytesPerSecond` > 0 paces the reads (a token bucket; sleeps block this thread only). */
+  constructor(maxBytesPerSecond = 0) {
+    this.throttle = maxBytesPerSecond > 0 ? new Throttle(maxBytesPerSecond) : null;
+  }
 
   hashFds(fds: readonly number[]): FdDigests {
     const digests: (string | Error)[] = [];
@@ -30,6 +36,7 @@ export class StreamMd5 implements FdHasher {
         for (;;) {
           const got = readSync(fd, this.buf, 0, this.buf.length, null);
           if (got === 0) break;
+          this.throttle?.take(got);
           h.update(got === this.buf.length ? this.buf : this.buf.subarray(0, got));
           n += got;
         }
@@ -40,5 +47,22 @@ export class StreamMd5 implements FdHasher {
       bytes.push(n);
     }
     return { digests, bytes };
+  }
+}
+
+/** Paces a thread to a byte rate: after each read, sleeps until the bytes read so far are due. */
+class Throttle {
+  private readonly started = performance.now();
+  private bytes = 0;
+  private readonly sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+  constructor(private readonly bytesPerSecond: number) {}
+
+  take(n: number): void {
+    this.bytes += n;
+    const dueMs = (this.bytes / this.bytesPerSecond) * 1000;
+    const ahead = dueMs - (performance.now() - this.started);
+    // Atomics.wait is the one synchronous sleep Node allows; worker threads may use it.
+    if (ahead > 1) Atomics.wait(this.sleeper, 0, 0, ahead);
   }
 }

@@ -1,6 +1,6 @@
 // The pure core of verification: decides which paths of which packages are checked, where and
 // against which hash, and turns worker outcomes into findings. No I/O here.
-import { fromUtf8 } from '../dpkg/bytes.js';
+import { pathOnSystem } from '../dpkg/bytes.js';
 import { isPathExcluded } from '../dpkg/dpkgcfg.js';
 import { packageId } from '../dpkg/loader.js';
 import type { BytePath, Database, DbWarning, Diversion, PackageFiles, PackageRecord } from '../dpkg/types.js';
@@ -35,6 +35,8 @@ export interface Plan {
 export interface PlanOptions {
   /** Check conffiles recorded in status (default true; `--no-conffiles` turns it off). */
   readonly conffiles: boolean;
+  /** Plan only these paths (listed or divert-to), for real-time checks; null: every path. */
+  readonly only?: ReadonlySet<BytePath> | null;
 }
 
 /** A selected package with its info files. */
@@ -165,6 +167,8 @@ export class Planner {
     const d = this.diverted.get(listed);
     // A package's own diversion leaves its file in place; anyone else's moves it to `to`.
     const diversion = d !== undefined && d.by !== pkg.name ? d : null;
+    const only = this.opts.only;
+    if (only != null && !only.has(listed) && !(diversion !== null && only.has(diversion.to))) return;
     const item: PlannedItem = {
       pkg: id,
       listed,
@@ -185,14 +189,6 @@ export function planChecks(db: Database, inputs: readonly PackageInput[], opts: 
   for (const input of inputs) planner.add(input);
   planner.finish();
   return planner.plan();
-}
-
-/** A host path as a path on the checked system: without the root prefix when it is under the root. */
-function pathOnSystem(root: string, hostPath: string): BytePath {
-  // db.root is absolute (the loader resolved it) and has no trailing slash except for `/`.
-  const r = root;
-  const rel = r === '/' ? hostPath : hostPath.startsWith(`${r}/`) ? hostPath.slice(r.length) : hostPath;
-  return fromUtf8(rel);
 }
 
 /** Turns the outcome of a run into sorted findings and the warnings learnt while checking. */

@@ -63,6 +63,7 @@ export class CheckPool {
     root: string,
     jobs: number,
     private readonly onProgress?: (p: PoolProgress) => void,
+    maxBytesPerSecond = 0,
   ) {
     this.done = new Promise<PoolResult>((res, rej) => {
       this.resolve = res;
@@ -70,8 +71,10 @@ export class CheckPool {
     });
     // Never an unhandled rejection if the caller fails before awaiting `done`.
     this.done.catch(() => undefined);
-    const init: WorkerInit = { root };
-    for (let k = 0; k < Math.max(1, jobs); k++) {
+    const workers = Math.max(1, jobs);
+    // A throttle is shared evenly: each worker keeps to its part of the rate.
+    const init: WorkerInit = { root, maxBytesPerSecond: maxBytesPerSecond > 0 ? maxBytesPerSecond / workers : 0 };
+    for (let k = 0; k < workers; k++) {
       // Workers allocate little but short-lived objects; a small young generation keeps RSS down.
       const worker = new Worker(new URL('./worker.js', import.meta.url), {
         workerData: init,
@@ -99,6 +102,12 @@ export class CheckPool {
     this.closed = true;
     for (const s of this.slots) this.dispatch(s);
     this.maybeFinish();
+  }
+
+  /** Ends the run now: `done` rejects with `err` and the workers stop. */
+  abort(err: Error): void {
+    this.fail(err);
+    void this.terminate();
   }
 
   /** Stops every worker; safe to call more than once. */

@@ -5,6 +5,8 @@ import type { FindingStatus } from './finding.js';
 /** Data every worker starts with. */
 export interface WorkerInit {
   readonly root: string;
+  /** This worker's share of the hashing throttle in bytes per second; 0 = unthrottled. */
+  readonly maxBytesPerSecond: number;
 }
 
 /** A batch of paths to check: `md5s[k]` empty means check existence only. */

@@ -1,8 +1,8 @@
 // One verification run: load the database, select packages, plan, hash on the pool, collect.
 import { availableParallelism } from 'node:os';
-import { loadDatabase, loadPackageFiles } from '../dpkg/loader.js';
+import { loadDatabase, loadPackageFiles, packageId } from '../dpkg/loader.js';
 import { selectPackages } from '../dpkg/select.js';
-import type { DbWarning } from '../dpkg/types.js';
+import type { BytePath, DbWarning } from '../dpkg/types.js';
 import type { Finding } from './finding.js';
 import { collectFindings, Planner, type PlannedItem } from './plan.js';
 import { CheckPool, type PoolProgress } from './pool.js';
@@ -20,6 +20,12 @@ export interface VerifyRequest {
   readonly conffiles: boolean;
   /** Hashing worker threads. */
   readonly jobs: number;
+  /** Check only these paths (as listed by their packages, or their divert-to paths): real-time checks. */
+  readonly paths?: ReadonlySet<BytePath> | undefined;
+  /** Hash at most this many bytes per second in all (0 or absent: unthrottled). */
+  readonly maxBytesPerSecond?: number | undefined;
+  /** Aborting stops the workers and rejects with the signal's reason. */
+  readonly signal?: AbortSignal | undefined;
   readonly onProgress?: ((p: VerifyProgress) => void) | undefined;
 }
 
@@ -40,6 +46,8 @@ export interface VerifySummary {
 }
 
 export interface VerifyReport {
+  /** The packages this run checked (packageId), so callers know what a clean result covers. */
+  readonly packages: readonly string[];
   readonly findings: readonly Finding[];
   readonly warnings: readonly DbWarning[];
   readonly summary: VerifySummary;
@@ -60,11 +68,14 @@ const LOAD_CONCURRENCY = 32;
 export async function verify(req: VerifyRequest): Promise<VerifyReport> {
   const started = performance.now();
   let progress: ((p: PoolProgress) => void) | undefined;
-  const pool = new CheckPool(req.root, req.jobs, (p) => progress?.(p));
+  req.signal?.throwIfAborted();
+  const pool = new CheckPool(req.root, req.jobs, (p) => progress?.(p), req.maxBytesPerSecond ?? 0);
+  const onAbort = (): void => pool.abort(req.signal?.reason instanceof Error ? req.signal.reason : new Error('verification aborted'));
+  req.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     const db = await loadDatabase(req.admindir === undefined ? { root: req.root } : { root: req.root, admindir: req.admindir });
     const selected = selectPackages(db, req.packages, req.withDeps);
-    const planner = new Planner(db, { conffiles: req.conffiles });
+    const planner = new Planner(db, { conffiles: req.conffiles, only: req.paths ?? null });
     // Index of the last item of each package, in item order, for the packages-done count.
     const lastItems: number[] = [];
     let queued = 0;
@@ -98,6 +109,7 @@ export async function verify(req: VerifyRequest): Promise<VerifyReport> {
     const plan = planner.plan();
     const collected = collectFindings(plan, result.problems, result.regular);
     return {
+      packages: selected.map(packageId),
       findings: collected.findings,
       warnings: [...db.warnings, ...plan.warnings, ...collected.warnings],
       summary: {
@@ -108,6 +120,7 @@ export async function verify(req: VerifyRequest): Promise<VerifyReport> {
       },
     };
   } finally {
+    req.signal?.removeEventListener('abort', onAbort);
     await pool.terminate();
   }
 }

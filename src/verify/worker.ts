@@ -8,8 +8,9 @@ import type { WorkerInit, WorkerRequest } from './protocol.js';
 
 const init = workerData as WorkerInit;
 // Multi-lane MD5 where WebAssembly SIMD is usable (every x86-64 and arm64 Node 20 has it);
-// OpenSSL's single-stream MD5 otherwise.
-const hasher: FdHasher = simdAvailable() ? new MultiMd5() : new StreamMd5();
+// OpenSSL's single-stream MD5 otherwise, and when throttled (a background check has no hurry).
+const hasher: FdHasher =
+  init.maxBytesPerSecond > 0 ? new StreamMd5(init.maxBytesPerSecond) : simdAvailable() ? new MultiMd5() : new StreamMd5();
 const runner = new BatchRunner(new PathChecker(init.root), hasher);
 
 parentPort?.on('message', (req: WorkerRequest) => {

@@ -1,0 +1,518 @@
+// The long-running agent: schedules, real-time checks, the dpkg guard, and alerts on change of
+// state. One Agent per process; `start`, `reload`, `close` are its lifecycle (STYLE 10).
+import path from 'node:path';
+import { displayPath, pathOnSystem } from '../dpkg/bytes.js';
+import type { BytePath } from '../dpkg/types.js';
+import type { ResolvedConfig } from '../config/schema.js';
+import { compileIgnore } from '../config/ignore.js';
+import { createSinks } from '../alerts/registry.js';
+import type { AlertSink } from '../alerts/sink.js';
+import { findingJson, type FindingJson } from '../verify/report.js';
+import { defaultJobs, verify } from '../verify/run.js';
+import { isDpkgLockHeld } from './dpkglock.js';
+import { compareSnapshots, snapshotPackages, type DbSnapshot } from './dbsnapshot.js';
+import { applyRun, dueReminders, type AlertEvent } from './findings.js';
+import { runFullCheck } from './fullcheck.js';
+import type { Logger, WatchDegradedReason } from './log.js';
+import { readDpkgMarker } from './marker.js';
+import { missedSince, Scheduler, type ScheduleName } from './scheduler.js';
+import { resolveScope, type Scope } from './scope.js';
+import { sdNotify, watchdogIntervalMs } from './sdnotify.js';
+import { StateStore, type AgentState, type RunRecord } from './state.js';
+import { writeStatus, type AgentStatus } from './statusfile.js';
+import { PathWatcher } from './watcher.js';
+
+type RunKind = ScheduleName | 'realtime';
+
+/** How often the dpkg lock and the hook's marker are looked at. */
+const DPKG_POLL_MS = 1000;
+/** Watcher events are gathered this long, so one editor save is one check. */
+const REALTIME_DEBOUNCE_MS = 50;
+/** Database events wait this long for dpkg's lock to show before they are judged. */
+const DB_SETTLE_MS = 300;
+
+export interface AgentOptions {
+  readonly config: ResolvedConfig;
+  readonly logger: Logger;
+  readonly version: string;
+}
+
+/** The agent. Nothing happens until `start`; `close` is idempotent and loses nothing accepted. */
+export class Agent {
+  private config: ResolvedConfig;
+  private readonly logger: Logger;
+  private readonly store: StateStore;
+  private state!: AgentState;
+  private sinks: AlertSink[] = [];
+  private isIgnored: (p: string) => boolean;
+  private scope: Scope | null = null;
+  private baseline: DbSnapshot | null = null;
+  private scheduler: Scheduler | null = null;
+  private watcher: PathWatcher | null = null;
+  private dbWatcher: PathWatcher | null = null;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly pending = new Set<ScheduleName>();
+  private readonly realtimePaths = new Set<BytePath>();
+  private realtimeTimer: NodeJS.Timeout | null = null;
+  private dbTimer: NodeJS.Timeout | null = null;
+  private draining: Promise<void> | null = null;
+  private dpkgRunning = false;
+  private handlingDpkgEnd = false;
+  /** Counts dpkg runs seen, so a check that overlapped one can tell. */
+  private dpkgEpoch = 0;
+  private dpkgSource: 'lock' | 'hook' | null = null;
+  private readonly abort = new AbortController();
+  private closed: Promise<void> | null = null;
+  private readonly startedAt = new Date().toISOString();
+
+  constructor(private readonly opts: AgentOptions) {
+    this.config = opts.config;
+    this.logger = opts.logger;
+    this.store = new StateStore(opts.config.stateDir);
+    this.isIgnored = compileIgnore(opts.config.ignore.paths);
+  }
+
+  /** Loads state, resolves the scope, starts watchers and schedules; READY=1 when done. */
+  async start(): Promise<void> {
+    const loaded = this.store.load();
+    this.state = loaded.state;
+    if (loaded.warning !== null) this.logger.log({ kind: 'state.corrupt', file: path.join(this.config.stateDir, 'state.json'), detail: loaded.warning });
+    this.sinks = createSinks(['log'], { logger: this.logger });
+    this.logger.log({
+      kind: 'agent.started',
+      version: this.opts.version,
+      configFiles: [...this.config.sources],
+      scopePackages: [...this.config.scope.packages],
+      watch: this.config.watch.enabled,
+    });
+    this.dpkgRunning = await this.dpkgActive();
+    await this.refreshScope();
+    this.startSchedules();
+    await this.catchUp();
+    this.timers.push(setInterval(() => void this.pollDpkg(), DPKG_POLL_MS));
+    const reminderEvery = Math.min(Math.max(this.config.alerts.reminderMs / 4, 1000), 10 * 60_000);
+    this.timers.push(setInterval(() => this.remind(), reminderEvery));
+    const watchdog = watchdogIntervalMs();
+    if (watchdog !== null) this.timers.push(setInterval(() => void this.notify('WATCHDOG=1'), watchdog));
+    this.writeStatus();
+    this.logger.log({ kind: 'agent.ready' });
+    await this.notify('READY=1');
+  }
+
+  /** Applies a new configuration without dropping state (SIGHUP). */
+  async reload(config: ResolvedConfig): Promise<void> {
+    await this.notify('RELOADING=1');
+    if (config.stateDir !== this.config.stateDir) {
+      this.logger.log({ kind: 'warning', message: `state_dir changed to ${config.stateDir}: takes effect only after a restart; keeping ${this.config.stateDir}` });
+    }
+    this.config = { ...config, stateDir: this.config.stateDir };
+    this.isIgnored = compileIgnore(config.ignore.paths);
+    await this.scheduler?.stop();
+    await this.refreshScope();
+    this.startSchedules();
+    this.writeStatus();
+    this.logger.log({ kind: 'agent.reloaded' });
+    await this.notify('READY=1');
+  }
+
+  /** Stops everything in parallel; the running check is aborted; state is saved. Idempotent. */
+  close(): Promise<void> {
+    this.closed ??= this.doClose();
+    return this.closed;
+  }
+
+  private async doClose(): Promise<void> {
+    this.logger.log({ kind: 'agent.stopping' });
+    await this.notify('STOPPING=1');
+    this.abort.abort(new Error('the agent is stopping'));
+    for (const t of this.timers) clearInterval(t);
+    if (this.realtimeTimer !== null) clearTimeout(this.realtimeTimer);
+    if (this.dbTimer !== null) clearTimeout(this.dbTimer);
+    await Promise.all([this.scheduler?.stop(), this.watcher?.close(), this.dbWatcher?.close(), this.draining?.catch(() => undefined)]);
+    await Promise.all(this.sinks.map((s) => s.close()));
+    this.store.save(this.state);
+    this.writeStatus(false);
+  }
+
+  private get stopping(): boolean {
+    return this.closed !== null;
+  }
+
+  private async notify(state: string): Promise<void> {
+    try {
+      await sdNotify(state);
+    } catch (err) {
+      this.logger.log({ kind: 'warning', message: `systemd-notify ${state} failed: ${errText(err)}` });
+    }
+  }
+
+  // ---- scope, watchers, schedules -------------------------------------------------------
+
+  /** Re-reads the database, resolves the scope, points the watchers at it, takes a new baseline. */
+  private async refreshScope(): Promise<void> {
+    const cfg = this.config;
+    let scope: Scope;
+    try {
+      scope = await resolveScope(cfg.root, cfg.scope.packages, cfg.scope.withDependencies);
+    } catch (err) {
+      this.logger.log({ kind: 'warning', message: `cannot read the dpkg database under ${cfg.root}: ${errText(err)}; real-time checks are off until it can be read` });
+      return;
+    }
+    for (const p of scope.problems) this.logger.log({ kind: 'warning', message: `scope: ${p}` });
+    this.scope = scope;
+    this.baseline = await snapshotPackages(scope.db, scope.packages);
+    const want = cfg.watch.enabled && scope.packages.length > 0;
+    if (!want) {
+      await this.watcher?.close();
+      await this.dbWatcher?.close();
+      this.watcher = null;
+      this.dbWatcher = null;
+      return;
+    }
+    if (this.watcher === null) {
+      this.watcher = new PathWatcher({
+        root: cfg.root,
+        paths: scope.paths,
+        onEvent: (e) => this.onFileEvent(e.path),
+        onDegraded: (reason, detail) => this.onWatchDegraded(reason, detail),
+      });
+      this.dbWatcher = new PathWatcher({
+        root: '/',
+        paths: scope.dbFiles.map((f) => Buffer.from(f, 'utf8').toString('latin1')),
+        onEvent: () => this.onDbEvent(),
+        onDegraded: (reason, detail) => this.onWatchDegraded(reason, detail),
+      });
+      await Promise.all([this.watcher.start(), this.dbWatcher.start()]);
+    } else {
+      this.watcher.update(scope.paths);
+      this.dbWatcher?.update(scope.dbFiles.map((f) => Buffer.from(f, 'utf8').toString('latin1')));
+    }
+    const stats = this.watcher.stats();
+    this.logger.log({ kind: 'watch.started', dirs: stats.dirs, paths: stats.paths });
+  }
+
+  private startSchedules(): void {
+    const cfg = this.config;
+    const scoped = (this.scope?.args.length ?? 0) > 0 ? cfg.schedule.scoped : null;
+    this.scheduler = new Scheduler({
+      expressions: { scoped, full: cfg.schedule.full },
+      splayMs: cfg.schedule.splayMs,
+      onDue: (name) => this.request(name),
+    });
+    this.scheduler.start();
+  }
+
+  /** At start: a scoped check now, and the full check if one fell due while the agent was down. */
+  private async catchUp(): Promise<void> {
+    if ((this.scope?.args.length ?? 0) > 0) this.request('scoped');
+    const last = this.state.lastDue.full;
+    const now = new Date();
+    if (last === undefined) {
+      // First start: the schedule begins now; there is nothing to catch up on.
+      this.state.lastDue.full = now.toISOString();
+      this.store.save(this.state);
+    } else if (await missedSince(this.config.schedule.full, new Date(last), now)) {
+      this.logger.log({ kind: 'run.started', schedule: 'catch-up' });
+      this.request('full');
+    }
+  }
+
+  // ---- events ---------------------------------------------------------------------------
+
+  private onFileEvent(p: BytePath): void {
+    if (this.stopping) return;
+    this.realtimePaths.add(p);
+    this.realtimeTimer ??= setTimeout(() => {
+      this.realtimeTimer = null;
+      void this.drain();
+    }, REALTIME_DEBOUNCE_MS);
+  }
+
+  private onWatchDegraded(reason: string, detail: string): void {
+    const why: WatchDegradedReason = /ENOSPC|limit/i.test(`${reason} ${detail}`) ? 'watch-limit' : /overflow/i.test(reason) ? 'overflow' : 'error';
+    this.logger.log({ kind: 'watch.degraded', reason: why, detail: `${reason}: ${detail}` });
+    this.writeStatus();
+    // Coverage is not lost silently: the scoped schedule covers what the watcher cannot.
+    this.request('scoped');
+  }
+
+  private onDbEvent(): void {
+    if (this.stopping) return;
+    if (this.dbTimer !== null) clearTimeout(this.dbTimer);
+    this.dbTimer = setTimeout(() => {
+      this.dbTimer = null;
+      void this.checkDatabase();
+    }, DB_SETTLE_MS);
+  }
+
+  /** A scoped package's md5sums, .list or Conffiles changed: legitimate only while dpkg runs. */
+  private async checkDatabase(): Promise<void> {
+    const scope = this.scope;
+    const baseline = this.baseline;
+    if (scope === null || baseline === null || this.stopping) return;
+    // While dpkg runs, and until its end has been handled (new baseline), changes are dpkg's own.
+    if (this.dpkgRunning || (await this.dpkgActive())) return;
+    const now = await snapshotPackages(scope.db, scope.packages);
+    const changes = compareSnapshots(baseline, now);
+    const findings: FindingJson[] = changes.map((c) => ({
+      package: c.package,
+      path: displayPath(pathOnSystem(scope.db.root, c.file)),
+      status: 'database-changed',
+      conffile: false,
+      expected: null,
+      actual: null,
+      detail: `${c.what} changed while no dpkg was running: ${c.detail}`,
+    }));
+    const started = new Date();
+    this.apply('realtime', findings, (f) => f.status === 'database-changed' && scope.ids.has(f.package), started, {
+      packages: scope.ids.size,
+      files: changes.length,
+      bytes: 0,
+    });
+  }
+
+  private async dpkgActive(): Promise<boolean> {
+    const admindir = this.scope?.db.admindir ?? path.join(this.config.root, 'var/lib/dpkg');
+    let lock = false;
+    try {
+      lock = await isDpkgLockHeld(admindir);
+    } catch (err) {
+      this.logger.log({ kind: 'warning', message: `cannot read /proc/locks: ${errText(err)}` });
+    }
+    const marker = readDpkgMarker(this.config.stateDir);
+    this.dpkgSource = lock ? 'lock' : marker.running ? 'hook' : null;
+    return lock || marker.running;
+  }
+
+  private async pollDpkg(): Promise<void> {
+    if (this.stopping) return;
+    const running = await this.dpkgActive();
+    if (running === this.dpkgRunning || this.handlingDpkgEnd) return;
+    if (running) {
+      this.dpkgRunning = true;
+      this.dpkgEpoch++;
+      this.logger.log({ kind: 'dpkg.started', source: this.dpkgSource ?? 'lock' });
+      this.writeStatus();
+      return;
+    }
+    // dpkg ended: the database is consistent again. Re-read it, re-resolve the scope, take a new
+    // baseline and re-verify: files that match the new md5sums raise nothing. `dpkgRunning` stays
+    // set until the new baseline exists, so no database event is judged against the old one.
+    this.handlingDpkgEnd = true;
+    const before = this.baseline;
+    try {
+      await this.refreshScope();
+    } finally {
+      this.handlingDpkgEnd = false;
+      this.dpkgRunning = false;
+    }
+    const changed = before === null || this.baseline === null ? [] : [...new Set(compareSnapshots(before, this.baseline).map((c) => c.package))];
+    this.logger.log({ kind: 'dpkg.finished', changedPackages: changed });
+    if ((this.scope?.args.length ?? 0) > 0) this.request('scoped');
+    void this.drain();
+  }
+
+  // ---- runs ------------------------------------------------------------------------------
+
+  private request(name: ScheduleName): void {
+    if (this.stopping) return;
+    this.pending.add(name);
+    void this.drain();
+  }
+
+  /** Runs what is pending, one run at a time; runs wait while dpkg runs. */
+  private drain(): Promise<void> {
+    this.draining ??= this.drainLoop().finally(() => {
+      this.draining = null;
+    });
+    return this.draining;
+  }
+
+  private async drainLoop(): Promise<void> {
+    let deferredLogged = false;
+    while (!this.stopping && (this.pending.size > 0 || this.realtimePaths.size > 0)) {
+      if (this.dpkgRunning || (await this.dpkgActive())) {
+        if (!deferredLogged) this.logger.log({ kind: 'run.deferred', schedule: this.pending.has('full') ? 'full' : 'scoped', reason: 'dpkg-running' });
+        deferredLogged = true;
+        await sleep(DPKG_POLL_MS, this.abort.signal);
+        continue;
+      }
+      if (this.realtimePaths.size > 0) {
+        const paths = new Set(this.realtimePaths);
+        this.realtimePaths.clear();
+        await this.run('realtime', paths);
+      } else if (this.pending.has('scoped')) {
+        this.pending.delete('scoped');
+        await this.run('scoped', null);
+      } else if (this.pending.has('full')) {
+        this.pending.delete('full');
+        await this.run('full', null);
+      }
+    }
+  }
+
+  private async run(kind: RunKind, paths: ReadonlySet<BytePath> | null): Promise<void> {
+    const cfg = this.config;
+    const scope = this.scope;
+    const started = new Date();
+    const epoch = this.dpkgEpoch;
+    // A check that overlapped a dpkg run saw files and md5sums half-changed: its results are
+    // dropped and the check is repeated once dpkg has ended.
+    const overlapped = async (): Promise<boolean> => {
+      if (epoch === this.dpkgEpoch && !this.dpkgRunning && !(await this.dpkgActive())) return false;
+      this.logger.log({ kind: 'run.deferred', schedule: kind, reason: 'dpkg-running' });
+      if (kind === 'realtime' && paths !== null) for (const p of paths) this.realtimePaths.add(p);
+      else if (kind !== 'realtime') this.pending.add(kind);
+      return true;
+    };
+    if (kind !== 'realtime') this.logger.log({ kind: 'run.started', schedule: kind });
+    try {
+      if (kind === 'full') {
+        const r = await runFullCheck(cfg.root, cfg.schedule.fullMaxBytesPerSecond, this.abort.signal);
+        if (await overlapped()) return;
+        this.apply(kind, r.findings, (f) => f.status !== 'database-changed', started, r.summary);
+        return;
+      }
+      if (scope === null || scope.args.length === 0) return;
+      const report = await verify({
+        root: cfg.root,
+        packages: scope.args,
+        withDeps: cfg.scope.withDependencies,
+        conffiles: true,
+        jobs: kind === 'realtime' ? 1 : defaultJobs(),
+        paths: paths ?? undefined,
+        signal: this.abort.signal,
+      });
+      if (await overlapped()) return;
+      const checked = new Set(report.packages);
+      const shown = paths === null ? null : new Set([...paths].map(displayPath));
+      const covers = (f: { package: string; path: string; status?: string }): boolean =>
+        f.status !== 'database-changed' && checked.has(f.package) && (shown === null || shown.has(f.path));
+      this.apply(kind, report.findings.map(findingJson), covers, started, report.summary);
+    } catch (err) {
+      if (this.stopping) return;
+      this.logger.log({ kind: 'run.failed', schedule: kind, error: errText(err) });
+      this.state.lastRuns[kind] = { ...record(started, { files: 0, bytes: 0 }, 0, 'failed'), error: errText(err) };
+      this.store.save(this.state);
+      this.writeStatus();
+    }
+  }
+
+  /** Turns one run's findings into state transitions and alerts, and records the run. */
+  private apply(
+    kind: RunKind,
+    findings: readonly FindingJson[],
+    covers: (f: FindingJson) => boolean,
+    started: Date,
+    summary: { packages: number; files: number; bytes: number },
+  ): void {
+    const now = new Date();
+    const applied = applyRun(this.state.findings, { covers: (f) => covers(f as FindingJson), findings }, now, { isIgnored: this.isIgnored });
+    const reminded = dueReminders(applied.open, now, this.config.alerts.reminderMs);
+    this.state.findings = reminded.open;
+    const incomplete = findings.some((f) => f.status === 'unreadable');
+    const problems = findings.filter((f) => f.status !== 'unreadable').length;
+    this.state.lastRuns[kind] = record(started, summary, findings.length, problems > 0 ? 'findings' : incomplete ? 'incomplete' : 'clean');
+    if (kind !== 'realtime') this.state.lastDue[kind] = started.toISOString();
+    // Saved before anything is sent: a crash after this point re-derives nothing and repeats nothing.
+    this.store.save(this.state);
+    this.send([...applied.events, ...reminded.events]);
+    const outcome = this.state.lastRuns[kind]?.outcome;
+    if ((kind !== 'realtime' || findings.length > 0) && outcome !== undefined && outcome !== 'failed') {
+      this.logger.log({
+        kind: 'run.finished',
+        schedule: kind,
+        outcome,
+        findings: findings.length,
+        packages: summary.packages,
+        files: summary.files,
+        bytes: summary.bytes,
+        durationMs: now.getTime() - started.getTime(),
+      });
+    }
+    this.writeStatus();
+  }
+
+  private remind(): void {
+    if (this.stopping) return;
+    const r = dueReminders(this.state.findings, new Date(), this.config.alerts.reminderMs);
+    if (r.events.length === 0) return;
+    this.state.findings = r.open;
+    this.store.save(this.state);
+    this.send(r.events);
+  }
+
+  private send(events: readonly AlertEvent[]): void {
+    for (const e of events) {
+      for (const sink of this.sinks) {
+        sink.send(e).catch((err: unknown) => {
+          this.logger.log({ kind: 'warning', message: `alert sink ${sink.name} failed to take ${e.kind} ${e.id}: ${errText(err)}` });
+        });
+      }
+    }
+  }
+
+  private writeStatus(running = true): void {
+    const watch = this.watcher?.stats() ?? null;
+    const status: AgentStatus = {
+      running,
+      pid: process.pid,
+      startedAt: this.startedAt,
+      updatedAt: new Date().toISOString(),
+      configFiles: [...this.config.sources],
+      root: this.config.root,
+      scope: { packages: [...(this.scope?.ids ?? [])].sort(), problems: [...(this.scope?.problems ?? [])] },
+      findings: this.state.findings.map((o) => ({ ...o.finding, ignored: o.ignored, firstSeen: o.firstSeen })),
+      lastRuns: this.state.lastRuns,
+      nextRuns: {
+        scoped: this.scheduler?.nextRun('scoped')?.toISOString() ?? null,
+        full: this.scheduler?.nextRun('full')?.toISOString() ?? null,
+      },
+      watch: {
+        enabled: this.watcher !== null,
+        dirs: watch?.dirs ?? 0,
+        paths: watch?.paths ?? 0,
+        errors: watch?.errors ?? 0,
+        lastError: watch?.lastError ?? null,
+        degraded: watch?.degraded ?? false,
+      },
+      dpkgRunning: this.dpkgRunning,
+    };
+    try {
+      writeStatus(this.config.stateDir, status);
+    } catch (err) {
+      this.logger.log({ kind: 'warning', message: `cannot write ${path.join(this.config.stateDir, 'status.json')}: ${errText(err)}` });
+    }
+  }
+}
+
+function record(started: Date, summary: { files: number; bytes: number }, findings: number, outcome: RunRecord['outcome']): RunRecord {
+  const finished = new Date();
+  return {
+    started: started.toISOString(),
+    finished: finished.toISOString(),
+    outcome,
+    findings,
+    files: summary.files,
+    bytes: summary.bytes,
+    durationMs: finished.getTime() - started.getTime(),
+  };
+}
+
+function errText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t);
+        resolve();
+      },
+      { once: true },
+    );
+  });
+}

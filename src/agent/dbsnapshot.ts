@@ -1,0 +1,223 @@
+// Snapshots of dpkg's record of the scoped packages (md5sums, .list, Conffiles, their stanza), so a
+// rewrite while no dpkg runs, the tampering debsums cannot see, shows as "database-changed".
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { displayPath } from '../dpkg/bytes.js';
+import { packageId } from '../dpkg/loader.js';
+import { parseStatus } from '../dpkg/status.js';
+import type { BytePath, Conffile, Database, PackageRecord } from '../dpkg/types.js';
+
+/** One database file as a snapshot saw it. */
+export interface DbFileState {
+  /** Host path of the file that was read (or, when none exists, the one dpkg would write). */
+  readonly file: string;
+  /** sha256 (hex) of its bytes; null when it does not exist or cannot be read. */
+  readonly sha256: string | null;
+  /** Why it exists but could not be read (`EACCES: permission denied`), else null. */
+  readonly error: string | null;
+}
+
+/** dpkg's record of one package at one moment. */
+export interface PackageDbState {
+  /** The package id (`name`, or `name:arch` for Multi-Arch: same), as `packageId` gives it. */
+  readonly package: string;
+  readonly md5sums: DbFileState;
+  readonly list: DbFileState;
+  /** `want flag state version` of its stanza in `status`; null when the stanza is gone. */
+  readonly record: string | null;
+  /** Its Conffiles entries: path to `md5|newconffile [obsolete] [remove-on-upgrade]`. */
+  readonly conffiles: ReadonlyMap<BytePath, string>;
+  /** sha256 of the entries as `path value` lines, sorted by path (bytes as in the status file). */
+  readonly conffilesSha256: string;
+}
+
+/** dpkg's record of a set of packages, taken by `snapshotPackages`. */
+export interface DbSnapshot {
+  readonly takenAt: string;
+  /** Host path of `status`, read afresh for every snapshot. */
+  readonly statusFile: string;
+  /** Why `status` could not be read, else null (then `record` and `conffiles` say nothing). */
+  readonly statusError: string | null;
+  /** By package id, in the order the packages were given. */
+  readonly packages: ReadonlyMap<string, PackageDbState>;
+}
+
+/** One difference between two snapshots. */
+export interface DbChange {
+  readonly package: string;
+  /** Host path of the database file that changed. */
+  readonly file: string;
+  /**
+   * `md5sums`, `list`, `conffiles` (the Conffiles field in `status`), or `package` (the package's
+   * stanza in `status` vanished or its want/flag/state/version changed).
+   */
+  readonly what: 'md5sums' | 'list' | 'conffiles' | 'package';
+  readonly detail: string;
+}
+
+/** Files read at once: enough to overlap I/O, far below the open-file limit. */
+const CONCURRENCY = 16;
+
+function sha256(b: Buffer): string {
+  return createHash('sha256').update(b).digest('hex');
+}
+
+function errText(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code ?? 'EUNKNOWN';
+  const msg = err instanceof Error ? err.message : String(err);
+  const m = /^([A-Z0-9]+): ([^,]+)/.exec(msg);
+  return m ? `${m[1]}: ${m[2]}` : `${code}: ${msg}`;
+}
+
+function isMissing(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+/** Hashes the first candidate that exists, as the loader reads the first one that exists. */
+async function hashFirst(candidates: readonly string[]): Promise<DbFileState> {
+  for (const file of candidates) {
+    try {
+      return { file, sha256: sha256(await readFile(file)), error: null };
+    } catch (err) {
+      if (isMissing(err)) continue;
+      return { file, sha256: null, error: errText(err) };
+    }
+  }
+  return { file: candidates[0] ?? '', sha256: null, error: null };
+}
+
+async function infoFormat(db: Database): Promise<number> {
+  if (db.infoFormat !== undefined) return db.infoFormat;
+  try {
+    const n = Number.parseInt((await readFile(path.join(db.admindir, 'info', 'format'), 'latin1')).trim(), 10);
+    return Number.isNaN(n) ? 0 : n;
+  } catch {
+    return 0;
+  }
+}
+
+/** Info file base names in the loader's order: `NAME:ARCH` first for Multi-Arch: same under info/format 1. */
+function infoBases(pkg: PackageRecord, format: number): string[] {
+  const bases = [pkg.name];
+  if (pkg.multiArch === 'same' && pkg.arch !== '') {
+    const qualified = `${pkg.name}:${pkg.arch}`;
+    if (format >= 1) bases.unshift(qualified);
+    else bases.push(qualified);
+  }
+  return bases;
+}
+
+function conffileValue(c: Conffile): string {
+  return `${c.md5 ?? 'newconffile'}${c.obsolete ? ' obsolete' : ''}${c.removeOnUpgrade ? ' remove-on-upgrade' : ''}`;
+}
+
+/**
+ * Takes a snapshot of dpkg's record of `pkgs`: the sha256 of each one's `.md5sums` and `.list`,
+ * and its stanza and Conffiles as `status` holds them NOW (status is re-read, so a `db` loaded
+ * earlier still gives a current snapshot). Never throws for one unreadable file: it is recorded.
+ */
+export async function snapshotPackages(db: Database, pkgs: readonly PackageRecord[]): Promise<DbSnapshot> {
+  const takenAt = new Date().toISOString();
+  const statusFile = path.join(db.admindir, 'status');
+  const info = path.join(db.admindir, 'info');
+  const [format, status] = await Promise.all([
+    infoFormat(db),
+    readFile(statusFile, 'latin1').then(
+      (text) => ({ records: parseStatus(text, statusFile).packages, error: null }),
+      (err: unknown) => ({ records: [] as PackageRecord[], error: errText(err) }),
+    ),
+  ]);
+  const current = new Map<string, PackageRecord>();
+  for (const r of status.records) if (!current.has(packageId(r))) current.set(packageId(r), r);
+
+  const states = new Array<PackageDbState>(pkgs.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < pkgs.length) {
+      const i = next++;
+      const pkg = pkgs[i];
+      if (pkg === undefined) continue;
+      const id = packageId(pkg);
+      const bases = infoBases(pkg, format);
+      const [md5sums, list] = await Promise.all([
+        hashFirst(bases.map((b) => path.join(info, `${b}.md5sums`))),
+        hashFirst(bases.map((b) => path.join(info, `${b}.list`))),
+      ]);
+      const rec = current.get(id);
+      const conffiles = new Map((rec?.conffiles ?? []).map((c) => [c.path, conffileValue(c)]));
+      const lines = [...conffiles].map(([p, v]) => `${p} ${v}`).sort();
+      states[i] = {
+        package: id,
+        md5sums,
+        list,
+        record: rec === undefined ? null : `${rec.want} ${rec.flag} ${rec.state} ${rec.version}`,
+        conffiles,
+        conffilesSha256: sha256(Buffer.from(lines.join('\n'), 'latin1')),
+      };
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(CONCURRENCY, pkgs.length)) }, worker));
+  const packages = new Map<string, PackageDbState>();
+  for (const s of states) if (s !== undefined) packages.set(s.package, s);
+  return { takenAt, statusFile, statusError: status.error, packages };
+}
+
+function short(h: string): string {
+  return `${h.slice(0, 12)}…`;
+}
+
+/** What happened to one database file between two snapshots, or null when nothing did. */
+function fileChange(a: DbFileState, b: DbFileState): string | null {
+  if (a.sha256 === b.sha256 && a.error === b.error && a.file === b.file) return null;
+  if (b.error !== null) return a.error === null ? `it can no longer be read (${b.error})` : null;
+  if (a.error !== null) return b.sha256 === null ? 'it was unreadable and is now gone' : 'it was unreadable and can now be read';
+  if (a.sha256 === null) return 'it appeared';
+  if (b.sha256 === null) return 'it was removed';
+  if (a.file !== b.file) return `dpkg's record is now read from ${b.file} instead of ${a.file}`;
+  return `its content changed (sha256 ${short(a.sha256)} -> ${short(b.sha256)})`;
+}
+
+function conffilesChange(before: ReadonlyMap<BytePath, string>, after: ReadonlyMap<BytePath, string>): string {
+  const parts: string[] = [];
+  for (const [p, v] of before) {
+    const now = after.get(p);
+    if (now === undefined) parts.push(`${displayPath(p)} removed (was ${v})`);
+    else if (now !== v) parts.push(`${displayPath(p)}: ${v} -> ${now}`);
+  }
+  for (const [p, v] of after) if (!before.has(p)) parts.push(`${displayPath(p)} added (${v})`);
+  const shown = parts.slice(0, 3).join('; ');
+  return parts.length > 3 ? `${shown}; and ${parts.length - 3} more` : shown;
+}
+
+/**
+ * The differences between two snapshots of the same packages, in package order. Packages in only
+ * one of them are not compared (the scope changed, which is the caller's business). Pure.
+ */
+export function compareSnapshots(before: DbSnapshot, after: DbSnapshot): DbChange[] {
+  const out: DbChange[] = [];
+  for (const [id, a] of before.packages) {
+    const b = after.packages.get(id);
+    if (b === undefined) continue;
+    const md5 = fileChange(a.md5sums, b.md5sums);
+    if (md5 !== null) out.push({ package: id, file: b.md5sums.file, what: 'md5sums', detail: md5 });
+    const list = fileChange(a.list, b.list);
+    if (list !== null) out.push({ package: id, file: b.list.file, what: 'list', detail: list });
+    if (after.statusError !== null) {
+      if (before.statusError === null) {
+        out.push({ package: id, file: after.statusFile, what: 'conffiles', detail: `the status file can no longer be read (${after.statusError})` });
+      }
+      continue;
+    }
+    if (before.statusError !== null) continue; // nothing to compare with
+    if (a.record !== b.record) {
+      const detail = b.record === null ? `its stanza is gone from the status file (was ${a.record ?? '?'})` : a.record === null ? `its stanza reappeared (${b.record})` : `${a.record} -> ${b.record}`;
+      out.push({ package: id, file: after.statusFile, what: 'package', detail });
+    }
+    if (a.conffilesSha256 !== b.conffilesSha256 && b.record !== null) {
+      out.push({ package: id, file: after.statusFile, what: 'conffiles', detail: conffilesChange(a.conffiles, b.conffiles) });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,252 @@
+// The agent's log as data: one typed event per thing it logs, rendered as text or JSON lines, journald-aware.
+import { formatBytes } from '../verify/report.js';
+import type { AlertEvent } from '../alerts/sink.js';
+import type { FindingJson } from '../verify/report.js';
+import type { RunOutcome } from './state.js';
+
+/** What started a run. `catch-up` is a scheduled run that was due while the agent was down. */
+export type RunSchedule = 'scoped' | 'full' | 'realtime' | 'catch-up';
+
+/** Why the real-time watch lost events or paths. */
+export type WatchDegradedReason = 'overflow' | 'watch-limit' | 'error';
+
+/** Everything the agent logs; each member is one kind of event, rendered by Logger as text or JSON. */
+export type LogEvent =
+  | {
+      readonly kind: 'agent.started';
+      /** pkgwatch's version. */
+      readonly version: string;
+      /** Config files read, in order; empty when running on defaults. */
+      readonly configFiles: readonly string[];
+      /** Packages (names or patterns) the scoped runs check. */
+      readonly scopePackages: readonly string[];
+      /** Whether real-time watching is on. */
+      readonly watch: boolean;
+    }
+  | { readonly kind: 'agent.ready' }
+  | { readonly kind: 'agent.reloaded' }
+  | { readonly kind: 'agent.stopping' }
+  | { readonly kind: 'run.started'; readonly schedule: RunSchedule }
+  | {
+      readonly kind: 'run.finished';
+      readonly schedule: RunSchedule;
+      readonly outcome: Exclude<RunOutcome, 'failed'>;
+      /** Packages checked. */
+      readonly packages: number;
+      readonly findings: number;
+      /** Paths checked. */
+      readonly files: number;
+      /** Bytes hashed. */
+      readonly bytes: number;
+      readonly durationMs: number;
+    }
+  | { readonly kind: 'run.failed'; readonly schedule: RunSchedule; readonly error: string }
+  | { readonly kind: 'run.deferred'; readonly schedule: RunSchedule; readonly reason: 'dpkg-running' | 'busy' }
+  | { readonly kind: 'watch.started'; readonly dirs: number; readonly paths: number }
+  | { readonly kind: 'watch.degraded'; readonly reason: WatchDegradedReason; readonly detail: string }
+  | { readonly kind: 'watch.restored' }
+  | { readonly kind: 'dpkg.started'; readonly source: 'lock' | 'hook' }
+  | { readonly kind: 'dpkg.finished'; readonly changedPackages: readonly string[] }
+  | { readonly kind: 'state.corrupt'; readonly file: string; readonly detail: string }
+  | { readonly kind: 'config.invalid'; readonly message: string }
+  | { readonly kind: 'alert'; readonly event: AlertEvent }
+  | { readonly kind: 'warning'; readonly message: string };
+
+/** The kinds of log event. */
+export type LogKind = LogEvent['kind'];
+
+/** syslog priorities used: 3 err, 4 warning, 5 notice, 6 info. */
+export type LogPriority = 3 | 4 | 5 | 6;
+
+/** The priority of each kind of event: the `<N>` prefix under systemd and `priority` in JSON. */
+export const LOG_PRIORITY: Readonly<Record<LogKind, LogPriority>> = Object.freeze({
+  'agent.started': 5,
+  'agent.ready': 6,
+  'agent.reloaded': 5,
+  'agent.stopping': 5,
+  'run.started': 6,
+  'run.finished': 6,
+  'run.failed': 3,
+  'run.deferred': 5,
+  'watch.started': 6,
+  'watch.degraded': 4,
+  'watch.restored': 5,
+  'dpkg.started': 6,
+  'dpkg.finished': 6,
+  'state.corrupt': 4,
+  'config.invalid': 3,
+  alert: 4,
+  warning: 4,
+});
+
+const LEVEL: Record<LogPriority, string> = { 3: 'error', 4: 'warning', 5: 'notice', 6: 'info' };
+
+/** Items (findings, packages) listed by name in a text line; the rest are counted (`and N more`). */
+export const TEXT_LIST_LIMIT = 20;
+
+/**
+ * Findings carried by a JSON alert line; the rest are counted in `findingsOmitted`. Keeps a line
+ * under journald's LineMax (48K by default), which would split it and break the JSON.
+ */
+export const JSON_ALERT_LIMIT = 100;
+
+/** Control characters (a newline in an error message) would break the one-event-per-line rule. */
+function oneLine(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+function n(v: number): string {
+  return v.toLocaleString('en-US');
+}
+
+function plural(v: number, word: string, words = `${word}s`): string {
+  return `${n(v)} ${v === 1 ? word : words}`;
+}
+
+/** `a, b, c and 3 more`. */
+function capped(items: readonly string[], limit: number, sep = ', '): string {
+  const shown = items.slice(0, limit).join(sep);
+  return items.length > limit ? `${shown}${sep}and ${n(items.length - limit)} more` : shown;
+}
+
+function findingText(f: FindingJson): string {
+  return `${f.package}: ${f.status} ${f.path}${f.conffile ? ' (conffile)' : ''}`;
+}
+
+const ALERT_HEAD: Record<AlertEvent['kind'], string> = {
+  'findings.opened': 'ALERT: findings opened',
+  'findings.resolved': 'findings resolved',
+  'findings.reminder': 'REMINDER: findings still open',
+};
+
+const DEFER_REASON: Record<'dpkg-running' | 'busy', string> = {
+  'dpkg-running': 'dpkg is running',
+  busy: 'another run is in progress',
+};
+
+const WATCH_REASON: Record<WatchDegradedReason, string> = {
+  overflow: 'event queue overflow',
+  'watch-limit': 'watch limit reached',
+  error: 'watcher error',
+};
+
+/** The human sentence for an event, without timestamp or priority; may hold control characters. */
+function sentence(e: LogEvent): string {
+  switch (e.kind) {
+    case 'agent.started': {
+      const config = e.configFiles.length === 0 ? 'no config file (defaults)' : `config ${e.configFiles.join(', ')}`;
+      const scope = e.scopePackages.length === 0 ? 'no scoped packages' : `scope ${plural(e.scopePackages.length, 'package')} (${capped(e.scopePackages, TEXT_LIST_LIMIT)})`;
+      return `agent started: pkgwatch ${e.version}; ${config}; ${scope}; real-time watch ${e.watch ? 'on' : 'off'}`;
+    }
+    case 'agent.ready':
+      return 'agent ready';
+    case 'agent.reloaded':
+      return 'configuration reloaded';
+    case 'agent.stopping':
+      return 'agent stopping';
+    case 'run.started':
+      return `run started (${e.schedule})`;
+    case 'run.finished': {
+      const found = e.findings === 0 ? 'no findings' : plural(e.findings, 'finding');
+      const head = e.outcome === 'incomplete' ? `run finished (${e.schedule}), incomplete` : `run finished (${e.schedule})`;
+      return `${head}: ${found} in ${plural(e.packages, 'package')}, ${plural(e.files, 'path')}, ${formatBytes(e.bytes)} in ${(e.durationMs / 1000).toFixed(1)} s`;
+    }
+    case 'run.failed':
+      return `run failed (${e.schedule}): ${e.error}`;
+    case 'run.deferred':
+      return `run deferred (${e.schedule}): ${DEFER_REASON[e.reason]}`;
+    case 'watch.started':
+      return `real-time watch started: ${plural(e.dirs, 'directory', 'directories')}, ${plural(e.paths, 'path')}`;
+    case 'watch.degraded':
+      return `real-time watch degraded (${WATCH_REASON[e.reason]}): ${e.detail}; changes may go unseen until the next check`;
+    case 'watch.restored':
+      return 'real-time watch restored';
+    case 'dpkg.started':
+      return `dpkg transaction started (${e.source === 'lock' ? 'dpkg lock taken' : 'dpkg hook'})`;
+    case 'dpkg.finished':
+      return e.changedPackages.length === 0
+        ? 'dpkg transaction finished: no packages changed'
+        : `dpkg transaction finished: ${plural(e.changedPackages.length, 'package')} changed (${capped(e.changedPackages, TEXT_LIST_LIMIT)})`;
+    case 'state.corrupt':
+      // StateStore's warning already starts with the file name.
+      return `state file ${e.file} is corrupt: ${e.detail.startsWith(`${e.file}: `) ? e.detail.slice(e.file.length + 2) : e.detail}`;
+    case 'config.invalid':
+      return `invalid configuration: ${e.message}`;
+    case 'alert': {
+      const ev = e.event;
+      const list = capped(ev.findings.map(findingText), TEXT_LIST_LIMIT, '; ');
+      return `${ALERT_HEAD[ev.kind]}: ${plural(ev.findings.length, 'finding')}: ${list} (alert ${ev.id})`;
+    }
+    case 'warning':
+      return e.message;
+  }
+}
+
+/** The text rendering of an event: one human sentence, control characters escaped as `\xNN`. */
+export function eventText(e: LogEvent): string {
+  return oneLine(sentence(e));
+}
+
+/** The JSON rendering of an event: `{"time","priority","kind",...fields}`, alerts capped at JSON_ALERT_LIMIT findings. */
+export function eventJson(e: LogEvent, time: Date): string {
+  const { kind, ...fields } = e;
+  const head = { time: time.toISOString(), priority: LOG_PRIORITY[kind], kind };
+  if (e.kind === 'alert') {
+    const all = e.event.findings;
+    const event = { ...e.event, findings: all.slice(0, JSON_ALERT_LIMIT) };
+    return JSON.stringify({ ...head, event, findingsOmitted: Math.max(0, all.length - JSON_ALERT_LIMIT) });
+  }
+  return JSON.stringify({ ...head, ...fields });
+}
+
+/** Options of Logger. */
+export interface LoggerOptions {
+  /** `text`: one human sentence per line; `json`: one JSON object per line. */
+  readonly format: 'text' | 'json';
+  /**
+   * Running under systemd with stdout on the journal (JOURNAL_STREAM set): each line starts with
+   * its `<N>` priority (sd-daemon(3)), also in JSON, and text lines carry no timestamp.
+   */
+  readonly journal: boolean;
+  /** Receives each line, newline included; process.stdout by default. */
+  readonly write?: (line: string) => void;
+  /** The clock; tests pass a fixed one. */
+  readonly now?: () => Date;
+}
+
+/**
+ * Writes log events, one line each:
+ * text `2024-01-31T12:00:00.000Z info: run started (scoped)`, or under journal `<6>run started (scoped)`;
+ * JSON `{"time":…,"priority":6,"kind":"run.started","schedule":"scoped"}`, under journal with `<6>` in front.
+ */
+export class Logger {
+  readonly #format: 'text' | 'json';
+  readonly #journal: boolean;
+  readonly #write: (line: string) => void;
+  readonly #now: () => Date;
+
+  constructor(opts: LoggerOptions) {
+    this.#format = opts.format;
+    this.#journal = opts.journal;
+    this.#write =
+      opts.write ??
+      ((line: string): void => {
+        process.stdout.write(line);
+      });
+    this.#now = opts.now ?? ((): Date => new Date());
+  }
+
+  /** Writes one event as one line. */
+  log(e: LogEvent): void {
+    const priority = LOG_PRIORITY[e.kind];
+    const prefix = this.#journal ? `<${priority}>` : '';
+    if (this.#format === 'json') {
+      this.#write(`${prefix}${eventJson(e, this.#now())}\n`);
+    } else if (this.#journal) {
+      this.#write(`${prefix}${eventText(e)}\n`);
+    } else {
+      this.#write(`${this.#now().toISOString()} ${LEVEL[priority]}: ${eventText(e)}\n`);
+    }
+  }
+}

@@ -1,0 +1,61 @@
+// The agent's scope: which installed packages the configured names and patterns resolve to, the
+// paths of their files (what the watcher covers) and their dpkg database files.
+import path from 'node:path';
+import { loadDatabase, loadPackageFiles, packageId } from '../dpkg/loader.js';
+import { selectPackages } from '../dpkg/select.js';
+import type { BytePath, Database, PackageRecord } from '../dpkg/types.js';
+import { PkgwatchError } from '../errors.js';
+
+export interface Scope {
+  readonly db: Database;
+  /** The configured names/patterns that resolve; the scoped run checks these (with dependencies). */
+  readonly args: readonly string[];
+  /** One line per configured name that did not resolve (not installed, unknown). */
+  readonly problems: readonly string[];
+  readonly packages: readonly PackageRecord[];
+  readonly ids: ReadonlySet<string>;
+  /** Every path of the scoped packages on the checked system (listed, and divert-to paths). */
+  readonly paths: readonly BytePath[];
+  /** Host paths of the scoped packages' md5sums and .list files, and of `status`. */
+  readonly dbFiles: readonly string[];
+}
+
+/** Resolves the scope against the database as it is now. Never throws for a bad name: it is a problem. */
+export async function resolveScope(root: string, patterns: readonly string[], withDeps: boolean): Promise<Scope> {
+  const db = await loadDatabase({ root });
+  const args: string[] = [];
+  const problems: string[] = [];
+  for (const arg of patterns) {
+    try {
+      selectPackages(db, [arg], false);
+      args.push(arg);
+    } catch (err) {
+      if (!(err instanceof PkgwatchError)) throw err;
+      problems.push(err.message);
+    }
+  }
+  const packages = args.length === 0 ? [] : selectPackages(db, args, withDeps);
+  const diverted = new Map(db.diversions.map((d) => [d.from, d]));
+  const paths = new Set<BytePath>();
+  const dbFiles = new Set<string>([path.join(db.admindir, 'status')]);
+  for (const pkg of packages) {
+    const files = await loadPackageFiles(db, pkg);
+    dbFiles.add(files.md5sumsFile);
+    dbFiles.add(files.listFile);
+    for (const p of files.list ?? []) {
+      paths.add(p);
+      const d = diverted.get(p);
+      if (d !== undefined && d.by !== pkg.name) paths.add(d.to);
+    }
+    for (const c of pkg.conffiles) paths.add(c.path);
+  }
+  return {
+    db,
+    args,
+    problems,
+    packages,
+    ids: new Set(packages.map(packageId)),
+    paths: [...paths],
+    dbFiles: [...dbFiles],
+  };
+}

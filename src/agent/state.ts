@@ -1,0 +1,318 @@
+// The agent's durable state in state_dir (open findings, last runs, schedules), saved atomically and validated on load.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { FindingStatus } from '../verify/finding.js';
+import type { FindingJson } from '../verify/report.js';
+
+/** The state file's name inside state_dir. */
+export const STATE_FILE = 'state.json';
+
+/** A finding the agent knows to be open, and when it was seen and alerted. */
+export interface OpenFinding {
+  /** `${package}\0${path}`: one open finding per package and path. */
+  key: string;
+  /** The finding as last reported. */
+  finding: FindingJson;
+  /** ISO time the path was first reported failing (kept when its status changes). */
+  firstSeen: string;
+  /** ISO time of the last opened alert or reminder that listed it; firstSeen while ignored. */
+  lastAlerted: string;
+  /** Its path is ignored by the config: kept and shown by status, never alerted. */
+  ignored: boolean;
+}
+
+/** How a run ended. */
+export type RunOutcome = 'clean' | 'findings' | 'incomplete' | 'failed';
+
+/** The record of one finished (or failed) run. */
+export interface RunRecord {
+  /** ISO times. */
+  started: string;
+  finished: string;
+  outcome: RunOutcome;
+  /** Findings the run reported. */
+  findings: number;
+  /** Paths checked. */
+  files: number;
+  /** Bytes hashed. */
+  bytes: number;
+  durationMs: number;
+  /** Why the run failed (outcome `failed`). */
+  error?: string;
+}
+
+/** Everything the agent keeps across restarts. */
+export interface AgentState {
+  version: 1;
+  /** Sorted by package, then path. */
+  findings: OpenFinding[];
+  /** The last run of each kind. */
+  lastRuns: { scoped?: RunRecord; full?: RunRecord; realtime?: RunRecord };
+  /** ISO time each schedule last ran or was due and run, for catch-up after downtime. */
+  lastDue: { scoped?: string; full?: string };
+}
+
+/** The key of an open finding: package and path, which identify it across runs. */
+export function findingKey(f: { readonly package: string; readonly path: string }): string {
+  return `${f.package}\0${f.path}`;
+}
+
+/** The state of an agent that has never run. */
+export function freshState(): AgentState {
+  return { version: 1, findings: [], lastRuns: {}, lastDue: {} };
+}
+
+/** The state file does not hold a valid state; `message` says which field and what was found. */
+export class StateShapeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StateShapeError';
+  }
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
+  if (typeof v === 'object') return 'an object';
+  if (typeof v === 'number' || typeof v === 'boolean') return `${typeof v} ${v}`;
+  return typeof v;
+}
+
+function fail(at: string, expected: string, found: unknown): never {
+  throw new StateShapeError(`${at}: expected ${expected}, found ${describe(found)}`);
+}
+
+function record(v: unknown, at: string, required: readonly string[], optional: readonly string[] = []): Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(at, 'an object', v);
+  const o = v as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
+    if (!required.includes(k) && !optional.includes(k)) throw new StateShapeError(`${at}: unknown field ${JSON.stringify(k)}`);
+  }
+  for (const k of required) if (!Object.hasOwn(o, k)) throw new StateShapeError(`${at}: field "${k}" is missing`);
+  return o;
+}
+
+function str(v: unknown, at: string): string {
+  if (typeof v !== 'string') fail(at, 'a string', v);
+  return v;
+}
+
+function nonEmpty(v: unknown, at: string): string {
+  if (typeof v !== 'string' || v === '') fail(at, 'a non-empty string', v);
+  return v;
+}
+
+function strOrNull(v: unknown, at: string): string | null {
+  if (v !== null && typeof v !== 'string') fail(at, 'a string or null', v);
+  return v;
+}
+
+function bool(v: unknown, at: string): boolean {
+  if (typeof v !== 'boolean') fail(at, 'true or false', v);
+  return v;
+}
+
+function count(v: unknown, at: string): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) fail(at, 'a whole number ≥ 0', v);
+  return v;
+}
+
+function duration(v: unknown, at: string): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) fail(at, 'a number of milliseconds ≥ 0', v);
+  return v;
+}
+
+const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+function time(v: unknown, at: string): string {
+  if (typeof v !== 'string' || !ISO.test(v) || Number.isNaN(Date.parse(v)) || new Date(v).toISOString() !== v) {
+    fail(at, 'an ISO time like 2024-01-31T12:00:00.000Z', v);
+  }
+  return v;
+}
+
+function oneOf<T extends string>(v: unknown, at: string, values: readonly T[]): T {
+  if (typeof v !== 'string' || !(values as readonly string[]).includes(v)) fail(at, `one of ${values.join(', ')}`, v);
+  return v as T;
+}
+
+// Records, not arrays, so that a new status or outcome in the type fails to compile until listed here.
+const STATUS: Record<FindingStatus, true> = {
+  changed: true,
+  missing: true,
+  'wrong-type': true,
+  unreadable: true,
+  'database-changed': true,
+};
+const OUTCOME: Record<RunOutcome, true> = { clean: true, findings: true, incomplete: true, failed: true };
+const STATUSES = Object.keys(STATUS) as FindingStatus[];
+const OUTCOMES = Object.keys(OUTCOME) as RunOutcome[];
+
+function decodeFinding(v: unknown, at: string): FindingJson {
+  const o = record(v, at, ['package', 'path', 'status', 'conffile', 'expected', 'actual', 'detail']);
+  return {
+    package: nonEmpty(o['package'], `${at}.package`),
+    path: nonEmpty(o['path'], `${at}.path`),
+    status: oneOf(o['status'], `${at}.status`, STATUSES),
+    conffile: bool(o['conffile'], `${at}.conffile`),
+    expected: strOrNull(o['expected'], `${at}.expected`),
+    actual: strOrNull(o['actual'], `${at}.actual`),
+    detail: strOrNull(o['detail'], `${at}.detail`),
+  };
+}
+
+function decodeOpen(v: unknown, at: string): OpenFinding {
+  const o = record(v, at, ['key', 'finding', 'firstSeen', 'lastAlerted', 'ignored']);
+  const finding = decodeFinding(o['finding'], `${at}.finding`);
+  const key = str(o['key'], `${at}.key`);
+  if (key !== findingKey(finding)) throw new StateShapeError(`${at}.key: does not match the finding's package and path`);
+  return {
+    key,
+    finding,
+    firstSeen: time(o['firstSeen'], `${at}.firstSeen`),
+    lastAlerted: time(o['lastAlerted'], `${at}.lastAlerted`),
+    ignored: bool(o['ignored'], `${at}.ignored`),
+  };
+}
+
+function decodeRun(v: unknown, at: string): RunRecord {
+  const o = record(v, at, ['started', 'finished', 'outcome', 'findings', 'files', 'bytes', 'durationMs'], ['error']);
+  const run: RunRecord = {
+    started: time(o['started'], `${at}.started`),
+    finished: time(o['finished'], `${at}.finished`),
+    outcome: oneOf(o['outcome'], `${at}.outcome`, OUTCOMES),
+    findings: count(o['findings'], `${at}.findings`),
+    files: count(o['files'], `${at}.files`),
+    bytes: count(o['bytes'], `${at}.bytes`),
+    durationMs: duration(o['durationMs'], `${at}.durationMs`),
+  };
+  if (Object.hasOwn(o, 'error')) run.error = str(o['error'], `${at}.error`);
+  return run;
+}
+
+/**
+ * Checks every field of a parsed state file and returns a fresh copy holding only known fields.
+ * Throws StateShapeError naming the first bad field (`findings[3].finding.status: expected …`).
+ */
+export function decodeState(value: unknown): AgentState {
+  const o = record(value, 'state', ['version', 'findings', 'lastRuns', 'lastDue']);
+  if (o['version'] !== 1) fail('state.version', '1', o['version']);
+  const list = o['findings'];
+  if (!Array.isArray(list)) fail('state.findings', 'an array', list);
+  const findings: OpenFinding[] = [];
+  const keys = new Set<string>();
+  list.forEach((f: unknown, i) => {
+    const open = decodeOpen(f, `state.findings[${i}]`);
+    if (keys.has(open.key)) throw new StateShapeError(`state.findings[${i}]: ${open.finding.package} ${open.finding.path} is listed twice`);
+    keys.add(open.key);
+    findings.push(open);
+  });
+  const runs = record(o['lastRuns'], 'state.lastRuns', [], ['scoped', 'full', 'realtime']);
+  const lastRuns: AgentState['lastRuns'] = {};
+  for (const k of ['scoped', 'full', 'realtime'] as const) {
+    if (Object.hasOwn(runs, k)) lastRuns[k] = decodeRun(runs[k], `state.lastRuns.${k}`);
+  }
+  const due = record(o['lastDue'], 'state.lastDue', [], ['scoped', 'full']);
+  const lastDue: AgentState['lastDue'] = {};
+  for (const k of ['scoped', 'full'] as const) {
+    if (Object.hasOwn(due, k)) lastDue[k] = time(due[k], `state.lastDue.${k}`);
+  }
+  return { version: 1, findings, lastRuns, lastDue };
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Loads and saves state.json in the state directory. `save` is atomic and durable (write a temp
+ * file, fsync, rename over state.json, fsync the directory), so a crash or kill -9 at any moment
+ * leaves either the previous or the new state. `load` never throws on a bad file: it starts from a
+ * fresh state and keeps the bad file as `state.json.corrupt-<time>`.
+ */
+export class StateStore {
+  /** The state directory. */
+  readonly dir: string;
+  /** The state file, `<dir>/state.json`. */
+  readonly file: string;
+  readonly #now: () => Date;
+
+  constructor(dir: string, opts: { readonly now?: () => Date } = {}) {
+    this.dir = dir;
+    this.file = path.join(dir, STATE_FILE);
+    this.#now = opts.now ?? ((): Date => new Date());
+  }
+
+  /**
+   * The saved state, or a fresh one: without a warning when there is no state file yet (first
+   * start), with a warning naming the file and the problem when it is unreadable, not JSON or not a
+   * valid state. Creates the directory (mode 0700) when missing; throws only when that fails.
+   */
+  load(): { state: AgentState; warning: string | null } {
+    fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    let problem: string;
+    try {
+      const text = fs.readFileSync(this.file, 'utf8');
+      try {
+        return { state: decodeState(JSON.parse(text)), warning: null };
+      } catch (err) {
+        problem = err instanceof SyntaxError ? `not valid JSON (${err.message})` : `not a valid state (${errorText(err)})`;
+      }
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { state: freshState(), warning: null };
+      problem = `cannot be read (${errorText(err)})`;
+    }
+    return { state: freshState(), warning: `${this.file}: ${problem}; ${this.#keepCorrupt()}` };
+  }
+
+  /** Moves the bad file aside for forensics and says where it went. */
+  #keepCorrupt(): string {
+    const stamp = this.#now().toISOString().replace(/:/g, '-');
+    let target = `${this.file}.corrupt-${stamp}`;
+    for (let n = 1; fs.existsSync(target); n++) target = `${this.file}.corrupt-${stamp}-${n}`;
+    const fresh = 'starting from an empty state, so open findings will be alerted again as new';
+    try {
+      fs.renameSync(this.file, target);
+      return `${fresh}; the bad file was kept as ${target}`;
+    } catch (err) {
+      return `${fresh}; the bad file could not be moved to ${target} (${errorText(err)}) and will be overwritten by the next save`;
+    }
+  }
+
+  /**
+   * Saves the state atomically and durably. Throws (naming the file) when it cannot be written,
+   * e.g. a full disk; state.json then still holds the previous state.
+   */
+  save(state: AgentState): void {
+    const text = `${JSON.stringify(state, null, 2)}\n`;
+    decodeState(JSON.parse(text)); // never write a file that load would reject
+    const tmp = `${this.file}.tmp`;
+    try {
+      fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+      const fd = fs.openSync(tmp, 'w', 0o600);
+      try {
+        const bytes = Buffer.from(text, 'utf8');
+        let off = 0;
+        while (off < bytes.length) off += fs.writeSync(fd, bytes, off, bytes.length - off);
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+      fs.renameSync(tmp, this.file);
+      const dirFd = fs.openSync(this.dir, 'r');
+      try {
+        fs.fsyncSync(dirFd);
+      } finally {
+        fs.closeSync(dirFd);
+      }
+    } catch (err) {
+      try {
+        fs.rmSync(tmp, { force: true });
+      } catch {
+        // the temp file is overwritten by the next save anyway
+      }
+      throw new Error(`cannot save the agent state to ${this.file}: ${errorText(err)}`, { cause: err });
+    }
+  }
+}

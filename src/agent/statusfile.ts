@@ -1,0 +1,51 @@
+// The agent's status, as `pkgwatch status` reads it: written by the agent to <state_dir>/status.json.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { FindingJson } from '../verify/report.js';
+import { writeFileAtomic } from './atomic.js';
+import type { AgentState } from './state.js';
+
+export const STATUS_FILE = 'status.json';
+
+/** What `pkgwatch status --json` prints (with `running` re-checked against the pid). */
+export interface AgentStatus {
+  running: boolean;
+  pid: number;
+  startedAt: string;
+  updatedAt: string;
+  configFiles: string[];
+  root: string;
+  scope: { packages: string[]; problems: string[] };
+  /** Open findings: check's finding objects plus when each was first seen and whether it is ignored. */
+  findings: (FindingJson & { ignored: boolean; firstSeen: string })[];
+  lastRuns: AgentState['lastRuns'];
+  nextRuns: { scoped: string | null; full: string | null };
+  watch: { enabled: boolean; dirs: number; paths: number; errors: number; lastError: string | null; degraded: boolean };
+  dpkgRunning: boolean;
+}
+
+export function writeStatus(stateDir: string, status: AgentStatus): void {
+  writeFileAtomic(path.join(stateDir, STATUS_FILE), `${JSON.stringify(status, null, 2)}\n`, 0o644);
+}
+
+/** The last status the agent wrote, or null when there is none; throws when it cannot be read. */
+export function readStatus(stateDir: string): AgentStatus | null {
+  let text: string;
+  try {
+    text = readFileSync(path.join(stateDir, STATUS_FILE), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+  return JSON.parse(text) as AgentStatus;
+}
+
+/** Whether a process with this pid exists (the agent may have died without a word). */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,33 @@
+// The log sink: writes each alert as an `alert` event into the agent's own log (journal or stdout).
+import type { AlertEvent, AlertSink } from './sink.js';
+
+/**
+ * What the log sink needs of a logger. The agent's Logger (agent/log.ts) satisfies it; it is
+ * declared here so that alerts/ does not import agent/.
+ */
+export interface AlertLogger {
+  log(e: { readonly kind: 'alert'; readonly event: AlertEvent }): void;
+}
+
+/** Writes alerts to the log; rejects only when the logger throws. */
+export class LogSink implements AlertSink {
+  readonly name = 'log';
+  readonly #logger: AlertLogger;
+
+  constructor(logger: AlertLogger) {
+    this.#logger = logger;
+  }
+
+  send(event: AlertEvent): Promise<void> {
+    try {
+      this.#logger.log({ kind: 'alert', event });
+      return Promise.resolve();
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,164 @@
+// Reads pkgwatch.toml and its conf.d/*.toml, validates every file fully and returns the frozen config.
+import { readdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { parse, TomlError, type TomlTable } from 'smol-toml';
+import { PkgwatchError } from '../errors.js';
+import { locateKeys } from './locate.js';
+import { CONFIG_KEYS, type ResolvedConfig } from './schema.js';
+import { deepFreeze, formatProblem, mergeTables, resolveDocument, validateDocument, type ConfigProblem } from './validate.js';
+
+/** The main config file when `--config` is not given; its drop-ins are in `conf.d/` beside it. */
+export const DEFAULT_CONFIG_FILE = '/etc/pkgwatch/pkgwatch.toml';
+
+/** What `loadConfig` reads and what the command line overrides. */
+export interface LoadConfigOptions {
+  /** The main file (`--config FILE`); it must exist. Default: DEFAULT_CONFIG_FILE, which may be absent. */
+  file?: string | undefined;
+  /** Values from the command line, applied over the files; relative paths are resolved from the cwd. */
+  overrides?: { root?: string | undefined; stateDir?: string | undefined } | undefined;
+}
+
+function describeIoError(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  switch (code) {
+    case 'ENOENT':
+      return 'no such file';
+    case 'EACCES':
+    case 'EPERM':
+      return `cannot be read (${code}: permission denied); run as root or make it readable`;
+    case 'ENOTDIR':
+      return 'cannot be read (ENOTDIR: a part of the path is not a directory)';
+    default:
+      return `cannot be read (${code ?? (err instanceof Error ? err.message : String(err))})`;
+  }
+}
+
+/** Reads one config file; null when it is absent and `ifMissing` is null, else a problem if missing, unreadable or not a file. */
+async function readConfigFile(file: string, ifMissing: string | null): Promise<{ text: string } | { problem: ConfigProblem } | null> {
+  const fail = (message: string): { problem: ConfigProblem } => ({ problem: { file, line: undefined, message } });
+  try {
+    // stat first: a FIFO would block readFile, a directory would fail with a less helpful message.
+    const st = await stat(file);
+    if (st.isDirectory()) return fail('is a directory, expected a TOML file');
+    if (!st.isFile()) return fail('is not a regular file, expected a TOML file');
+    const bytes = await readFile(file);
+    try {
+      return { text: new TextDecoder('utf-8', { fatal: true }).decode(bytes) };
+    } catch {
+      return fail('is not valid UTF-8 (TOML files must be UTF-8)');
+    }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return ifMissing === null ? null : fail(ifMissing);
+    return fail(describeIoError(err));
+  }
+}
+
+/** C-locale (byte) order, as `ls` and shell globs sort with LC_ALL=C. */
+function byteOrder(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
+/** The `*.toml` files of a conf.d directory (no dotfiles, as a shell glob), in C-locale order. */
+async function listDropIns(dir: string): Promise<{ files: string[]; problem?: ConfigProblem }> {
+  try {
+    const names = await readdir(dir);
+    const files = names.filter((n) => n.endsWith('.toml') && !n.startsWith('.')).sort(byteOrder);
+    return { files: files.map((n) => path.join(dir, n)) };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { files: [] };
+    const message = code === 'ENOTDIR' ? 'is not a directory (drop-in files go in a conf.d directory)' : describeIoError(err);
+    return { files: [], problem: { file: dir, line: undefined, message } };
+  }
+}
+
+function parseToml(text: string, file: string): { doc: TomlTable } | { problem: ConfigProblem } {
+  try {
+    return { doc: parse(text, { integersAsBigInt: true }) };
+  } catch (err) {
+    if (!(err instanceof TomlError)) throw err;
+    const first = err.message.split('\n')[0] ?? err.message;
+    const message = `TOML syntax error: ${first.replace(/^Invalid TOML document: /, '')}`;
+    return { problem: { file, line: err.line, column: err.column, message } };
+  }
+}
+
+function applyOverrides(doc: TomlTable, overrides: LoadConfigOptions['overrides']): { doc: TomlTable; problems: string[] } {
+  const problems: string[] = [];
+  let values: TomlTable = Object.create(null) as TomlTable;
+  for (const [field, value] of Object.entries(overrides ?? {})) {
+    if (value === undefined) continue;
+    const spec = CONFIG_KEYS.find((k) => k.field === field);
+    if (spec === undefined) continue;
+    if (value === '') {
+      problems.push(`command line: '${spec.key}' is empty; expected a path`);
+      continue;
+    }
+    const abs = path.resolve(value);
+    const r = spec.parse(abs);
+    if (!r.ok) {
+      problems.push(`command line: key '${spec.key}': ${r.problem}`);
+      continue;
+    }
+    // The override as a one-key document, nested along the key's path, merged like a file.
+    let one: TomlTable[string] = abs;
+    for (const part of [...spec.path].reverse()) one = { [part]: one };
+    values = mergeTables(values, one as TomlTable);
+  }
+  return { doc: mergeTables(doc, values), problems };
+}
+
+/**
+ * Loads the configuration: the main file (default /etc/pkgwatch/pkgwatch.toml, which may be
+ * absent), then `conf.d/*.toml` beside it in C-locale name order, later files winning key by key
+ * (arrays are replaced), then `overrides`. Every file is validated in full before anything is
+ * used; all problems are reported together in one PkgwatchError of kind 'config', one per line as
+ * `FILE:LINE: ...`. The result is deep-frozen.
+ */
+export function loadConfig(opts: LoadConfigOptions = {}): Promise<ResolvedConfig> {
+  return loadConfigFiles({ main: opts.file ?? DEFAULT_CONFIG_FILE, required: opts.file !== undefined, overrides: opts.overrides });
+}
+
+/**
+ * loadConfig with the main file and whether it must exist spelled out (the default file may be
+ * absent, a file named with `--config` may not); tests use it for an absent main file.
+ */
+export async function loadConfigFiles(opts: {
+  main: string;
+  required: boolean;
+  overrides?: LoadConfigOptions['overrides'];
+}): Promise<ResolvedConfig> {
+  const explicit = opts.required;
+  const main = path.resolve(opts.main);
+  const problems: ConfigProblem[] = [];
+  const docs: TomlTable[] = [];
+  const sources: string[] = [];
+
+  const load = async (file: string, ifMissing: string | null): Promise<void> => {
+    const read = await readConfigFile(file, ifMissing);
+    if (read === null) return;
+    if ('problem' in read) {
+      problems.push(read.problem);
+      return;
+    }
+    const parsed = parseToml(read.text, file);
+    if ('problem' in parsed) {
+      problems.push(parsed.problem);
+      return;
+    }
+    problems.push(...validateDocument(parsed.doc, file, locateKeys(read.text)));
+    docs.push(parsed.doc);
+    sources.push(file);
+  };
+
+  await load(main, explicit ? 'no such file (the config file named on the command line must exist)' : null);
+  const dropIns = await listDropIns(path.join(path.dirname(main), 'conf.d'));
+  if (dropIns.problem !== undefined) problems.push(dropIns.problem);
+  for (const file of dropIns.files) await load(file, 'no such file (a dangling symlink?)');
+
+  const merged = docs.reduce(mergeTables, Object.create(null) as TomlTable);
+  const withOverrides = applyOverrides(merged, opts.overrides);
+  const messages = [...problems.map(formatProblem), ...withOverrides.problems];
+  if (messages.length > 0) throw new PkgwatchError('config', messages.join('\n'));
+  return deepFreeze(resolveDocument(withOverrides.doc, sources));
+}

@@ -1,0 +1,186 @@
+// The kinds of value a config key can hold: each checks a TOML value and turns it back into TOML.
+import { validateDetailed } from 'node-cron';
+import type { TomlValue } from 'smol-toml';
+
+/** The outcome of checking one value: the resolved value, or what is wrong with it. */
+export type Checked<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly problem: string };
+
+/**
+ * A kind of config value. `parse` takes the value as smol-toml returns it (integers as bigint,
+ * floats as number) and says what is wrong without naming the key (the caller adds key, file,
+ * line and the key's example); `toToml` is its inverse, for `config show`.
+ */
+export interface ValueType<T> {
+  /** How the README and `config show` name the kind, e.g. "duration". */
+  readonly name: string;
+  readonly parse: (value: TomlValue) => Checked<T>;
+  readonly toToml: (value: T) => TomlValue;
+}
+
+function ok<T>(value: T): Checked<T> {
+  return { ok: true, value };
+}
+
+function bad<T>(problem: string): Checked<T> {
+  return { ok: false, problem };
+}
+
+/** Whether a TOML value is a table (smol-toml gives tables a null prototype; dates are Date objects). */
+export function isTable(value: unknown): value is Record<string, TomlValue> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date);
+}
+
+/** "a string", "an integer", ...: the TOML type of a value, for "expected X, found Y". */
+export function tomlTypeName(value: TomlValue): string {
+  if (typeof value === 'string') return 'a string';
+  if (typeof value === 'bigint') return 'an integer';
+  if (typeof value === 'number') return 'a float';
+  if (typeof value === 'boolean') return 'a boolean';
+  if (Array.isArray(value)) return 'an array';
+  if (isTable(value)) return 'a table';
+  return 'a date-time';
+}
+
+/** A string for messages, in single quotes, with control characters shown as \xNN. */
+export function quote(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return `'${s.replace(/[\x00-\x1f\x7f\\]/g, (c) => (c === '\\' ? '\\\\' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`))}'`;
+}
+
+function expected(what: string, value: TomlValue): string {
+  return `expected ${what}, found ${tomlTypeName(value)}`;
+}
+
+/** `true` or `false`. */
+export const booleanValue: ValueType<boolean> = {
+  name: 'boolean',
+  parse: (v) => (typeof v === 'boolean' ? ok(v) : bad(expected('a boolean', v))),
+  toToml: (v) => v,
+};
+
+function pathProblem(s: string): string | null {
+  if (s === '') return 'is empty; expected an absolute path';
+  if (!s.startsWith('/')) return `${quote(s)} is not an absolute path`;
+  if (s.includes('\0')) return `${quote(s)} contains a NUL character`;
+  return null;
+}
+
+/** An absolute path on the host, kept as written. */
+export const absolutePath: ValueType<string> = {
+  name: 'absolute path',
+  parse: (v) => {
+    if (typeof v !== 'string') return bad(expected('a string', v));
+    const p = pathProblem(v);
+    return p === null ? ok(v) : bad(p);
+  },
+  toToml: (v) => v,
+};
+
+/** A node-cron expression: 5 fields (minute resolution) or 6 (with seconds first). */
+export const cronExpression: ValueType<string> = {
+  name: 'cron expression',
+  parse: (v) => {
+    if (typeof v !== 'string') return bad(expected('a string', v));
+    let why: string;
+    try {
+      const r = validateDetailed(v);
+      if (r.valid) return ok(v);
+      why = r.errors.map((e) => e.message).join('; ');
+    } catch (err) {
+      why = err instanceof Error ? err.message : String(err);
+    }
+    return bad(`${quote(v)} is not a valid cron expression (${why === '' ? 'rejected by node-cron' : why})`);
+  },
+  toToml: (v) => v,
+};
+
+const UNIT_MS = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000, ms: 1 } as const;
+type Unit = keyof typeof UNIT_MS;
+
+/** Milliseconds of a duration such as "500ms", "10s", "5m", "24h", "7d" (or "0"), or null. */
+export function parseDuration(s: string): number | null {
+  if (s === '0') return 0;
+  const m = /^([0-9]+)(ms|s|m|h|d)$/.exec(s);
+  if (m === null) return null;
+  const ms = Number(m[1]) * UNIT_MS[m[2] as Unit];
+  return Number.isSafeInteger(ms) ? ms : null;
+}
+
+/**
+ * An exact duration string for `ms` in the largest unit that divides it, except that one day is
+ * "24h" (as people write it); "0s" for 0.
+ */
+export function formatDuration(ms: number): string {
+  if (ms === 0) return '0s';
+  for (const unit of ['d', 'h', 'm', 's'] as const) {
+    if (unit === 'd' && ms === UNIT_MS.d) continue;
+    if (ms % UNIT_MS[unit] === 0) return `${ms / UNIT_MS[unit]}${unit}`;
+  }
+  return `${ms}ms`;
+}
+
+/** A duration string resolved to milliseconds; zero only when `allowZero` (then "0" works too). */
+export function duration(opts: { allowZero: boolean }): ValueType<number> {
+  const grammar = `a ${opts.allowZero ? '' : 'positive '}whole number and a unit: ms, s, m, h or d${opts.allowZero ? '; "0" for none' : ''}`;
+  return {
+    name: opts.allowZero ? 'duration or "0"' : 'duration',
+    parse: (v) => {
+      if (typeof v !== 'string') return bad(expected('a duration string', v));
+      if (/^[0-9]+$/.test(v) && v !== '0') return bad(`${quote(v)} has no unit (ms, s, m, h or d)`);
+      const ms = parseDuration(v);
+      if (ms === null && /^[0-9]+(ms|s|m|h|d)$/.test(v)) return bad(`${quote(v)} is too large`);
+      if (ms === null) return bad(`${quote(v)} is not a duration (${grammar})`);
+      if (ms === 0 && !opts.allowZero) return bad(`${quote(v)} is zero; expected a positive duration`);
+      return ok(ms);
+    },
+    toToml: (ms) => formatDuration(ms),
+  };
+}
+
+const MB = 1_000_000;
+
+/** A rate in MB/s (10^6 bytes) resolved to bytes per second, rounded to a whole byte; 0 = unlimited. */
+export const megabytesPerSecond: ValueType<number> = {
+  name: 'number (MB/s)',
+  parse: (v) => {
+    if (typeof v !== 'number' && typeof v !== 'bigint') return bad(expected('a number', v));
+    const n = Number(v);
+    if (Number.isNaN(n)) return bad('nan is not a number of MB/s');
+    if (n < 0) return bad(`${String(v)} is negative; expected 0 (unthrottled) or more MB/s`);
+    const bytes = Math.round(n * MB);
+    if (!Number.isSafeInteger(bytes)) return bad(`${String(v)} is too large`);
+    if (n > 0 && bytes === 0) return bad(`${String(v)} is below 1 byte/s; use 0 for unthrottled`);
+    return ok(bytes);
+  },
+  toToml: (bytes) => bytes / MB,
+};
+
+/** An array of strings, each checked by `item` (which returns a problem or null). */
+export function stringList(name: string, item: (s: string) => string | null): ValueType<readonly string[]> {
+  return {
+    name,
+    parse: (v) => {
+      if (!Array.isArray(v)) return bad(expected('an array of strings', v));
+      const out: string[] = [];
+      for (const [i, e] of v.entries()) {
+        if (typeof e !== 'string') return bad(`entry ${i + 1}: ${expected('a string', e)}`);
+        const p = item(e);
+        if (p !== null) return bad(`entry ${i + 1}${p.startsWith('is ') ? ' ' : ': '}${p}`);
+        out.push(e);
+      }
+      return ok(out);
+    },
+    toToml: (v) => [...v],
+  };
+}
+
+/** Package names or shell-style patterns, as `pkgwatch check` takes them. */
+export const packageList = stringList('array of package names or patterns', (s) => (s === '' ? 'is empty' : null));
+
+/** Absolute globs for src/config/ignore.ts. */
+export const absoluteGlobList = stringList('array of absolute globs', (s) => {
+  const p = pathProblem(s);
+  if (p !== null) return p.replace('an absolute path', 'an absolute glob');
+  if (s.endsWith('/')) return `${quote(s)} ends in '/'; write ${quote(`${s}**`)} for everything below that directory`;
+  return null;
+});

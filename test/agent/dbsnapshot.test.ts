@@ -1,0 +1,150 @@
+// Snapshots of dpkg's record of packages: what each one holds, and every rewrite compareSnapshots must see.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import { test } from 'node:test';
+import { compareSnapshots, snapshotPackages, type DbSnapshot } from '../../src/agent/dbsnapshot.js';
+import { loadDatabase } from '../../src/dpkg/loader.js';
+import type { Database } from '../../src/dpkg/types.js';
+import { fixture, type FixtureRoot } from '../helpers/fixture.js';
+
+const sha = (b: string | Buffer): string => createHash('sha256').update(b).digest('hex');
+
+function build(fx: FixtureRoot): void {
+  fx.addPackage({
+    name: 'app',
+    files: [{ path: '/usr/bin/app', content: 'app binary' }],
+    conffiles: [
+      { path: '/etc/app/app.conf', content: 'key=value\n' },
+      { path: '/etc/app/old.conf', content: 'x', flags: ['obsolete'] },
+    ],
+  });
+  fx.setFormat1();
+  fx.addPackage({ name: 'libfoo1', multiArch: 'same', files: [{ path: '/usr/lib/x86_64-linux-gnu/libfoo.so.1', content: 'lib' }] });
+  fx.addPackage({ name: 'nomd5', md5sums: false, list: false, files: [{ path: '/usr/share/nomd5', content: 'n' }] });
+}
+
+async function snap(fx: FixtureRoot): Promise<{ db: Database; s: DbSnapshot }> {
+  const db = await loadDatabase({ root: fx.root });
+  return { db, s: await snapshotPackages(db, db.packages) };
+}
+
+test('a snapshot records each package’s md5sums, .list and Conffiles, with host paths', async (t) => {
+  const fx = fixture(t);
+  build(fx);
+  const { s } = await snap(fx);
+  assert.equal(s.statusFile, fx.statusFile);
+  assert.equal(s.statusError, null);
+  assert.deepEqual([...s.packages.keys()], ['app', 'libfoo1:amd64', 'nomd5']);
+  const app = s.packages.get('app');
+  assert.ok(app);
+  assert.deepEqual(app.md5sums, { file: fx.infoFile('app', 'md5sums'), sha256: sha(fs.readFileSync(fx.infoFile('app', 'md5sums'))), error: null });
+  assert.deepEqual(app.list, { file: fx.infoFile('app', 'list'), sha256: sha(fs.readFileSync(fx.infoFile('app', 'list'))), error: null });
+  assert.equal(app.record, 'install ok installed 1.0-1');
+  const md5 = (s: string): string => createHash('md5').update(s).digest('hex');
+  assert.deepEqual([...app.conffiles], [
+    ['/etc/app/app.conf', md5('key=value\n')],
+    ['/etc/app/old.conf', `${md5('x')} obsolete`],
+  ]);
+  // Multi-Arch: same under info/format 1 reads NAME:ARCH.* as the loader does.
+  assert.equal(s.packages.get('libfoo1:amd64')?.md5sums.file, fx.infoFile('libfoo1:amd64', 'md5sums'));
+  // Missing files are null, at the path dpkg would use.
+  assert.deepEqual(s.packages.get('nomd5')?.md5sums, { file: fx.infoFile('nomd5', 'md5sums'), sha256: null, error: null });
+  assert.deepEqual(s.packages.get('nomd5')?.list, { file: fx.infoFile('nomd5', 'list'), sha256: null, error: null });
+});
+
+test('nothing changed: no differences; the same database twice is stable', async (t) => {
+  const fx = fixture(t);
+  build(fx);
+  const a = await snap(fx);
+  const b = await snap(fx);
+  assert.deepEqual(compareSnapshots(a.s, b.s), []);
+});
+
+test('every rewrite of the record is a change naming the package, the file and what', async (t) => {
+  const fx = fixture(t);
+  build(fx);
+  const { db, s: before } = await snap(fx);
+
+  // An attacker "fixes" the md5sums after replacing a binary; rewrites the .list to drop a path;
+  // gives nomd5 an md5sums file; changes a conffile hash in status.
+  fs.appendFileSync(fx.infoFile('app', 'md5sums'), '0123456789abcdef0123456789abcdef  usr/bin/evil\n');
+  fs.writeFileSync(fx.infoFile('libfoo1:amd64', 'list'), '/.\n');
+  fs.writeFileSync(fx.infoFile('nomd5', 'md5sums'), '');
+  const status = fs.readFileSync(fx.statusFile, 'latin1');
+  const md5 = createHash('md5').update('key=value\n').digest('hex');
+  fs.writeFileSync(fx.statusFile, status.replace(md5, 'ffffffffffffffffffffffffffffffff'), 'latin1');
+
+  // The same (old) Database object: status is read afresh by the snapshot.
+  const after = await snapshotPackages(db, db.packages);
+  const changes = compareSnapshots(before, after);
+  assert.deepEqual(
+    changes.map((c) => [c.package, c.file, c.what]),
+    [
+      ['app', fx.infoFile('app', 'md5sums'), 'md5sums'],
+      ['app', fx.statusFile, 'conffiles'],
+      ['libfoo1:amd64', fx.infoFile('libfoo1:amd64', 'list'), 'list'],
+      ['nomd5', fx.infoFile('nomd5', 'md5sums'), 'md5sums'],
+    ],
+  );
+  assert.match(changes[0]?.detail ?? '', /content changed \(sha256 [0-9a-f]{12}… -> [0-9a-f]{12}…\)/);
+  assert.equal(changes[1]?.detail, `/etc/app/app.conf: ${md5} -> ffffffffffffffffffffffffffffffff`);
+  assert.equal(changes[3]?.detail, 'it appeared');
+});
+
+test('removed files, a removed stanza, a changed version and unreadable files are changes too', async (t) => {
+  const fx = fixture(t);
+  build(fx);
+  const { db, s: before } = await snap(fx);
+  fs.rmSync(fx.infoFile('app', 'list'));
+  const status = fs.readFileSync(fx.statusFile, 'latin1');
+  // Drop libfoo1's stanza; change nomd5's version.
+  const stanzas = status.split('\n\n').filter((st) => !st.startsWith('Package: libfoo1\n'));
+  fs.writeFileSync(fx.statusFile, stanzas.join('\n\n').replace(/(Package: nomd5\n(?:.*\n)*?Version: )1\.0-1/, '$19.9-9'), 'latin1');
+  const after = await snapshotPackages(db, db.packages);
+  const changes = compareSnapshots(before, after);
+  assert.deepEqual(
+    changes.map((c) => [c.package, c.what, c.detail]),
+    [
+      ['app', 'list', 'it was removed'],
+      ['libfoo1:amd64', 'package', 'its stanza is gone from the status file (was install ok installed 1.0-1)'],
+      ['nomd5', 'package', 'install ok installed 1.0-1 -> install ok installed 9.9-9'],
+    ],
+  );
+
+  // A file that exists but cannot be read (a directory in its place reads as EISDIR, even as root).
+  fs.rmSync(fx.infoFile('app', 'md5sums'));
+  fs.mkdirSync(fx.infoFile('app', 'md5sums'));
+  const unreadable = await snapshotPackages(db, db.packages);
+  assert.match(unreadable.packages.get('app')?.md5sums.error ?? '', /^EISDIR/);
+  const c = compareSnapshots(before, unreadable).find((x) => x.what === 'md5sums');
+  assert.match(c?.detail ?? '', /^it can no longer be read \(EISDIR/);
+});
+
+test('an unreadable status file is reported once per package, then compared against nothing', async (t) => {
+  const fx = fixture(t);
+  build(fx);
+  const { db, s: before } = await snap(fx);
+  fs.rmSync(fx.statusFile);
+  const after = await snapshotPackages(db, db.packages);
+  assert.match(after.statusError ?? '', /^ENOENT/);
+  const changes = compareSnapshots(before, after);
+  assert.deepEqual(changes.map((c) => [c.package, c.what, c.file]), [
+    ['app', 'conffiles', fx.statusFile],
+    ['libfoo1:amd64', 'conffiles', fx.statusFile],
+    ['nomd5', 'conffiles', fx.statusFile],
+  ]);
+  assert.match(changes[0]?.detail ?? '', /status file can no longer be read \(ENOENT/);
+  // Both unreadable: nothing more to say.
+  assert.deepEqual(compareSnapshots(after, after), []);
+});
+
+test('packages in only one snapshot are not compared', async (t) => {
+  const fx = fixture(t);
+  build(fx);
+  const db = await loadDatabase({ root: fx.root });
+  const one = await snapshotPackages(db, db.packages.slice(0, 1));
+  const all = await snapshotPackages(db, db.packages);
+  assert.deepEqual(compareSnapshots(one, all), []);
+  assert.deepEqual(compareSnapshots(all, one), []);
+});

@@ -1,0 +1,179 @@
+// The agent's log: text, JSON and journald renderings of the same events, byte for byte.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { LOG_PRIORITY, Logger, type LogEvent, type LoggerOptions } from '../../src/agent/log.js';
+import type { AlertEvent } from '../../src/alerts/sink.js';
+import type { FindingJson } from '../../src/verify/report.js';
+
+const NOW = new Date('2024-01-31T12:00:00.000Z');
+
+function capture(format: LoggerOptions['format'], journal: boolean): { logger: Logger; out: string[] } {
+  const out: string[] = [];
+  return { logger: new Logger({ format, journal, write: (l) => out.push(l), now: () => NOW }), out };
+}
+
+function render(format: LoggerOptions['format'], journal: boolean, e: LogEvent): string {
+  const { logger, out } = capture(format, journal);
+  logger.log(e);
+  assert.equal(out.length, 1);
+  return out[0] ?? '';
+}
+
+const finished: LogEvent = {
+  kind: 'run.finished',
+  schedule: 'scoped',
+  outcome: 'findings',
+  packages: 3,
+  findings: 2,
+  files: 1234,
+  bytes: 12_345_678,
+  durationMs: 412,
+};
+
+function changed(pkg: string, path: string): FindingJson {
+  return { package: pkg, path, status: 'changed', conffile: false, expected: '0'.repeat(32), actual: 'f'.repeat(32), detail: null };
+}
+
+const opened: AlertEvent = {
+  kind: 'findings.opened',
+  id: '6f1c2d3e-0000-4000-8000-000000000001',
+  time: '2024-01-31T12:00:00.000Z',
+  findings: [
+    changed('nginx', '/usr/sbin/nginx'),
+    { package: 'nginx-common', path: '/etc/nginx/nginx.conf', status: 'missing', conffile: true, expected: 'a'.repeat(32), actual: null, detail: null },
+  ],
+};
+
+test('text: ISO timestamp, level, sentence', () => {
+  assert.equal(
+    render('text', false, finished),
+    '2024-01-31T12:00:00.000Z info: run finished (scoped): 2 findings in 3 packages, 1,234 paths, 12.3 MB in 0.4 s\n',
+  );
+  assert.equal(render('text', false, { kind: 'run.failed', schedule: 'full', error: 'cannot read /var/lib/dpkg/status' }), '2024-01-31T12:00:00.000Z error: run failed (full): cannot read /var/lib/dpkg/status\n');
+});
+
+test('text under journald: <N> prefix, no timestamp', () => {
+  assert.equal(render('text', true, finished), '<6>run finished (scoped): 2 findings in 3 packages, 1,234 paths, 12.3 MB in 0.4 s\n');
+  assert.equal(
+    render('text', true, { kind: 'watch.degraded', reason: 'overflow', detail: 'inotify queue overflowed' }),
+    '<4>real-time watch degraded (event queue overflow): inotify queue overflowed; changes may go unseen until the next check\n',
+  );
+  assert.equal(render('text', true, { kind: 'config.invalid', message: '/etc/pkgwatch.toml: unknown key "shedule"' }), '<3>invalid configuration: /etc/pkgwatch.toml: unknown key "shedule"\n');
+  assert.equal(render('text', true, { kind: 'agent.ready' }), '<6>agent ready\n');
+});
+
+test('JSON: one object per line, time, priority, kind, then the fields', () => {
+  assert.equal(
+    render('json', false, finished),
+    '{"time":"2024-01-31T12:00:00.000Z","priority":6,"kind":"run.finished","schedule":"scoped","outcome":"findings","packages":3,"findings":2,"files":1234,"bytes":12345678,"durationMs":412}\n',
+  );
+  assert.equal(render('json', false, { kind: 'agent.stopping' }), '{"time":"2024-01-31T12:00:00.000Z","priority":5,"kind":"agent.stopping"}\n');
+});
+
+test('JSON under journald: the <N> prefix goes in front of the object', () => {
+  assert.equal(
+    render('json', true, { kind: 'run.deferred', schedule: 'full', reason: 'dpkg-running' }),
+    '<5>{"time":"2024-01-31T12:00:00.000Z","priority":5,"kind":"run.deferred","schedule":"full","reason":"dpkg-running"}\n',
+  );
+});
+
+test('alerts: package, status and path of each finding, and the event id', () => {
+  assert.equal(
+    render('text', true, { kind: 'alert', event: opened }),
+    '<4>ALERT: findings opened: 2 findings: nginx: changed /usr/sbin/nginx; nginx-common: missing /etc/nginx/nginx.conf (conffile) (alert 6f1c2d3e-0000-4000-8000-000000000001)\n',
+  );
+  assert.equal(
+    render('text', false, { kind: 'alert', event: { ...opened, kind: 'findings.resolved', findings: opened.findings.slice(0, 1) } }),
+    '2024-01-31T12:00:00.000Z warning: findings resolved: 1 finding: nginx: changed /usr/sbin/nginx (alert 6f1c2d3e-0000-4000-8000-000000000001)\n',
+  );
+  assert.equal(
+    render('json', false, { kind: 'alert', event: { ...opened, kind: 'findings.reminder', findings: opened.findings.slice(0, 1) } }),
+    '{"time":"2024-01-31T12:00:00.000Z","priority":4,"kind":"alert","event":{"kind":"findings.reminder","id":"6f1c2d3e-0000-4000-8000-000000000001","time":"2024-01-31T12:00:00.000Z","findings":[{"package":"nginx","path":"/usr/sbin/nginx","status":"changed","conffile":false,"expected":"00000000000000000000000000000000","actual":"ffffffffffffffffffffffffffffffff","detail":null}]},"findingsOmitted":0}\n',
+  );
+});
+
+test('alerts: text lists 20 findings and counts the rest; JSON carries 100', () => {
+  const many = Array.from({ length: 125 }, (_, i) => changed('pkg', `/f${String(i).padStart(3, '0')}`));
+  const event: AlertEvent = { ...opened, findings: many };
+  const text = render('text', true, { kind: 'alert', event });
+  const listed = Array.from({ length: 20 }, (_, i) => `pkg: changed /f${String(i).padStart(3, '0')}`).join('; ');
+  assert.equal(text, `<4>ALERT: findings opened: 125 findings: ${listed}; and 105 more (alert ${opened.id})\n`);
+  const json = JSON.parse(render('json', false, { kind: 'alert', event })) as { event: AlertEvent; findingsOmitted: number };
+  assert.deepEqual(json.event.findings, many.slice(0, 100));
+  assert.equal(json.findingsOmitted, 25);
+});
+
+test('control characters never break a line; JSON escapes them itself', () => {
+  const e: LogEvent = { kind: 'warning', message: 'line one\nline two\x1b[31m' };
+  assert.equal(render('text', true, e), '<4>line one\\x0aline two\\x1b[31m\n');
+  assert.equal(render('json', true, e), '<4>{"time":"2024-01-31T12:00:00.000Z","priority":4,"kind":"warning","message":"line one\\nline two\\u001b[31m"}\n');
+});
+
+test('every kind renders as one sentence', () => {
+  const events: [LogEvent, string][] = [
+    [
+      { kind: 'agent.started', version: '0.1.0', configFiles: ['/etc/pkgwatch/pkgwatch.toml'], scopePackages: ['nginx', 'php8.2-fpm'], watch: true },
+      '<5>agent started: pkgwatch 0.1.0; config /etc/pkgwatch/pkgwatch.toml; scope 2 packages (nginx, php8.2-fpm); real-time watch on',
+    ],
+    [{ kind: 'agent.started', version: '0.1.0', configFiles: [], scopePackages: [], watch: false }, '<5>agent started: pkgwatch 0.1.0; no config file (defaults); no scoped packages; real-time watch off'],
+    [{ kind: 'agent.ready' }, '<6>agent ready'],
+    [{ kind: 'agent.reloaded' }, '<5>configuration reloaded'],
+    [{ kind: 'agent.stopping' }, '<5>agent stopping'],
+    [{ kind: 'run.started', schedule: 'catch-up' }, '<6>run started (catch-up)'],
+    [
+      { kind: 'run.finished', schedule: 'full', outcome: 'clean', packages: 712, findings: 0, files: 121_645, bytes: 4_469_388_672, durationMs: 3900 },
+      '<6>run finished (full): no findings in 712 packages, 121,645 paths, 4.5 GB in 3.9 s',
+    ],
+    [
+      { kind: 'run.finished', schedule: 'realtime', outcome: 'incomplete', packages: 1, findings: 1, files: 1, bytes: 0, durationMs: 2 },
+      '<6>run finished (realtime), incomplete: 1 finding in 1 package, 1 path, 0 B in 0.0 s',
+    ],
+    [{ kind: 'run.failed', schedule: 'scoped', error: 'boom' }, '<3>run failed (scoped): boom'],
+    [{ kind: 'run.deferred', schedule: 'scoped', reason: 'busy' }, '<5>run deferred (scoped): another run is in progress'],
+    [{ kind: 'watch.started', dirs: 1, paths: 3456 }, '<6>real-time watch started: 1 directory, 3,456 paths'],
+    [{ kind: 'watch.started', dirs: 120, paths: 1 }, '<6>real-time watch started: 120 directories, 1 path'],
+    [{ kind: 'watch.restored' }, '<5>real-time watch restored'],
+    [{ kind: 'dpkg.started', source: 'lock' }, '<6>dpkg transaction started (dpkg lock taken)'],
+    [{ kind: 'dpkg.started', source: 'hook' }, '<6>dpkg transaction started (dpkg hook)'],
+    [{ kind: 'dpkg.finished', changedPackages: [] }, '<6>dpkg transaction finished: no packages changed'],
+    [{ kind: 'dpkg.finished', changedPackages: ['nginx', 'nginx-common'] }, '<6>dpkg transaction finished: 2 packages changed (nginx, nginx-common)'],
+    [
+      { kind: 'state.corrupt', file: '/var/lib/pkgwatch/state.json', detail: '/var/lib/pkgwatch/state.json: not valid JSON (x); starting from an empty state' },
+      '<4>state file /var/lib/pkgwatch/state.json is corrupt: not valid JSON (x); starting from an empty state',
+    ],
+    [{ kind: 'config.invalid', message: 'm' }, '<3>invalid configuration: m'],
+    [{ kind: 'warning', message: 'systemd-notify failed' }, '<4>systemd-notify failed'],
+  ];
+  for (const [e, line] of events) assert.equal(render('text', true, e), `${line}\n`, e.kind);
+});
+
+test('every kind has a syslog priority', () => {
+  assert.deepEqual(LOG_PRIORITY, {
+    'agent.started': 5,
+    'agent.ready': 6,
+    'agent.reloaded': 5,
+    'agent.stopping': 5,
+    'run.started': 6,
+    'run.finished': 6,
+    'run.failed': 3,
+    'run.deferred': 5,
+    'watch.started': 6,
+    'watch.degraded': 4,
+    'watch.restored': 5,
+    'dpkg.started': 6,
+    'dpkg.finished': 6,
+    'state.corrupt': 4,
+    'config.invalid': 3,
+    alert: 4,
+    warning: 4,
+  });
+});
+
+test('the default writer is stdout', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const mod = new URL('../../src/agent/log.js', import.meta.url).href;
+  const code = `import { Logger } from ${JSON.stringify(mod)}; new Logger({ format: 'text', journal: true }).log({ kind: 'agent.ready' });`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8' });
+  assert.equal(r.stderr, '');
+  assert.equal(r.stdout, '<6>agent ready\n');
+});

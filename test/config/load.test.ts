@@ -1,0 +1,341 @@
+// loadConfig on real files: defaults, conf.d merging, overrides, freezing, and every kind of error.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { loadConfig, loadConfigFiles } from '../../src/config/load.js';
+import type { ResolvedConfig } from '../../src/config/schema.js';
+import { assertConfigError, configDir } from './tmpdir.js';
+
+const DEFAULTS: ResolvedConfig = {
+  root: '/',
+  stateDir: '/var/lib/pkgwatch',
+  scope: { packages: [], withDependencies: true },
+  schedule: { scoped: '*/5 * * * *', full: '30 3 * * 0', splayMs: 300_000, fullMaxBytesPerSecond: 0 },
+  watch: { enabled: true },
+  ignore: { paths: [] },
+  alerts: { reminderMs: 86_400_000 },
+  sources: [],
+};
+
+test('no file at all: every key has its default', async (t) => {
+  const d = configDir(t);
+  assert.deepEqual(await loadConfigFiles({ main: d.main, required: false }), DEFAULTS);
+});
+
+test('an empty file gives the defaults and is listed as a source', async (t) => {
+  const d = configDir(t);
+  d.writeMain('# nothing set\n');
+  assert.deepEqual(await loadConfig({ file: d.main }), { ...DEFAULTS, sources: [d.main] });
+});
+
+test('a missing default main file still reads conf.d beside it', async (t) => {
+  const d = configDir(t);
+  const drop = d.writeDropIn('app.toml', '[scope]\npackages = ["my-django-app"]\n');
+  const cfg = await loadConfigFiles({ main: d.main, required: false });
+  assert.deepEqual(cfg.scope.packages, ['my-django-app']);
+  assert.deepEqual(cfg.sources, [drop]);
+});
+
+test('main file, then conf.d/*.toml in C-locale order: later keys win, tables merge key by key, arrays are replaced', async (t) => {
+  const d = configDir(t);
+  d.writeMain(
+    [
+      'root = "/srv/site"',
+      '[scope]',
+      'packages = ["a", "b"]',
+      'with_dependencies = false',
+      '[schedule]',
+      'splay = "1m"',
+      'full = "0 4 * * *"',
+      '[ignore]',
+      'paths = ["/srv/a/**"]',
+      '',
+    ].join('\n'),
+  );
+  // Byte order: "10-" < "9-" < "Z" < "a"; a.toml is read last and wins over Z.toml.
+  const f10 = d.writeDropIn('10-scope.toml', '[scope]\npackages = ["c"]\n');
+  const f9 = d.writeDropIn('9-schedule.toml', 'schedule.splay = "2m"\nschedule.full_max_mb_per_s = 25\n');
+  const fZ = d.writeDropIn('Z.toml', '[watch]\nenabled = false\n[alerts]\nreminder = "1h"\n');
+  const fa = d.writeDropIn('a.toml', 'alerts = { reminder = "2h" }\n');
+  // Not *.toml, hidden (the shell glob * skips dotfiles) or a package manager leftover: not read.
+  d.writeDropIn('README', 'not toml at all = = =\n');
+  d.writeDropIn('.hidden.toml', 'bogus = 1\n');
+  d.writeDropIn('app.toml.dpkg-dist', 'bogus = 1\n');
+
+  const cfg = await loadConfig({ file: d.main });
+  assert.deepEqual(cfg, {
+    root: '/srv/site',
+    stateDir: '/var/lib/pkgwatch',
+    scope: { packages: ['c'], withDependencies: false },
+    schedule: { scoped: '*/5 * * * *', full: '0 4 * * *', splayMs: 120_000, fullMaxBytesPerSecond: 25_000_000 },
+    watch: { enabled: false },
+    ignore: { paths: ['/srv/a/**'] },
+    alerts: { reminderMs: 7_200_000 },
+    sources: [d.main, f10, f9, fZ, fa],
+  });
+});
+
+test('an empty array in a later file replaces the earlier one', async (t) => {
+  const d = configDir(t);
+  d.writeMain('[ignore]\npaths = ["/srv/a/**", "/srv/b/**"]\n');
+  d.writeDropIn('50-none.toml', '[ignore]\npaths = []\n');
+  assert.deepEqual((await loadConfig({ file: d.main })).ignore.paths, []);
+});
+
+test('overrides win over the files; relative override paths are resolved from the cwd', async (t) => {
+  const d = configDir(t);
+  d.writeMain('root = "/srv/a"\nstate_dir = "/srv/state"\n');
+  const cfg = await loadConfig({ file: d.main, overrides: { root: '/mnt/image', stateDir: 'state' } });
+  assert.equal(cfg.root, '/mnt/image');
+  assert.equal(cfg.stateDir, path.resolve('state'));
+  const same = await loadConfig({ file: d.main, overrides: { root: undefined } });
+  assert.equal(same.root, '/srv/a');
+  await assertConfigError(loadConfig({ file: d.main, overrides: { root: '' } }), [`command line: 'root' is empty; expected a path`]);
+});
+
+test('the result is deeply frozen', async (t) => {
+  const d = configDir(t);
+  d.writeMain('[scope]\npackages = ["nginx*"]\n');
+  const cfg = await loadConfig({ file: d.main });
+  assert.ok(Object.isFrozen(cfg));
+  assert.ok(Object.isFrozen(cfg.scope));
+  assert.ok(Object.isFrozen(cfg.scope.packages));
+  assert.ok(Object.isFrozen(cfg.sources));
+  assert.throws(() => {
+    (cfg as { root: string }).root = '/elsewhere';
+  }, TypeError);
+  assert.throws(() => {
+    (cfg.scope.packages as string[]).push('x');
+  }, TypeError);
+});
+
+test('durations: ms, s, m, h, d; "0" and "0s" only where zero is allowed', async (t) => {
+  const d = configDir(t);
+  const cases: [string, string, number][] = [
+    ['500ms', '10s', 500],
+    ['10s', '1m', 10_000],
+    ['5m', '24h', 300_000],
+    ['24h', '7d', 86_400_000],
+    ['7d', '500ms', 604_800_000],
+    ['0', '1s', 0],
+    ['0s', '1s', 0],
+  ];
+  for (const [splay, reminder, splayMs] of cases) {
+    d.writeMain(`[schedule]\nsplay = "${splay}"\n[alerts]\nreminder = "${reminder}"\n`);
+    const cfg = await loadConfig({ file: d.main });
+    assert.equal(cfg.schedule.splayMs, splayMs, splay);
+  }
+  d.writeMain('[alerts]\nreminder = "7d"\n');
+  assert.equal((await loadConfig({ file: d.main })).alerts.reminderMs, 604_800_000);
+
+  d.writeMain(
+    [
+      '[schedule]',
+      'splay = "5 m"',
+      '[alerts]',
+      'reminder = "0s"',
+      '',
+    ].join('\n'),
+  );
+  await assertConfigError(loadConfig({ file: d.main }), [
+    `${d.main}:2: key 'schedule.splay': '5 m' is not a duration (a whole number and a unit: ms, s, m, h or d; "0" for none); example: "5m"`,
+    `${d.main}:4: key 'alerts.reminder': '0s' is zero; expected a positive duration; example: "24h"`,
+  ]);
+  const bad: [string, string][] = [
+    ['"300"', `'300' has no unit (ms, s, m, h or d)`],
+    ['"1.5h"', `'1.5h' is not a duration (a positive whole number and a unit: ms, s, m, h or d)`],
+    ['"-1m"', `'-1m' is not a duration (a positive whole number and a unit: ms, s, m, h or d)`],
+    ['"5M"', `'5M' is not a duration (a positive whole number and a unit: ms, s, m, h or d)`],
+    ['"0"', `'0' is zero; expected a positive duration`],
+    ['"99999999999999d"', `'99999999999999d' is too large`],
+    ['86400', 'expected a duration string, found an integer'],
+  ];
+  for (const [value, why] of bad) {
+    d.writeMain(`[alerts]\nreminder = ${value}\n`);
+    await assertConfigError(loadConfig({ file: d.main }), [`${d.main}:2: key 'alerts.reminder': ${why}; example: "24h"`]);
+  }
+});
+
+test('cron expressions: 5 fields, 6 fields with seconds, and node-cron\'s reason when wrong', async (t) => {
+  const d = configDir(t);
+  d.writeMain('[schedule]\nscoped = "*/10 * * * * *"\nfull = "0 2 * * mon"\n');
+  const cfg = await loadConfig({ file: d.main });
+  assert.equal(cfg.schedule.scoped, '*/10 * * * * *');
+  assert.equal(cfg.schedule.full, '0 2 * * mon');
+
+  d.writeMain('[schedule]\nscoped = "*/5 * * *"\nfull = "0 61 * * * *"\n');
+  await assertConfigError(loadConfig({ file: d.main }), [
+    `${d.main}:2: key 'schedule.scoped': '*/5 * * *' is not a valid cron expression (expected 5 or 6 fields but got 4); example: "*/5 * * * *"`,
+    `${d.main}:3: key 'schedule.full': '0 61 * * * *' is not a valid cron expression (61 is a invalid expression for minute); example: "30 3 * * 0"`,
+  ]);
+  d.writeMain('[schedule]\nfull = "61 3 * * 0"\n');
+  await assertConfigError(loadConfig({ file: d.main }), [
+    `${d.main}:2: key 'schedule.full': '61 3 * * 0' is not a valid cron expression (61 is a invalid expression for minute); example: "30 3 * * 0"`,
+  ]);
+});
+
+test('full_max_mb_per_s: MB/s to bytes/s, floats and integers, never negative', async (t) => {
+  const d = configDir(t);
+  d.writeMain('[schedule]\nfull_max_mb_per_s = 1.5\n');
+  assert.equal((await loadConfig({ file: d.main })).schedule.fullMaxBytesPerSecond, 1_500_000);
+  d.writeMain('[schedule]\nfull_max_mb_per_s = 50\n');
+  assert.equal((await loadConfig({ file: d.main })).schedule.fullMaxBytesPerSecond, 50_000_000);
+  d.writeMain('[schedule]\nfull_max_mb_per_s = -1\n');
+  await assertConfigError(loadConfig({ file: d.main }), [
+    `${d.main}:2: key 'schedule.full_max_mb_per_s': -1 is negative; expected 0 (unthrottled) or more MB/s; example: 50`,
+  ]);
+  d.writeMain('[schedule]\nfull_max_mb_per_s = "50"\n');
+  await assertConfigError(loadConfig({ file: d.main }), [
+    `${d.main}:2: key 'schedule.full_max_mb_per_s': expected a number, found a string; example: 50`,
+  ]);
+  d.writeMain('[schedule]\nfull_max_mb_per_s = nan\n');
+  await assertConfigError(loadConfig({ file: d.main }), [
+    `${d.main}:2: key 'schedule.full_max_mb_per_s': nan is not a number of MB/s; example: 50`,
+  ]);
+});
+
+test('every problem of every file is reported at once, with file, line and what to do', async (t) => {
+  const d = configDir(t);
+  d.writeMain(
+    [
+      'root = "srv"', // 1
+      'colour = "red"', // 2
+      'state_dir = 5', // 3
+      '[scope]', // 4
+      'packages = ["my-app", ""]', // 5
+      'withDependencies = false', // 6
+      '[schedule]', // 7
+      'scopd = "*/5 * * * *"', // 8
+      'root = "/x"', // 9
+      '[scedule]', // 10
+      'x = 1', // 11
+      '[ignore]', // 12
+      'paths = [', // 13
+      '  "/srv/a/**",', // 14
+      '  "srv/b",', // 15
+      ']', // 16
+      '[watch]', // 17
+      'enabled = "yes"', // 18
+      '',
+    ].join('\n'),
+  );
+  const syntax = d.writeDropIn('10-syntax.toml', '[alerts]\nreminder = \n');
+  const typo = d.writeDropIn('20-typo.toml', '# comment\nalerts.remindr = "1h"\nscope = 5\n');
+  const m = d.main;
+  await assertConfigError(loadConfig({ file: d.main }), [
+    `${m}:1: key 'root': 'srv' is not an absolute path; example: "/"`,
+    `${m}:2: key 'colour': unknown key`,
+    `${m}:3: key 'state_dir': expected a string, found an integer; example: "/var/lib/pkgwatch"`,
+    `${m}:5: key 'scope.packages': entry 2 is empty; example: ["my-django-app", "nginx*"]`,
+    `${m}:6: key 'scope.withDependencies': unknown key; did you mean 'scope.with_dependencies'?`,
+    `${m}:8: key 'schedule.scopd': unknown key; did you mean 'schedule.scoped'?`,
+    `${m}:9: key 'schedule.root': unknown key; did you mean 'root'? (a key after a [table] header belongs to that table; move it above the first header)`,
+    `${m}:10: key 'scedule': unknown key; did you mean 'schedule'?`,
+    `${m}:13: key 'ignore.paths': entry 2: 'srv/b' is not an absolute glob; example: ["/usr/lib/node_modules/npm/**"]`,
+    `${m}:18: key 'watch.enabled': expected a boolean, found a string; example: true`,
+    `${syntax}:2:12: TOML syntax error: invalid value`,
+    `${typo}:2: key 'alerts.remindr': unknown key; did you mean 'alerts.reminder'?`,
+    `${typo}:3: key 'scope': expected a table, found an integer; example: [scope]`,
+  ]);
+});
+
+test('nearest-key suggestions: only when reasonably close; case, - and _ do not count', async (t) => {
+  const d = configDir(t);
+  d.writeMain(
+    [
+      'Root = "/"',
+      'state-dir = "/var/lib/x"',
+      'packages = ["a"]',
+      'verbose = true',
+      '[schedule]',
+      'ful = "30 3 * * 0"',
+      'fullmaxmbpers = 3',
+      'interval = "5m"',
+      '[alerts]',
+      'email = { to = "root@localhost" }',
+      '',
+    ].join('\n'),
+  );
+  const m = d.main;
+  await assertConfigError(loadConfig({ file: d.main }), [
+    `${m}:1: key 'Root': unknown key; did you mean 'root'?`,
+    `${m}:2: key 'state-dir': unknown key; did you mean 'state_dir'?`,
+    `${m}:3: key 'packages': unknown key; did you mean 'scope.packages'?`,
+    `${m}:4: key 'verbose': unknown key`,
+    `${m}:6: key 'schedule.ful': unknown key; did you mean 'schedule.full'?`,
+    `${m}:7: key 'schedule.fullmaxmbpers': unknown key; did you mean 'schedule.full_max_mb_per_s'?`,
+    `${m}:8: key 'schedule.interval': unknown key`,
+    `${m}:10: key 'alerts.email': unknown key`,
+  ]);
+});
+
+test('line numbers of dotted keys, inline tables and quoted keys', async (t) => {
+  const d = configDir(t);
+  d.writeMain(
+    [
+      '# header comment', // 1
+      'schedule.scopd = "x"', // 2
+      'scope = { packages = ["a"], with_dependecies = true }', // 3
+      '"watch" . "enable" = true', // 4
+      '[alerts]', // 5
+      'reminder = """', // 6
+      'bogus = 1', // 7
+      '"""', // 8
+      '"odd.key" = 1', // 9
+      '',
+    ].join('\n'),
+  );
+  const m = d.main;
+  await assertConfigError(loadConfig({ file: d.main }), [
+    `${m}:2: key 'schedule.scopd': unknown key; did you mean 'schedule.scoped'?`,
+    `${m}:3: key 'scope.with_dependecies': unknown key; did you mean 'scope.with_dependencies'?`,
+    `${m}:4: key 'watch.enable': unknown key; did you mean 'watch.enabled'?`,
+    `${m}:6: key 'alerts.reminder': 'bogus = 1\\x0a' is not a duration (a positive whole number and a unit: ms, s, m, h or d); example: "24h"`,
+    `${m}:9: key 'alerts."odd.key"': unknown key`,
+  ]);
+});
+
+test('TOML syntax errors carry smol-toml\'s line and column', async (t) => {
+  const d = configDir(t);
+  d.writeMain('root = "/"\nroot = "/srv"\n');
+  await assertConfigError(loadConfig({ file: d.main }), [
+    `${d.main}:2:1: TOML syntax error: trying to redefine an already defined table or value`,
+  ]);
+  d.writeMain('[scope\npackages = []\n');
+  await assert.rejects(loadConfig({ file: d.main }), (err: Error) => err.message.startsWith(`${d.main}:1:`) && err.message.includes('TOML syntax error'));
+});
+
+test('a missing --config file is an error; so are a directory in conf.d, a conf.d that is a file, and bad UTF-8', async (t) => {
+  const d = configDir(t);
+  const missing = path.join(d.dir, 'nope.toml');
+  await assertConfigError(loadConfig({ file: missing }), [`${missing}: no such file (the config file named on the command line must exist)`]);
+
+  d.writeMain('');
+  fs.mkdirSync(path.join(d.confd, '10-dir.toml'), { recursive: true });
+  const bad = d.writeDropIn('20-latin1.toml', Buffer.from('# caf\xe9\n', 'latin1'));
+  fs.symlinkSync(path.join(d.dir, 'gone.toml'), path.join(d.confd, '30-dangling.toml'));
+  await assertConfigError(loadConfig({ file: d.main }), [
+    `${path.join(d.confd, '10-dir.toml')}: is a directory, expected a TOML file`,
+    `${bad}: is not valid UTF-8 (TOML files must be UTF-8)`,
+    `${path.join(d.confd, '30-dangling.toml')}: no such file (a dangling symlink?)`,
+  ]);
+
+  const d2 = configDir(t);
+  d2.writeMain('');
+  fs.writeFileSync(d2.confd, 'a file, not a directory\n');
+  await assertConfigError(loadConfig({ file: d2.main }), [`${d2.confd}: is not a directory (drop-in files go in a conf.d directory)`]);
+
+  const d3 = configDir(t);
+  fs.mkdirSync(d3.main);
+  await assertConfigError(loadConfig({ file: d3.main }), [`${d3.main}: is a directory, expected a TOML file`]);
+});
+
+test('an unreadable file (EACCES) is an error that names it', { skip: process.getuid?.() === 0 ? 'as root: test/config/cli.test.ts runs it as nobody' : false }, async (t) => {
+  const d = configDir(t);
+  d.writeMain('root = "/"\n');
+  fs.chmodSync(d.main, 0o000);
+  await assertConfigError(loadConfig({ file: d.main }), [
+    `${d.main}: cannot be read (EACCES: permission denied); run as root or make it readable`,
+  ]);
+});

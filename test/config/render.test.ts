@@ -1,0 +1,92 @@
+// config show: the TOML rendering re-parses to an equal config; the JSON rendering is ResolvedConfig.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parse } from 'smol-toml';
+import { loadConfig, loadConfigFiles } from '../../src/config/load.js';
+import { configJson, renderConfigToml } from '../../src/config/render.js';
+import { CONFIG_KEYS, CONFIG_TABLES } from '../../src/config/schema.js';
+import { configDir } from './tmpdir.js';
+
+test('defaults: every key and table, each with its doc as a comment, and no "(default" notes', async (t) => {
+  const d = configDir(t);
+  const cfg = await loadConfigFiles({ main: d.main, required: false });
+  const text = renderConfigToml(cfg);
+  assert.ok(text.startsWith('# pkgwatch configuration: built-in defaults (no configuration file was found)\n'));
+  assert.ok(!text.includes('(default:'));
+  const lines = text.split('\n');
+  for (const spec of CONFIG_KEYS) {
+    const name = spec.path[spec.path.length - 1] ?? '';
+    const i = lines.findIndex((l) => l.startsWith(`${name} = `));
+    assert.ok(i > 0, spec.key);
+    assert.match(lines[i - 1] ?? '', /^# /, `${spec.key} has a comment`);
+    assert.ok(text.includes(spec.doc.split(' ').slice(0, 4).join(' ')), `${spec.key}: doc`);
+  }
+  for (const table of CONFIG_TABLES) assert.ok(lines.includes(`[${table.key}]`), table.key);
+  // The defaults file loads back to the defaults.
+  d.writeMain(text);
+  assert.deepEqual(await loadConfig({ file: d.main }), { ...cfg, sources: [d.main] });
+});
+
+test('a changed config re-parses to an equal config, strings escaped, defaults noted', async (t) => {
+  const d = configDir(t);
+  d.writeMain(
+    [
+      'root = "/srv/chroot"',
+      'state_dir = "/var/lib/pkgwatch-test"',
+      '[scope]',
+      String.raw`packages = ["my-django-app", "nginx*", "we\"ird\\name", "tab\there"]`,
+      'with_dependencies = false',
+      '[schedule]',
+      'scoped = "*/30 * * * * *"',
+      'full = "15 2 * * 1-5"',
+      'splay = "0"',
+      'full_max_mb_per_s = 1.234567',
+      '[watch]',
+      'enabled = false',
+      '[ignore]',
+      'paths = ["/usr/lib/node_modules/npm/**", "/srv/*/cache/*", "/srv/café/**"]',
+      '[alerts]',
+      'reminder = "90m"',
+      '',
+    ].join('\n'),
+  );
+  const cfg = await loadConfig({ file: d.main });
+  const text = renderConfigToml(cfg);
+  assert.ok(text.startsWith(`# pkgwatch configuration, resolved from: ${d.main}\n`));
+  assert.match(text, /^# \(default: "5m"\)\nsplay = "0s"$/m);
+  assert.match(text, /^# \(default: 0\)\nfull_max_mb_per_s = 1\.234567$/m);
+  assert.match(text, /^reminder = "90m"$/m);
+  assert.doesNotThrow(() => parse(text));
+
+  const again = configDir(t);
+  again.writeMain(text);
+  const reloaded = await loadConfig({ file: again.main });
+  assert.deepEqual({ ...reloaded, sources: [] }, { ...cfg, sources: [] });
+});
+
+test('durations render in the largest exact unit, one day as 24h', async (t) => {
+  const d = configDir(t);
+  const cases: [string, string][] = [
+    ['24h', '24h'],
+    ['1d', '24h'],
+    ['48h', '2d'],
+    ['60m', '1h'],
+    ['1500ms', '1500ms'],
+    ['120s', '2m'],
+  ];
+  for (const [written, shown] of cases) {
+    d.writeMain(`[alerts]\nreminder = "${written}"\n`);
+    const text = renderConfigToml(await loadConfig({ file: d.main }));
+    assert.match(text, new RegExp(`^reminder = "${shown}"$`, 'm'), written);
+  }
+});
+
+test('configJson is ResolvedConfig as JSON, in schema order, sources last', async (t) => {
+  const d = configDir(t);
+  d.writeMain('[scope]\npackages = ["nginx"]\n');
+  const cfg = await loadConfig({ file: d.main });
+  const json = configJson(cfg);
+  assert.ok(json.endsWith('}\n'));
+  assert.deepEqual(JSON.parse(json), cfg);
+  assert.deepEqual(Object.keys(JSON.parse(json) as object), ['root', 'stateDir', 'scope', 'schedule', 'watch', 'ignore', 'alerts', 'sources']);
+});
