@@ -4,6 +4,7 @@ import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync, w
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchErrorText, runAgentBench } from './agent.js';
 
 /** Targets from the project brief: half of dpkg's warm time, under 200 MiB, and never slower cold. */
 const TARGET_WARM_RATIO = 0.5;
@@ -30,6 +31,8 @@ interface Options {
   readonly rounds: number;
   readonly cold: boolean;
   readonly coldRounds: number;
+  /** Also run the agent bench (bench/agent.ts) after the comparison. */
+  readonly agent: boolean;
 }
 
 interface Sample {
@@ -50,15 +53,17 @@ type MemoryProbe = 'gnu-time' | 'vmhwm-poll';
 
 class BenchError extends Error {}
 
-const USAGE = `usage: node build/bench/run.js [--rounds N] [--cold] [--cold-rounds N]
+const USAGE = `usage: node build/bench/run.js [--rounds N] [--cold] [--cold-rounds N] [--no-agent]
   --rounds N       timed warm rounds, each runs both tools once, order alternating (default 5)
   --cold           also time runs after dropping the page cache (root only, ~45 s per round)
-  --cold-rounds N  cold rounds (default 3)`;
+  --cold-rounds N  cold rounds (default 3)
+  --no-agent       skip the agent bench (detection latency, idle RSS; ~35 s) that runs after the comparison`;
 
 function parseArgs(argv: readonly string[]): Options | null {
   let rounds = 5;
   let cold = false;
   let coldRounds = 3;
+  let agent = true;
   const count = (name: string, v: string | undefined): number => {
     const n = Number(v);
     if (v === undefined || !Number.isInteger(n) || n < 1 || n > 100) throw new BenchError(`${name} needs a whole number from 1 to 100, got '${v ?? ''}'\n${USAGE}`);
@@ -70,10 +75,11 @@ function parseArgs(argv: readonly string[]): Options | null {
     if (name === '--rounds') rounds = count(name, inline ?? argv[++i]);
     else if (name === '--cold-rounds') coldRounds = count(name, inline ?? argv[++i]);
     else if (a === '--cold') cold = true;
+    else if (a === '--no-agent') agent = false;
     else if (a === '--help' || a === '-h') return null;
     else throw new BenchError(`unknown argument '${a}'\n${USAGE}`);
   }
-  return { rounds, cold, coldRounds };
+  return { rounds, cold, coldRounds, agent };
 }
 
 function commandOf(tool: Tool): { cmd: string; args: string[] } {
@@ -285,6 +291,15 @@ async function main(): Promise<void> {
     for (const r of results) console.log(`  ${r}`);
   } finally {
     rmSync(scratch, { recursive: true, force: true });
+  }
+
+  if (opts.agent) {
+    console.log('\n---- agent (node build/bench/agent.js; skip with --no-agent) ----');
+    try {
+      await runAgentBench({ changes: 50 });
+    } catch (err) {
+      throw new BenchError(`agent bench: ${benchErrorText(err)}`);
+    }
   }
 }
 

@@ -20,7 +20,8 @@ export function fullCheckCommand(root: string, maxBytesPerSecond: number): strin
   if (maxBytesPerSecond > 0) check.push('--max-mb-per-s', String(maxBytesPerSecond / 1_000_000));
   const prefix: string[] = [];
   if (existsSync('/usr/bin/nice')) prefix.push('/usr/bin/nice', '-n', '19');
-  if (existsSync('/usr/bin/ionice')) prefix.push('/usr/bin/ionice', '-c', '3');
+  // -t: a sandbox that refuses ioprio_set must not fail the check; it then runs at normal I/O priority.
+  if (existsSync('/usr/bin/ionice')) prefix.push('/usr/bin/ionice', '-c', '3', '-t');
   return [...prefix, ...check];
 }
 

@@ -84,6 +84,11 @@ interface Watch {
   readonly base: string;
   fsw: FSWatcher | null;
   ino: bigint | null;
+  /**
+   * An event named the directory itself (deleted or moved: its inotify watch may be dead). The
+   * inode number cannot tell, as filesystems reuse it at once for a directory made in its place.
+   */
+  suspect: boolean;
   groups: Set<Group>;
   failed: string | null;
 }
@@ -430,17 +435,18 @@ export class PathWatcher {
     // Open the watches needed (or reopen one whose directory was replaced under it).
     const keys = new Map<string, string>();
     for (const { key, host } of wanted) if (key !== '') keys.set(key, host);
+    const vanished: Watch[] = [];
     await mapLimit([...keys], CONCURRENCY, async ([key, host]) => {
       let w = this.watches.get(key);
-      if (w !== undefined && w.failed === null && (await this.inoOf(host)) === w.ino) return;
+      if (w !== undefined && w.failed === null && !w.suspect && (await this.inoOf(host)) === w.ino) return;
       if (w !== undefined) {
         for (const g of w.groups) changed.add(g);
         await this.closeWatch(w, true);
       } else {
-        w = { key, host, base: path.basename(key), fsw: null, ino: null, groups: new Set(), failed: null };
+        w = { key, host, base: path.basename(key), fsw: null, ino: null, suspect: false, groups: new Set(), failed: null };
         this.watches.set(key, w);
       }
-      await this.openWatch(w);
+      if ((await this.openWatch(w)) === 'vanished') vanished.push(w);
     });
     if (this.closed) return;
 
@@ -468,6 +474,8 @@ export class PathWatcher {
       }
     }
     if (rescan) for (const g of changed) for (const p of g.paths) this.queue(g, p, true);
+    // Gone between resolving and watching: resolve those again.
+    for (const w of vanished) for (const g of w.groups) this.requestResolve(g);
 
     // A directory on the way may have appeared while the sentinel watch was being set up: look again.
     const waiting = wanted.filter(({ g }) => g.sentinel && g.watch !== null);
@@ -486,10 +494,12 @@ export class PathWatcher {
     }
   }
 
-  private async openWatch(w: Watch): Promise<void> {
+  /** Opens the chokidar watcher of `w`; `vanished` when the directory was gone by then. */
+  private async openWatch(w: Watch): Promise<'ok' | 'failed' | 'vanished'> {
     w.failed = null;
+    w.suspect = false;
     w.ino = await this.inoOf(w.host);
-    if (this.closed) return;
+    if (this.closed) return 'failed';
     const key = w.key;
     const fsw = watch(key, {
       // Not persistent: chokidar shares persistent fs.watch handles between its watchers by path,
@@ -529,24 +539,25 @@ export class PathWatcher {
     settled = true;
     if (this.closed || w.fsw !== fsw) {
       await fsw.close();
-      return;
+      return 'failed';
     }
     // chokidar keeps a closer per path it really watches; none means fs.watch failed.
     if (fsw._closers.has(key)) {
       if (firstError !== null) this.noteError(`${displayPath(w.host)}: ${errText(firstError)}`);
-      return;
+      return 'ok';
     }
     if (firstError === null && (await this.inoOf(w.host)) === null) {
       // Gone between resolving and watching: resolve its groups again.
-      w.failed = 'the directory disappeared';
-      for (const g of w.groups) this.requestResolve(g);
-      return;
+      w.failed = 'watch-error: the directory disappeared';
+      await this.closeWatch(w, true);
+      return 'vanished';
     }
     const reason = firstError === null ? 'watch-error' : reasonOf(errCode(firstError));
     const detail = firstError === null ? 'no watch was set up' : errText(firstError);
     w.failed = `${reason}: ${detail}`;
     this.report(reason, `cannot watch ${displayPath(w.host)} (${detail}): ${advice(reason)}; the paths in it are covered by scheduled checks only`);
-    await fsw.close();
+    await this.closeWatch(w, true);
+    return 'failed';
   }
 
   private onRuntimeError(w: Watch, fsw: FSWatcher, err: unknown): void {
@@ -584,10 +595,12 @@ export class PathWatcher {
   private onRaw(w: Watch, fsw: FSWatcher, ev: string, name: string | null): void {
     if (this.closed || w.fsw !== fsw) return;
     const rename = ev === 'rename';
-    if (name === null || name === '') {
-      // No name: something happened to the directory itself.
+    if (name === null || name === '' || (rename && name === w.base)) {
+      // The watched directory itself was removed or moved (inotify names it by its basename; a
+      // child of the same name costs a needless re-watch and re-report, never a missed event).
+      w.suspect = true;
       for (const g of w.groups) this.requestResolve(g);
-      return;
+      if (name === null || name === '') return;
     }
     for (const g of w.groups) {
       if (g.sentinel) continue;
@@ -596,8 +609,6 @@ export class PathWatcher {
     if (!rename) return;
     // A directory on the way to a watched one was created, removed or renamed.
     for (const g of this.chainIndex.get(joinPath(w.key, name)) ?? []) this.requestResolve(g);
-    // The watched directory itself was removed or moved (inotify names it by its basename).
-    if (name === w.base) for (const g of w.groups) this.requestResolve(g);
   }
 
   private queue(g: Group, p: BytePath, rename: boolean): void {

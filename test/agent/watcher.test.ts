@@ -153,6 +153,41 @@ test('events for the set only: write, chmod, replace by rename, unlink, re-creat
   assert.deepEqual(c.degraded, []);
 });
 
+test('a change right after another is never dropped (chokidar alone drops a second change within 50 ms)', async (t) => {
+  const root = tempRoot(t);
+  fs.mkdirSync(path.join(root, 'd'));
+  fs.writeFileSync(path.join(root, 'd/f'), '0');
+  const { w, c } = start(t, root, ['/d/f']);
+  await w.start();
+  for (let i = 1; i <= 10; i++) {
+    fs.writeFileSync(path.join(root, 'd/f'), String(i));
+    await c.next('/d/f', 'change');
+  }
+  // Metadata only (mtime and size unchanged): chmod, then chown to the same owner.
+  fs.chmodSync(path.join(root, 'd/f'), 0o600);
+  await c.next('/d/f', 'change');
+  const st = fs.statSync(path.join(root, 'd/f'));
+  fs.chownSync(path.join(root, 'd/f'), st.uid, st.gid);
+  await c.next('/d/f', 'change');
+});
+
+test('lifecycle: update() before start() is applied by start(); start() after close() fails', async (t) => {
+  const root = tempRoot(t);
+  fs.mkdirSync(path.join(root, 'a'));
+  fs.mkdirSync(path.join(root, 'b'));
+  const { w, c } = start(t, root, ['/a/f']);
+  w.update(['/b/f']);
+  await w.start();
+  assert.deepEqual([w.stats().dirs, w.stats().paths], [1, 1]);
+  fs.writeFileSync(path.join(root, 'b/f'), 'x');
+  await c.next('/b/f', 'add');
+  await w.close();
+  await assert.rejects(w.start(), /after close/);
+  w.update(['/a/f']); // ignored after close
+  await w.settled();
+  assert.equal(w.stats().dirs, 0);
+});
+
 test('latency from the change to onEvent (measured, not asserted)', async (t) => {
   const root = tempRoot(t);
   fs.mkdirSync(path.join(root, 'd'));

@@ -188,17 +188,25 @@ test('the unit keeps what the agent needs, whatever would lower the score', () =
   assert.equal(one('AmbientCapabilities'), 'CAP_DAC_READ_SEARCH', 'the agent must read every file');
   assert.equal(one('SystemCallErrorNumber'), 'EPERM', 'a filtered call must fail, not kill node (V8 probes pkey_alloc)');
   assert.ok(one('RestrictAddressFamilies')?.split(/\s+/).includes('AF_UNIX'), 'systemd-notify needs AF_UNIX');
+  // The filter lines in order: an allow list, then `~` removals, then additions (as systemd merges them).
+  const filters = service.get('SystemCallFilter') ?? [];
+  assert.ok(filters.length > 0 && !(filters[0] ?? '').startsWith('~'), 'SystemCallFilter= must start with an allow list');
+  const readded = new Set(filters.slice(1).filter((f) => !f.startsWith('~')).flatMap((f) => f.split(/\s+/)));
+  for (const call of ['setpriority', 'ioprio_set']) {
+    assert.ok(readded.has(call), `${call} must stay allowed after ~@resources: the full check runs under nice and ionice, and ionice fails without it`);
+  }
   const forbidden: Record<string, string> = {
     MemoryDenyWriteExecute: "V8's JIT needs writable and executable memory",
     ProtectKernelModules: 'it hides /usr/lib/modules, which the linux-image packages install into',
     ProcSubset: 'ProcSubset=pid hides /proc/locks, where the agent sees dpkg holding its lock',
+    ProtectProc: "it hides root's processes, and the agent reads /proc/PID/stat of the dpkg run the hook's marker names",
     PrivateUsers: 'capabilities in a user namespace do not reach files of unmapped owners',
     PrivateNetwork: 'alerts need the network',
     DynamicUser: 'the state and the dpkg hook need a static user',
   };
   for (const [key, why] of Object.entries(forbidden)) {
     const v = one(key);
-    assert.ok(v === undefined || /^(no|false|off|0|all)$/.test(v), `${key}=${String(v)}: ${why}`);
+    assert.ok(v === undefined || /^(no|false|off|0|all|default)$/.test(v), `${key}=${String(v)}: ${why}`);
   }
 });
 

@@ -1,0 +1,182 @@
+// The agent's dpkg guard, as a real process: files and md5sums changed together while dpkg runs (its
+// lock held, or the hook's marker) raise nothing; the same change without dpkg, or an md5sums
+// rewritten alone, is "database-changed".
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { runCli } from '../helpers/cli.js';
+import type { FixtureRoot } from '../helpers/fixture.js';
+import {
+  agentFixture,
+  APP_FILE,
+  appMd5sums,
+  EVERY_2S,
+  holdLock,
+  isAlert,
+  isKind,
+  isRunFinished,
+  sleep,
+  startAgent,
+  YEARLY,
+  type AgentProcess,
+  type AlertLine,
+  type LogLine,
+  type RunFinishedLine,
+} from '../helpers/agent.js';
+
+/** main.py as version 2.0 of the package ships it. */
+const UPGRADED = 'print("hello from app 2.0")\n';
+
+/** What an upgrade of `app` does to the disk: the new file, then the new md5sums (as dpkg writes them). */
+function upgradeApp(fx: FixtureRoot): void {
+  fx.write(APP_FILE, UPGRADED);
+  writeFileSync(fx.infoFile('app', 'md5sums'), appMd5sums(UPGRADED));
+}
+
+const GUARD_CONFIG = { scope: { packages: ['app'] }, schedule: { scoped: EVERY_2S, full: YEARLY }, watch: { enabled: true } };
+
+/**
+ * After dpkg ended: dpkg.finished names app, and a scoped run after it is clean; then a second one,
+ * so any late database judgement would have had its chance. Asserts no alert of any kind.
+ */
+async function assertQuietAfterDpkg(agent: AgentProcess, from: number): Promise<void> {
+  const finished = await agent.waitFor<LogLine & { changedPackages: string[] }>('dpkg.finished', isKind('dpkg.finished'), { from });
+  assert.deepEqual(finished.line.changedPackages, ['app'], 'the new baseline differs from the old one for app');
+  const run1 = await agent.waitFor<RunFinishedLine>('a scoped run after dpkg', isRunFinished('scoped'), { from: finished.index });
+  assert.equal(run1.line.outcome, 'clean', agent.transcript());
+  const run2 = await agent.waitFor<RunFinishedLine>('a second scoped run after dpkg', isRunFinished('scoped'), { from: run1.index + 1 });
+  assert.equal(run2.line.outcome, 'clean', agent.transcript());
+  assert.deepEqual(agent.alerts(), [], `an upgrade under dpkg raises nothing\n${agent.transcript()}`);
+}
+
+/** Starts the agent with watch and scoped runs every 2 s; waits for the clean start-up run. */
+async function startGuarded(t: TestContext, fx: FixtureRoot, stateDir: string): Promise<AgentProcess> {
+  const agent = await startAgent({ t, fx, stateDir, config: GUARD_CONFIG });
+  await agent.waitFor('watch.started', isKind('watch.started'));
+  const first = await agent.waitFor<RunFinishedLine>('the start-up scoped run', isRunFinished('scoped'));
+  assert.equal(first.line.outcome, 'clean', agent.transcript());
+  return agent;
+}
+
+test('agent: file and md5sums changed together while a process holds the dpkg lock: no alert', async (t) => {
+  const { fx, stateDir } = agentFixture(t);
+  const agent = await startGuarded(t, fx, stateDir);
+
+  const locked = agent.mark();
+  const lock = await holdLock(t, path.join(fx.admindir, 'lock'));
+  const started = await agent.waitFor<LogLine & { source: string }>('dpkg.started', isKind('dpkg.started'), { from: locked });
+  assert.equal(started.line.source, 'lock');
+  upgradeApp(fx);
+  // The schedule fired (and the watcher saw the change): runs wait for dpkg. The wait is logged once
+  // per wait, possibly before dpkg.started (the run loop looks at the lock itself).
+  await agent.waitFor('a deferred run', isKind('run.deferred'), { from: locked });
+  await sleep(1500);
+  const released = agent.mark();
+  await lock.release();
+  await assertQuietAfterDpkg(agent, released);
+  await agent.stop();
+});
+
+test('agent: file and md5sums changed together between notify dpkg-start and dpkg-end: no alert', async (t) => {
+  const { fx, stateDir } = agentFixture(t);
+  const agent = await startGuarded(t, fx, stateDir);
+
+  const marked = agent.mark();
+  const start = await runCli(['notify', 'dpkg-start', '--config', agent.configFile], { timeoutMs: 20_000 });
+  assert.deepEqual([start.code, start.stderr], [0, '']);
+  const started = await agent.waitFor<LogLine & { source: string }>('dpkg.started', isKind('dpkg.started'), { from: marked });
+  assert.equal(started.line.source, 'hook');
+  upgradeApp(fx);
+  await agent.waitFor('a deferred run', isKind('run.deferred'), { from: marked });
+  await sleep(1500);
+  const ended = agent.mark();
+  const end = await runCli(['notify', 'dpkg-end', '--config', agent.configFile], { timeoutMs: 20_000 });
+  assert.deepEqual([end.code, end.stderr], [0, '']);
+  await assertQuietAfterDpkg(agent, ended);
+  await agent.stop();
+});
+
+/** The database-changed finding for app's md5sums (detail is free text). */
+const MD5SUMS_CHANGED = {
+  package: 'app',
+  path: '/var/lib/dpkg/info/app.md5sums',
+  status: 'database-changed',
+  conffile: false,
+  expected: null,
+  actual: null,
+};
+
+function withoutDetail(f: AlertLine['event']['findings'][number]): Omit<typeof f, 'detail'> {
+  return { package: f.package, path: f.path, status: f.status, conffile: f.conffile, expected: f.expected, actual: f.actual };
+}
+
+test('agent: file and md5sums changed together with no dpkg running: database-changed', async (t) => {
+  const { fx } = agentFixture(t);
+  // Scoped runs yearly: only the watchers see the change.
+  const agent = await startAgent({ t, fx, config: { ...GUARD_CONFIG, schedule: { scoped: YEARLY, full: YEARLY } } });
+  await agent.waitFor('the start-up scoped run', isRunFinished('scoped', 'clean'));
+  const from = agent.mark();
+  upgradeApp(fx);
+  const alert = await agent.waitFor<AlertLine>(
+    'an alert with a database-changed finding',
+    (l) => isAlert('findings.opened')(l) && l.event.findings.some((f) => f.status === 'database-changed'),
+    { from },
+  );
+  const db = alert.line.event.findings.filter((f) => f.status === 'database-changed');
+  assert.deepEqual(db.map(withoutDetail), [MD5SUMS_CHANGED]);
+  assert.match(db[0]?.detail ?? '', /md5sums/);
+  // The file matches the forged md5sums: nothing else is wrong with it.
+  assert.deepEqual(
+    agent.alerts('findings.opened').flatMap((a) => a.event.findings).filter((f) => f.status !== 'database-changed'),
+    [],
+    agent.transcript(),
+  );
+  await agent.stop();
+});
+
+test('agent: an md5sums rewritten alone with no dpkg running: database-changed', async (t) => {
+  const { fx } = agentFixture(t);
+  const agent = await startAgent({ t, fx, config: { ...GUARD_CONFIG, schedule: { scoped: YEARLY, full: YEARLY } } });
+  await agent.waitFor('the start-up scoped run', isRunFinished('scoped', 'clean'));
+  const from = agent.mark();
+  // An attacker prepares the ground: main.py's recorded hash becomes the one of a file to come.
+  writeFileSync(fx.infoFile('app', 'md5sums'), appMd5sums('the backdoor to come\n'));
+  const alert = await agent.waitFor<AlertLine>('findings.opened', isAlert('findings.opened'), { from });
+  assert.deepEqual(alert.line.event.findings.map(withoutDetail), [MD5SUMS_CHANGED], agent.transcript());
+  await agent.stop();
+});
+
+test('agent: a long dpkg run (12 s) with runs waiting leaves the agent quiet on stderr', async (t) => {
+  const { fx, stateDir } = agentFixture(t);
+  const agent = await startGuarded(t, fx, stateDir);
+  const locked = agent.mark();
+  const lock = await holdLock(t, path.join(fx.admindir, 'lock'));
+  await agent.waitFor('dpkg.started', isKind('dpkg.started'), { from: locked });
+  await agent.waitFor('a deferred run', isKind('run.deferred'), { from: locked });
+  // A real upgrade holds the lock for minutes; the waiting run loop must not pile anything up.
+  await sleep(12_000);
+  const released = agent.mark();
+  await lock.release();
+  const finished = await agent.waitFor('dpkg.finished', isKind('dpkg.finished'), { from: released });
+  await agent.waitFor('a scoped run after dpkg', isRunFinished('scoped', 'clean'), { from: finished.index });
+  assert.equal(agent.stderr, '', agent.transcript());
+  await agent.stop();
+});
+
+test('agent: a quick dpkg run (lock held a fraction of a second, between two polls) raises nothing', async (t) => {
+  const { fx, stateDir } = agentFixture(t);
+  const agent = await startGuarded(t, fx, stateDir);
+  const locked = agent.mark();
+  // A small package upgrades in well under a second: the lock is taken, file and md5sums are
+  // written, the lock is dropped, all before the agent's once-a-second poll may look.
+  const lock = await holdLock(t, path.join(fx.admindir, 'lock'));
+  upgradeApp(fx);
+  await sleep(100);
+  await lock.release();
+  // Two scoped runs later, whatever the watchers saw has been judged.
+  const run1 = await agent.waitFor<RunFinishedLine>('a scoped run after dpkg', isRunFinished('scoped'), { from: locked });
+  await agent.waitFor('a second scoped run after dpkg', isRunFinished('scoped'), { from: run1.index + 1 });
+  assert.deepEqual(agent.alerts(), [], `a change made under dpkg's lock is dpkg's own\n${agent.transcript()}`);
+  await agent.stop();
+});
