@@ -15,6 +15,7 @@ import {
   isRunFinished,
   OTHER_CONTENT,
   OTHER_FILE,
+  sleep,
   startAgent,
   YEARLY,
   type AgentToml,
@@ -73,6 +74,8 @@ test('agent: a full check that fell due while the agent was down runs once after
   // No scope: only the full check can find the change to a package nobody scoped.
   const config: AgentToml = { scope: { packages: [] }, schedule: { full: YEARLY }, watch: { enabled: false } };
   const a1 = await startAgent({ t, fx, stateDir, config });
+  // Not stopped the instant it is ready: that is a test of its own (SIGTERM right after ready, below).
+  await sleep(1000);
   await a1.stop();
   assert.equal(a1.find(isKind('run.started')).length, 0, `the first start only records the time\n${a1.transcript()}`);
 
@@ -97,4 +100,15 @@ test('agent: a full check that fell due while the agent was down runs once after
   assert.equal(a2.find(isRunFinished('full')).length, 1, 'caught up once');
   const after = JSON.parse(readFileSync(stateFile, 'utf8')) as { lastDue: { full?: string } };
   assert.ok(after.lastDue.full !== undefined && after.lastDue.full > twoYearsAgo.toISOString(), `lastDue.full moved on: ${String(after.lastDue.full)}`);
+});
+
+test('agent: SIGTERM right after agent.ready stops it cleanly (exit 0, state saved)', async (t) => {
+  const { fx, stateDir } = agentFixture(t);
+  const config: AgentToml = { scope: { packages: [] }, schedule: { full: YEARLY }, watch: { enabled: false } };
+  // systemd sends SIGTERM whenever `systemctl stop` comes, also just after READY=1: five tries.
+  for (let i = 0; i < 5; i++) {
+    const agent = await startAgent({ t, fx, stateDir, config });
+    await agent.stop();
+    assert.ok(agent.find(isKind('agent.stopping')).length === 1, `try ${i + 1}: agent.stopping logged\n${agent.transcript()}`);
+  }
 });
