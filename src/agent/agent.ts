@@ -1,6 +1,7 @@
 // The long-running agent: schedules, real-time checks, the dpkg guard, and alerts on change of
 // state. One Agent per process; `start`, `reload`, `close` are its lifecycle (STYLE 10).
 import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { displayPath, pathOnSystem } from '../dpkg/bytes.js';
 import type { BytePath } from '../dpkg/types.js';
 import type { ResolvedConfig } from '../config/schema.js';
@@ -55,15 +56,18 @@ export class Agent {
   private readonly realtimePaths = new Set<BytePath>();
   private realtimeTimer: NodeJS.Timeout | null = null;
   private dbTimer: NodeJS.Timeout | null = null;
+  /** dpkgEpoch when the first database event of the pending batch was seen. */
+  private dbEpoch: number | null = null;
   private draining: Promise<void> | null = null;
   private dpkgRunning = false;
   private handlingDpkgEnd = false;
   /** Counts dpkg runs seen, so a check that overlapped one can tell. */
   private dpkgEpoch = 0;
-  private dpkgSource: 'lock' | 'hook' | null = null;
   private readonly abort = new AbortController();
   private closed: Promise<void> | null = null;
   private readonly startedAt = new Date().toISOString();
+  /** The next full run is the catch-up of one missed while the agent was down. */
+  private catchUpFull = false;
 
   constructor(private readonly opts: AgentOptions) {
     this.config = opts.config;
@@ -212,7 +216,7 @@ export class Agent {
       this.state.lastDue.full = now.toISOString();
       this.store.save(this.state);
     } else if (await missedSince(this.config.schedule.full, new Date(last), now)) {
-      this.logger.log({ kind: 'run.started', schedule: 'catch-up' });
+      this.catchUpFull = true;
       this.request('full');
     }
   }
@@ -221,6 +225,7 @@ export class Agent {
 
   private onFileEvent(p: BytePath): void {
     if (this.stopping) return;
+    if (this.realtimePaths.size === 0) void this.dpkgActive(); // a short dpkg run must not go unseen
     this.realtimePaths.add(p);
     this.realtimeTimer ??= setTimeout(() => {
       this.realtimeTimer = null;
@@ -238,20 +243,29 @@ export class Agent {
 
   private onDbEvent(): void {
     if (this.stopping) return;
-    if (this.dbTimer !== null) clearTimeout(this.dbTimer);
-    this.dbTimer = setTimeout(() => {
-      this.dbTimer = null;
-      void this.checkDatabase();
-    }, DB_SETTLE_MS);
+    // Look at dpkg the moment the change is seen: a short dpkg run may be over by the time the
+    // change is judged, and then it must still count (dpkgActive records it).
+    const epoch = this.dpkgEpoch;
+    void this.dpkgActive().then(() => {
+      this.dbEpoch ??= epoch;
+      if (this.dbTimer !== null) clearTimeout(this.dbTimer);
+      this.dbTimer = setTimeout(() => {
+        const since = this.dbEpoch ?? this.dpkgEpoch;
+        this.dbTimer = null;
+        this.dbEpoch = null;
+        void this.checkDatabase(since);
+      }, DB_SETTLE_MS);
+    });
   }
 
   /** A scoped package's md5sums, .list or Conffiles changed: legitimate only while dpkg runs. */
-  private async checkDatabase(): Promise<void> {
+  private async checkDatabase(sinceEpoch: number): Promise<void> {
     const scope = this.scope;
     const baseline = this.baseline;
     if (scope === null || baseline === null || this.stopping) return;
-    // While dpkg runs, and until its end has been handled (new baseline), changes are dpkg's own.
-    if (this.dpkgRunning || (await this.dpkgActive())) return;
+    // While dpkg runs, until its end has been handled (new baseline), and when a dpkg run came and
+    // went since the change was seen, the change is dpkg's own.
+    if (this.dpkgRunning || (await this.dpkgActive()) || this.dpkgEpoch !== sinceEpoch) return;
     const now = await snapshotPackages(scope.db, scope.packages);
     const changes = compareSnapshots(baseline, now);
     const findings: FindingJson[] = changes.map((c) => ({
@@ -271,6 +285,11 @@ export class Agent {
     });
   }
 
+  /**
+   * Whether dpkg runs now (its lock, or the hook's marker). Every observation counts: a dpkg run
+   * seen here, however short, is recorded (`dpkgRunning`, `dpkgEpoch`) until pollDpkg has handled
+   * its end, so nothing it changed is judged against the old baseline.
+   */
   private async dpkgActive(): Promise<boolean> {
     const admindir = this.scope?.db.admindir ?? path.join(this.config.root, 'var/lib/dpkg');
     let lock = false;
@@ -280,21 +299,21 @@ export class Agent {
       this.logger.log({ kind: 'warning', message: `cannot read /proc/locks: ${errText(err)}` });
     }
     const marker = readDpkgMarker(this.config.stateDir);
-    this.dpkgSource = lock ? 'lock' : marker.running ? 'hook' : null;
-    return lock || marker.running;
+    const active = lock || marker.running;
+    if (active && !this.dpkgRunning) {
+      this.dpkgRunning = true;
+      this.dpkgEpoch++;
+      this.logger.log({ kind: 'dpkg.started', source: lock ? 'lock' : 'hook' });
+      this.writeStatus();
+    }
+    return active;
   }
 
   private async pollDpkg(): Promise<void> {
     if (this.stopping) return;
     const running = await this.dpkgActive();
-    if (running === this.dpkgRunning || this.handlingDpkgEnd) return;
-    if (running) {
-      this.dpkgRunning = true;
-      this.dpkgEpoch++;
-      this.logger.log({ kind: 'dpkg.started', source: this.dpkgSource ?? 'lock' });
-      this.writeStatus();
-      return;
-    }
+    // A start is recorded by dpkgActive itself; here only the end is handled.
+    if (running || !this.dpkgRunning || this.handlingDpkgEnd) return;
     // dpkg ended: the database is consistent again. Re-read it, re-resolve the scope, take a new
     // baseline and re-verify: files that match the new md5sums raise nothing. `dpkgRunning` stays
     // set until the new baseline exists, so no database event is judged against the old one.
@@ -365,7 +384,12 @@ export class Agent {
       else if (kind !== 'realtime') this.pending.add(kind);
       return true;
     };
-    if (kind !== 'realtime') this.logger.log({ kind: 'run.started', schedule: kind });
+    if (kind === 'full' && this.catchUpFull) {
+      this.catchUpFull = false;
+      this.logger.log({ kind: 'run.started', schedule: 'catch-up' });
+    } else if (kind !== 'realtime') {
+      this.logger.log({ kind: 'run.started', schedule: kind });
+    }
     try {
       if (kind === 'full') {
         const r = await runFullCheck(cfg.root, cfg.schedule.fullMaxBytesPerSecond, this.abort.signal);
@@ -414,9 +438,10 @@ export class Agent {
     const problems = findings.filter((f) => f.status !== 'unreadable').length;
     this.state.lastRuns[kind] = record(started, summary, findings.length, problems > 0 ? 'findings' : incomplete ? 'incomplete' : 'clean');
     if (kind !== 'realtime') this.state.lastDue[kind] = started.toISOString();
-    // Saved before anything is sent: a crash after this point re-derives nothing and repeats nothing.
-    this.store.save(this.state);
+    // Sent, then saved: a crash in between repeats an alert after restart rather than losing it
+    // (at least once). The log sink writes synchronously; the outbox makes this durable for others.
     this.send([...applied.events, ...reminded.events]);
+    this.store.save(this.state);
     const outcome = this.state.lastRuns[kind]?.outcome;
     if ((kind !== 'realtime' || findings.length > 0) && outcome !== undefined && outcome !== 'failed') {
       this.logger.log({
@@ -438,8 +463,8 @@ export class Agent {
     const r = dueReminders(this.state.findings, new Date(), this.config.alerts.reminderMs);
     if (r.events.length === 0) return;
     this.state.findings = r.open;
-    this.store.save(this.state);
     this.send(r.events);
+    this.store.save(this.state);
   }
 
   private send(events: readonly AlertEvent[]): void {
@@ -503,16 +528,7 @@ function errText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(t);
-        resolve();
-      },
-      { once: true },
-    );
-  });
+/** Waits `ms`, or less when `signal` aborts; never rejects. */
+async function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  await delay(ms, undefined, { signal }).catch(() => undefined);
 }

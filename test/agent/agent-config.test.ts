@@ -59,6 +59,7 @@ test('agent: a corrupt state.json is kept aside as state.json.corrupt-* and the 
   // A first run creates the state dir and a valid state.
   const config = { scope: { packages: ['app'] }, schedule: { scoped: YEARLY, full: YEARLY }, watch: { enabled: false } };
   const a1 = await startAgent({ t, fx, stateDir, config });
+  await a1.waitFor('the start-up run', isRunFinished('scoped', 'clean'));
   await a1.stop();
   const bad = '{"version": 1, "findings": [ truncated by a full disk';
   writeFileSync(path.join(stateDir, 'state.json'), bad);
