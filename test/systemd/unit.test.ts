@@ -178,7 +178,8 @@ test('the unit keeps what the agent needs, whatever would lower the score', () =
   assert.equal(one('Type'), 'notify');
   assert.equal(one('NotifyAccess'), 'all', 'systemd-notify is a child process, not the main PID');
   assert.equal(one('WatchdogSec'), '60');
-  assert.equal(one('ExecStart'), `${NODE} ${INSTALL_DIR}/dist/cli/main.js agent`);
+  // The young-generation flag must be on the command line: set at run time it comes too late.
+  assert.equal(one('ExecStart'), `${NODE} --max-semi-space-size=1 ${INSTALL_DIR}/dist/cli/main.js agent`);
   assert.equal(one('ExecReload'), '/bin/kill -HUP $MAINPID');
   assert.equal(one('TimeoutStopSec'), '10');
   assert.equal(one('Restart'), 'on-failure');
