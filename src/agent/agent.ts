@@ -11,7 +11,7 @@ import type { AlertSink } from '../alerts/sink.js';
 import { findingJson, type FindingJson } from '../verify/report.js';
 import { defaultJobs, verify } from '../verify/run.js';
 import { isDpkgLockHeld } from './dpkglock.js';
-import { compareSnapshots, snapshotPackages, type DbSnapshot } from './dbsnapshot.js';
+import { advanceBaseline, compareSnapshots, snapshotFromJson, snapshotPackages, snapshotToJson, type DbSnapshot } from './dbsnapshot.js';
 import { applyRun, dueReminders, type AlertEvent } from './findings.js';
 import { runFullCheck } from './fullcheck.js';
 import type { Logger, WatchDegradedReason } from './log.js';
@@ -56,6 +56,8 @@ export class Agent {
   private readonly realtimePaths = new Set<BytePath>();
   private realtimeTimer: NodeJS.Timeout | null = null;
   private dbTimer: NodeJS.Timeout | null = null;
+  /** Host paths of database files written while dpkg ran, since the last baseline. */
+  private readonly dbTouchedByDpkg = new Set<string>();
   /** dpkgEpoch when the first database event of the pending batch was seen. */
   private dbEpoch: number | null = null;
   private draining: Promise<void> | null = null;
@@ -89,10 +91,12 @@ export class Agent {
       scopePackages: [...this.config.scope.packages],
       watch: this.config.watch.enabled,
     });
-    this.dpkgRunning = await this.dpkgActive();
+    await this.dpkgActive();
     await this.refreshScope();
     this.startSchedules();
     await this.catchUp();
+    // dpkg's record as it is now against the kept baseline: what changed while the agent was down.
+    await this.checkDatabase(this.dpkgEpoch);
     this.timers.push(setInterval(() => void this.pollDpkg(), DPKG_POLL_MS));
     const reminderEvery = Math.min(Math.max(this.config.alerts.reminderMs / 4, 1000), 10 * 60_000);
     this.timers.push(setInterval(() => this.remind(), reminderEvery));
@@ -164,7 +168,18 @@ export class Agent {
     }
     for (const p of scope.problems) this.logger.log({ kind: 'warning', message: `scope: ${p}` });
     this.scope = scope;
-    this.baseline = await snapshotPackages(scope.db, scope.packages);
+    // The baseline moves forward only for packages dpkg visibly changed; it is kept in the state,
+    // so md5sums forged while the agent was down are still found (advanceBaseline).
+    const fresh = await snapshotPackages(scope.db, scope.packages);
+    const touched = this.dbTouchedByDpkg;
+    this.baseline = advanceBaseline(
+      this.baseline ?? snapshotFromJson(this.state.baseline ?? null),
+      fresh,
+      (p) => touched.has(p.md5sums.file) || touched.has(p.list.file),
+    );
+    touched.clear();
+    this.state.baseline = snapshotToJson(this.baseline);
+    this.store.save(this.state);
     const want = cfg.watch.enabled && scope.packages.length > 0;
     if (!want) {
       await this.watcher?.close();
@@ -183,7 +198,7 @@ export class Agent {
       this.dbWatcher = new PathWatcher({
         root: '/',
         paths: scope.dbFiles.map((f) => Buffer.from(f, 'utf8').toString('latin1')),
-        onEvent: () => this.onDbEvent(),
+        onEvent: (e) => this.onDbEvent(e.path),
         onDegraded: (reason, detail) => this.onWatchDegraded(reason, detail),
       });
       await Promise.all([this.watcher.start(), this.dbWatcher.start()]);
@@ -241,12 +256,14 @@ export class Agent {
     this.request('scoped');
   }
 
-  private onDbEvent(): void {
+  private onDbEvent(file: BytePath): void {
     if (this.stopping) return;
     // Look at dpkg the moment the change is seen: a short dpkg run may be over by the time the
     // change is judged, and then it must still count (dpkgActive records it).
     const epoch = this.dpkgEpoch;
     void this.dpkgActive().then(() => {
+      // dpkg wrote this file: at its end the package's new record is accepted (advanceBaseline).
+      if (this.dpkgRunning) this.dbTouchedByDpkg.add(Buffer.from(file, 'latin1').toString('utf8'));
       this.dbEpoch ??= epoch;
       if (this.dbTimer !== null) clearTimeout(this.dbTimer);
       this.dbTimer = setTimeout(() => {
@@ -413,6 +430,8 @@ export class Agent {
       const covers = (f: { package: string; path: string; status?: string }): boolean =>
         f.status !== 'database-changed' && checked.has(f.package) && (shown === null || shown.has(f.path));
       this.apply(kind, report.findings.map(findingJson), covers, started, report.summary);
+      // The schedule also covers dpkg's record, for when the watcher is off or missed an event.
+      if (kind === 'scoped') await this.checkDatabase(epoch);
     } catch (err) {
       if (this.stopping) return;
       this.logger.log({ kind: 'run.failed', schedule: kind, error: errText(err) });

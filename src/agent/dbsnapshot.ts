@@ -221,3 +221,64 @@ export function compareSnapshots(before: DbSnapshot, after: DbSnapshot): DbChang
   }
   return out;
 }
+
+/**
+ * The baseline after dpkg may have run. A package is taken as it is `now` when it is new, when its
+ * status record (want, flag, state, version) changed, or when `touchedByDpkg` says dpkg wrote its
+ * files; every other package keeps its old baseline, so a change dpkg did not make stays a
+ * finding, even one made while the agent was down. Packages not in `now` leave the baseline.
+ */
+export function advanceBaseline(old: DbSnapshot | null, now: DbSnapshot, touchedByDpkg: (p: PackageDbState) => boolean = () => false): DbSnapshot {
+  if (old === null) return now;
+  const packages = new Map<string, PackageDbState>();
+  for (const [id, fresh] of now.packages) {
+    const before = old.packages.get(id);
+    const accept = before === undefined || now.statusError !== null || old.statusError !== null || before.record !== fresh.record || touchedByDpkg(fresh);
+    packages.set(id, accept ? fresh : { ...before, md5sums: { ...before.md5sums, file: fresh.md5sums.file }, list: { ...before.list, file: fresh.list.file } });
+  }
+  return { takenAt: now.takenAt, statusFile: now.statusFile, statusError: now.statusError, packages };
+}
+
+/** A snapshot as JSON-safe data, to keep the baseline in the agent's state across restarts. */
+export function snapshotToJson(s: DbSnapshot): unknown {
+  return {
+    takenAt: s.takenAt,
+    statusFile: s.statusFile,
+    statusError: s.statusError,
+    packages: [...s.packages.values()].map((p) => ({ ...p, conffiles: [...p.conffiles] })),
+  };
+}
+
+/** The inverse of snapshotToJson; null when `v` is not a snapshot (the caller starts afresh). */
+export function snapshotFromJson(v: unknown): DbSnapshot | null {
+  const str = (x: unknown): x is string => typeof x === 'string';
+  const strOrNull = (x: unknown): x is string | null => x === null || typeof x === 'string';
+  const file = (x: unknown): x is DbFileState => {
+    const o = x as Record<string, unknown> | null;
+    return typeof o === 'object' && o !== null && str(o['file']) && strOrNull(o['sha256']) && strOrNull(o['error']);
+  };
+  const o = v as Record<string, unknown> | null;
+  if (typeof o !== 'object' || o === null || !str(o['takenAt']) || !str(o['statusFile']) || !strOrNull(o['statusError'])) return null;
+  const list = o['packages'];
+  if (!Array.isArray(list)) return null;
+  const packages = new Map<string, PackageDbState>();
+  for (const item of list as unknown[]) {
+    const p = item as Record<string, unknown> | null;
+    if (typeof p !== 'object' || p === null || !str(p['package']) || !file(p['md5sums']) || !file(p['list'])) return null;
+    if (!strOrNull(p['record']) || !str(p['conffilesSha256']) || !Array.isArray(p['conffiles'])) return null;
+    const conffiles = new Map<BytePath, string>();
+    for (const e of p['conffiles'] as unknown[]) {
+      if (!Array.isArray(e) || e.length !== 2 || !str(e[0]) || !str(e[1])) return null;
+      conffiles.set(e[0], e[1]);
+    }
+    packages.set(p['package'], {
+      package: p['package'],
+      md5sums: p['md5sums'],
+      list: p['list'],
+      record: p['record'],
+      conffiles,
+      conffilesSha256: p['conffilesSha256'],
+    });
+  }
+  return { takenAt: o['takenAt'], statusFile: o['statusFile'], statusError: o['statusError'], packages };
+}

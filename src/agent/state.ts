@@ -50,6 +50,8 @@ export interface AgentState {
   lastRuns: { scoped?: RunRecord; full?: RunRecord; realtime?: RunRecord };
   /** ISO time each schedule last ran or was due and run, for catch-up after downtime. */
   lastDue: { scoped?: string; full?: string };
+  /** dpkg's record of the scoped packages as last accepted (src/agent/dbsnapshot.ts snapshotToJson). */
+  baseline?: unknown;
 }
 
 /** The key of an open finding: package and path, which identify it across runs. */
@@ -196,7 +198,7 @@ function decodeRun(v: unknown, at: string): RunRecord {
  * Throws StateShapeError naming the first bad field (`findings[3].finding.status: expected …`).
  */
 export function decodeState(value: unknown): AgentState {
-  const o = record(value, 'state', ['version', 'findings', 'lastRuns', 'lastDue']);
+  const o = record(value, 'state', ['version', 'findings', 'lastRuns', 'lastDue'], ['baseline']);
   if (o['version'] !== 1) fail('state.version', '1', o['version']);
   const list = o['findings'];
   if (!Array.isArray(list)) fail('state.findings', 'an array', list);
@@ -218,7 +220,10 @@ export function decodeState(value: unknown): AgentState {
   for (const k of ['scoped', 'full'] as const) {
     if (Object.hasOwn(due, k)) lastDue[k] = time(due[k], `state.lastDue.${k}`);
   }
-  return { version: 1, findings, lastRuns, lastDue };
+  const state: AgentState = { version: 1, findings, lastRuns, lastDue };
+  // The baseline's shape is dbsnapshot.ts's to judge (snapshotFromJson); here it is kept as is.
+  if (Object.hasOwn(o, 'baseline')) state.baseline = o['baseline'];
+  return state;
 }
 
 function errorText(err: unknown): string {

@@ -180,3 +180,34 @@ test('agent: a quick dpkg run (lock held a fraction of a second, between two pol
   assert.deepEqual(agent.alerts(), [], `a change made under dpkg's lock is dpkg's own\n${agent.transcript()}`);
   await agent.stop();
 });
+
+test('agent: md5sums forged while the agent was down are found at the next start, and stay open', async (t) => {
+  const { fx, stateDir } = agentFixture(t);
+  const config = { ...GUARD_CONFIG, schedule: { scoped: EVERY_2S, full: YEARLY } };
+  const a1 = await startAgent({ t, fx, stateDir, config });
+  await a1.waitFor('the start-up scoped run', isRunFinished('scoped', 'clean'));
+  await a1.stop();
+
+  // While the agent is down, someone forges app's md5sums (no dpkg: the status record is unchanged).
+  writeFileSync(fx.infoFile('app', 'md5sums'), appMd5sums('the backdoor to come\n'));
+  const a2 = await startAgent({ t, fx, stateDir, config });
+  const alert = await a2.waitFor<AlertLine>('findings.opened', isAlert('findings.opened'));
+  assert.deepEqual(alert.line.event.findings.map(withoutDetail), [MD5SUMS_CHANGED], a2.transcript());
+  // Two scoped runs later the forged record is still not accepted as the new truth.
+  const from = a2.mark();
+  await a2.waitFor('a scoped run', isRunFinished('scoped'), { from });
+  await a2.waitFor('another scoped run', isRunFinished('scoped'), { from: a2.mark() });
+  assert.deepEqual(a2.alerts('findings.resolved'), [], a2.transcript());
+  await a2.stop();
+});
+
+test('agent: with the watcher off, the scoped schedule finds forged md5sums', async (t) => {
+  const { fx } = agentFixture(t);
+  const agent = await startAgent({ t, fx, config: { scope: { packages: ['app'] }, schedule: { scoped: EVERY_2S, full: YEARLY }, watch: { enabled: false } } });
+  await agent.waitFor('the start-up scoped run', isRunFinished('scoped', 'clean'));
+  const from = agent.mark();
+  writeFileSync(fx.infoFile('app', 'md5sums'), appMd5sums('the backdoor to come\n'));
+  const alert = await agent.waitFor<AlertLine>('findings.opened', isAlert('findings.opened'), { from });
+  assert.deepEqual(alert.line.event.findings.map(withoutDetail), [MD5SUMS_CHANGED], agent.transcript());
+  await agent.stop();
+});
