@@ -2,7 +2,7 @@
 // state. One Agent per process; `start`, `reload`, `close` are its lifecycle (STYLE 10).
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { displayPath, pathOnSystem } from '../dpkg/bytes.js';
+import { displayPath } from '../dpkg/bytes.js';
 import type { BytePath } from '../dpkg/types.js';
 import type { ResolvedConfig } from '../config/schema.js';
 import { compileIgnore } from '../config/ignore.js';
@@ -10,17 +10,16 @@ import { createSinks } from '../alerts/registry.js';
 import type { AlertSink } from '../alerts/sink.js';
 import { findingJson, type FindingJson } from '../verify/report.js';
 import { defaultJobs, verify } from '../verify/run.js';
-import { isDpkgLockHeld } from './dpkglock.js';
-import { advanceBaseline, compareSnapshots, snapshotFromJson, snapshotPackages, snapshotToJson, type DbSnapshot } from './dbsnapshot.js';
+import { DpkgGuard } from './dpkgguard.js';
+import { advanceBaseline, compareSnapshots, databaseFindings, snapshotFromJson, snapshotPackages, snapshotToJson, type DbSnapshot } from './dbsnapshot.js';
 import { applyRun, dueReminders, type AlertEvent } from './findings.js';
 import { runFullCheck } from './fullcheck.js';
 import type { Logger, WatchDegradedReason } from './log.js';
-import { readDpkgMarker } from './marker.js';
 import { missedSince, Scheduler, type ScheduleName } from './scheduler.js';
 import { resolveScope, type Scope } from './scope.js';
 import { sdNotify, watchdogIntervalMs } from './sdnotify.js';
 import { StateStore, type AgentState, type RunRecord } from './state.js';
-import { writeStatus, type AgentStatus } from './statusfile.js';
+import { composeStatus, writeStatus } from './statusfile.js';
 import { PathWatcher } from './watcher.js';
 
 type RunKind = ScheduleName | 'realtime';
@@ -57,15 +56,11 @@ export class Agent {
   private realtimeTimer: NodeJS.Timeout | null = null;
   private dbTimer: NodeJS.Timeout | null = null;
   /** Host paths of database files written while dpkg ran, since the last baseline. */
-  private readonly dbTouchedByDpkg = new Set<string>();
-  /** dpkgEpoch when the first database event of the pending batch was seen. */
+  /** The dpkg guard's epoch when the first database event of the pending batch was seen. */
   private dbEpoch: number | null = null;
   private draining: Promise<void> | null = null;
-  private dpkgRunning = false;
-  private handlingDpkgEnd = false;
-  /** Counts dpkg runs seen, so a check that overlapped one can tell. */
-  private dpkgEpoch = 0;
   private readonly abort = new AbortController();
+  private readonly dpkg: DpkgGuard;
   private closed: Promise<void> | null = null;
   private readonly startedAt = new Date().toISOString();
   /** The next full run is the catch-up of one missed while the agent was down. */
@@ -76,6 +71,12 @@ export class Agent {
     this.logger = opts.logger;
     this.store = new StateStore(opts.config.stateDir);
     this.isIgnored = compileIgnore(opts.config.ignore.paths);
+    this.dpkg = new DpkgGuard({
+      admindir: () => this.scope?.db.admindir ?? path.join(this.config.root, 'var/lib/dpkg'),
+      stateDir: () => this.config.stateDir,
+      logger: this.logger,
+      onChange: () => this.writeStatus(),
+    });
   }
 
   /** Loads state, resolves the scope, starts watchers and schedules; READY=1 when done. */
@@ -91,13 +92,13 @@ export class Agent {
       scopePackages: [...this.config.scope.packages],
       watch: this.config.watch.enabled,
     });
-    await this.dpkgActive();
+    await this.dpkg.observe();
     await this.refreshScope();
     this.startSchedules();
     await this.catchUp();
     // dpkg's record as it is now against the kept baseline: what changed while the agent was down.
-    await this.checkDatabase(this.dpkgEpoch);
-    this.timers.push(setInterval(() => void this.pollDpkg(), DPKG_POLL_MS));
+    await this.checkDatabase(this.dpkg.epoch);
+    this.timers.push(setInterval(() => void (this.stopping ? undefined : this.dpkg.poll(() => this.onDpkgEnd())), DPKG_POLL_MS));
     const reminderEvery = Math.min(Math.max(this.config.alerts.reminderMs / 4, 1000), 10 * 60_000);
     this.timers.push(setInterval(() => this.remind(), reminderEvery));
     const watchdog = watchdogIntervalMs();
@@ -171,13 +172,12 @@ export class Agent {
     // The baseline moves forward only for packages dpkg visibly changed; it is kept in the state,
     // so md5sums forged while the agent was down are still found (advanceBaseline).
     const fresh = await snapshotPackages(scope.db, scope.packages);
-    const touched = this.dbTouchedByDpkg;
+    const touched = this.dpkg.touched;
     this.baseline = advanceBaseline(
       this.baseline ?? snapshotFromJson(this.state.baseline ?? null),
       fresh,
       (p) => touched.has(p.md5sums.file) || touched.has(p.list.file),
     );
-    touched.clear();
     this.state.baseline = snapshotToJson(this.baseline);
     this.store.save(this.state);
     const want = cfg.watch.enabled && scope.packages.length > 0;
@@ -240,7 +240,7 @@ export class Agent {
 
   private onFileEvent(p: BytePath): void {
     if (this.stopping) return;
-    if (this.realtimePaths.size === 0) void this.dpkgActive(); // a short dpkg run must not go unseen
+    if (this.realtimePaths.size === 0) void this.dpkg.observe(); // a short dpkg run must not go unseen
     this.realtimePaths.add(p);
     this.realtimeTimer ??= setTimeout(() => {
       this.realtimeTimer = null;
@@ -259,15 +259,15 @@ export class Agent {
   private onDbEvent(file: BytePath): void {
     if (this.stopping) return;
     // Look at dpkg the moment the change is seen: a short dpkg run may be over by the time the
-    // change is judged, and then it must still count (dpkgActive records it).
-    const epoch = this.dpkgEpoch;
-    void this.dpkgActive().then(() => {
+    // change is judged, and then it must still count (the guard records it).
+    const epoch = this.dpkg.epoch;
+    void this.dpkg.observe().then(() => {
       // dpkg wrote this file: at its end the package's new record is accepted (advanceBaseline).
-      if (this.dpkgRunning) this.dbTouchedByDpkg.add(Buffer.from(file, 'latin1').toString('utf8'));
+      this.dpkg.noteWrite(Buffer.from(file, 'latin1').toString('utf8'));
       this.dbEpoch ??= epoch;
       if (this.dbTimer !== null) clearTimeout(this.dbTimer);
       this.dbTimer = setTimeout(() => {
-        const since = this.dbEpoch ?? this.dpkgEpoch;
+        const since = this.dbEpoch ?? this.dpkg.epoch;
         this.dbTimer = null;
         this.dbEpoch = null;
         void this.checkDatabase(since);
@@ -282,18 +282,10 @@ export class Agent {
     if (scope === null || baseline === null || this.stopping) return;
     // While dpkg runs, until its end has been handled (new baseline), and when a dpkg run came and
     // went since the change was seen, the change is dpkg's own.
-    if (this.dpkgRunning || (await this.dpkgActive()) || this.dpkgEpoch !== sinceEpoch) return;
+    if (await this.dpkg.busySince(sinceEpoch)) return;
     const now = await snapshotPackages(scope.db, scope.packages);
     const changes = compareSnapshots(baseline, now);
-    const findings: FindingJson[] = changes.map((c) => ({
-      package: c.package,
-      path: displayPath(pathOnSystem(scope.db.root, c.file)),
-      status: 'database-changed',
-      conffile: false,
-      expected: null,
-      actual: null,
-      detail: `${c.what} changed while no dpkg was running: ${c.detail}`,
-    }));
+    const findings = databaseFindings(scope.db.root, changes);
     const started = new Date();
     this.apply('realtime', findings, (f) => f.status === 'database-changed' && scope.ids.has(f.package), started, {
       packages: scope.ids.size,
@@ -302,50 +294,14 @@ export class Agent {
     });
   }
 
-  /**
-   * Whether dpkg runs now (its lock, or the hook's marker). Every observation counts: a dpkg run
-   * seen here, however short, is recorded (`dpkgRunning`, `dpkgEpoch`) until pollDpkg has handled
-   * its end, so nothing it changed is judged against the old baseline.
-   */
-  private async dpkgActive(): Promise<boolean> {
-    const admindir = this.scope?.db.admindir ?? path.join(this.config.root, 'var/lib/dpkg');
-    let lock = false;
-    try {
-      lock = await isDpkgLockHeld(admindir);
-    } catch (err) {
-      this.logger.log({ kind: 'warning', message: `cannot read /proc/locks: ${errText(err)}` });
-    }
-    const marker = readDpkgMarker(this.config.stateDir);
-    const active = lock || marker.running;
-    if (active && !this.dpkgRunning) {
-      this.dpkgRunning = true;
-      this.dpkgEpoch++;
-      this.logger.log({ kind: 'dpkg.started', source: lock ? 'lock' : 'hook' });
-      this.writeStatus();
-    }
-    return active;
-  }
-
-  private async pollDpkg(): Promise<void> {
-    if (this.stopping) return;
-    const running = await this.dpkgActive();
-    // A start is recorded by dpkgActive itself; here only the end is handled.
-    if (running || !this.dpkgRunning || this.handlingDpkgEnd) return;
-    // dpkg ended: the database is consistent again. Re-read it, re-resolve the scope, take a new
-    // baseline and re-verify: files that match the new md5sums raise nothing. `dpkgRunning` stays
-    // set until the new baseline exists, so no database event is judged against the old one.
-    this.handlingDpkgEnd = true;
+  /** dpkg ended: re-read the database, re-resolve the scope, take the new baseline, re-verify. */
+  private async onDpkgEnd(): Promise<void> {
     const before = this.baseline;
-    try {
-      await this.refreshScope();
-    } finally {
-      this.handlingDpkgEnd = false;
-      this.dpkgRunning = false;
-    }
+    await this.refreshScope();
     const changed = before === null || this.baseline === null ? [] : [...new Set(compareSnapshots(before, this.baseline).map((c) => c.package))];
     this.logger.log({ kind: 'dpkg.finished', changedPackages: changed });
+    // Files that match their new md5sums raise nothing.
     if ((this.scope?.args.length ?? 0) > 0) this.request('scoped');
-    void this.drain();
   }
 
   // ---- runs ------------------------------------------------------------------------------
@@ -367,7 +323,7 @@ export class Agent {
   private async drainLoop(): Promise<void> {
     let deferredLogged = false;
     while (!this.stopping && (this.pending.size > 0 || this.realtimePaths.size > 0)) {
-      if (this.dpkgRunning || (await this.dpkgActive())) {
+      if (this.dpkg.running || (await this.dpkg.observe())) {
         if (!deferredLogged) this.logger.log({ kind: 'run.deferred', schedule: this.pending.has('full') ? 'full' : 'scoped', reason: 'dpkg-running' });
         deferredLogged = true;
         await sleep(DPKG_POLL_MS, this.abort.signal);
@@ -391,11 +347,11 @@ export class Agent {
     const cfg = this.config;
     const scope = this.scope;
     const started = new Date();
-    const epoch = this.dpkgEpoch;
+    const epoch = this.dpkg.epoch;
     // A check that overlapped a dpkg run saw files and md5sums half-changed: its results are
     // dropped and the check is repeated once dpkg has ended.
     const overlapped = async (): Promise<boolean> => {
-      if (epoch === this.dpkgEpoch && !this.dpkgRunning && !(await this.dpkgActive())) return false;
+      if (!(await this.dpkg.busySince(epoch))) return false;
       this.logger.log({ kind: 'run.deferred', schedule: kind, reason: 'dpkg-running' });
       if (kind === 'realtime' && paths !== null) for (const p of paths) this.realtimePaths.add(p);
       else if (kind !== 'realtime') this.pending.add(kind);
@@ -497,31 +453,16 @@ export class Agent {
   }
 
   private writeStatus(running = true): void {
-    const watch = this.watcher?.stats() ?? null;
-    const status: AgentStatus = {
+    const status = composeStatus({
       running,
-      pid: process.pid,
       startedAt: this.startedAt,
-      updatedAt: new Date().toISOString(),
-      configFiles: [...this.config.sources],
-      root: this.config.root,
-      scope: { packages: [...(this.scope?.ids ?? [])].sort(), problems: [...(this.scope?.problems ?? [])] },
-      findings: this.state.findings.map((o) => ({ ...o.finding, ignored: o.ignored, firstSeen: o.firstSeen })),
-      lastRuns: this.state.lastRuns,
-      nextRuns: {
-        scoped: this.scheduler?.nextRun('scoped')?.toISOString() ?? null,
-        full: this.scheduler?.nextRun('full')?.toISOString() ?? null,
-      },
-      watch: {
-        enabled: this.watcher !== null,
-        dirs: watch?.dirs ?? 0,
-        paths: watch?.paths ?? 0,
-        errors: watch?.errors ?? 0,
-        lastError: watch?.lastError ?? null,
-        degraded: watch?.degraded ?? false,
-      },
-      dpkgRunning: this.dpkgRunning,
-    };
+      config: this.config,
+      scope: this.scope,
+      state: this.state,
+      nextRun: (name) => this.scheduler?.nextRun(name) ?? null,
+      watch: this.watcher?.stats() ?? null,
+      dpkgRunning: this.dpkg.running,
+    });
     try {
       writeStatus(this.config.stateDir, status);
     } catch (err) {

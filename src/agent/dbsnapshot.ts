@@ -3,10 +3,11 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { displayPath } from '../dpkg/bytes.js';
+import { displayPath, pathOnSystem } from '../dpkg/bytes.js';
 import { packageId } from '../dpkg/loader.js';
 import { parseStatus } from '../dpkg/status.js';
 import type { BytePath, Conffile, Database, PackageRecord } from '../dpkg/types.js';
+import type { FindingJson } from '../verify/report.js';
 
 /** One database file as a snapshot saw it. */
 export interface DbFileState {
@@ -281,4 +282,17 @@ export function snapshotFromJson(v: unknown): DbSnapshot | null {
     });
   }
   return { takenAt: o['takenAt'], statusFile: o['statusFile'], statusError: o['statusError'], packages };
+}
+
+/** Changes dpkg did not make, as `database-changed` findings on the database files (paths on the checked system). */
+export function databaseFindings(root: string, changes: readonly DbChange[]): FindingJson[] {
+  return changes.map((c) => ({
+    package: c.package,
+    path: displayPath(pathOnSystem(root, c.file)),
+    status: 'database-changed',
+    conffile: false,
+    expected: null,
+    actual: null,
+    detail: `${c.what} changed while no dpkg was running: ${c.detail}`,
+  }));
 }

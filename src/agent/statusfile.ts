@@ -3,7 +3,11 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { FindingJson } from '../verify/report.js';
 import { writeFileAtomic } from './atomic.js';
+import type { ResolvedConfig } from '../config/schema.js';
+import type { ScheduleName } from './scheduler.js';
+import type { Scope } from './scope.js';
 import type { AgentState } from './state.js';
+import type { WatcherStats } from './watcher.js';
 
 export const STATUS_FILE = 'status.json';
 
@@ -22,6 +26,44 @@ export interface AgentStatus {
   nextRuns: { scoped: string | null; full: string | null };
   watch: { enabled: boolean; dirs: number; paths: number; errors: number; lastError: string | null; degraded: boolean };
   dpkgRunning: boolean;
+}
+
+/** What the agent knows, for composeStatus. */
+export interface StatusSources {
+  readonly running: boolean;
+  readonly startedAt: string;
+  readonly config: ResolvedConfig;
+  readonly scope: Scope | null;
+  readonly state: AgentState;
+  readonly nextRun: (name: ScheduleName) => Date | null;
+  readonly watch: WatcherStats | null;
+  readonly dpkgRunning: boolean;
+}
+
+/** The status document from what the agent knows now. */
+export function composeStatus(src: StatusSources): AgentStatus {
+  const w = src.watch;
+  return {
+    running: src.running,
+    pid: process.pid,
+    startedAt: src.startedAt,
+    updatedAt: new Date().toISOString(),
+    configFiles: [...src.config.sources],
+    root: src.config.root,
+    scope: { packages: [...(src.scope?.ids ?? [])].sort(), problems: [...(src.scope?.problems ?? [])] },
+    findings: src.state.findings.map((o) => ({ ...o.finding, ignored: o.ignored, firstSeen: o.firstSeen })),
+    lastRuns: src.state.lastRuns,
+    nextRuns: { scoped: src.nextRun('scoped')?.toISOString() ?? null, full: src.nextRun('full')?.toISOString() ?? null },
+    watch: {
+      enabled: w !== null,
+      dirs: w?.dirs ?? 0,
+      paths: w?.paths ?? 0,
+      errors: w?.errors ?? 0,
+      lastError: w?.lastError ?? null,
+      degraded: w?.degraded ?? false,
+    },
+    dpkgRunning: src.dpkgRunning,
+  };
 }
 
 export function writeStatus(stateDir: string, status: AgentStatus): void {
