@@ -4,7 +4,7 @@ import path from 'node:path';
 
 /**
  * Replaces `file` with `text` so that a crash or `kill -9` at any moment leaves either the old or
- * the new content, never a mix. Throws (naming the file) when it cannot be written.
+ * the new content, never a mix. Throws the OS error when it cannot be written; callers name the file.
  */
 export function writeFileAtomic(file: string, text: string, mode = 0o600): void {
   const dir = path.dirname(file);
@@ -28,7 +28,11 @@ export function writeFileAtomic(file: string, text: string, mode = 0o600): void 
       fs.closeSync(dirFd);
     }
   } catch (err) {
-    fs.rmSync(tmp, { force: true });
-    throw new Error(`cannot write ${file}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    try {
+      fs.rmSync(tmp, { force: true });
+    } catch {
+      // the temp file is overwritten by the next write anyway; the first error is the one to report
+    }
+    throw err;
   }
 }

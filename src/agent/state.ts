@@ -1,4 +1,5 @@
 // The agent's durable state in state_dir (open findings, last runs, schedules), saved atomically and validated on load.
+import { writeFileAtomic } from './atomic.js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { FindingStatus } from '../verify/finding.js';
@@ -292,31 +293,9 @@ export class StateStore {
   save(state: AgentState): void {
     const text = `${JSON.stringify(state, null, 2)}\n`;
     decodeState(JSON.parse(text)); // never write a file that load would reject
-    const tmp = `${this.file}.tmp`;
     try {
-      fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-      const fd = fs.openSync(tmp, 'w', 0o600);
-      try {
-        const bytes = Buffer.from(text, 'utf8');
-        let off = 0;
-        while (off < bytes.length) off += fs.writeSync(fd, bytes, off, bytes.length - off);
-        fs.fsyncSync(fd);
-      } finally {
-        fs.closeSync(fd);
-      }
-      fs.renameSync(tmp, this.file);
-      const dirFd = fs.openSync(this.dir, 'r');
-      try {
-        fs.fsyncSync(dirFd);
-      } finally {
-        fs.closeSync(dirFd);
-      }
+      writeFileAtomic(this.file, text, 0o600);
     } catch (err) {
-      try {
-        fs.rmSync(tmp, { force: true });
-      } catch {
-        // the temp file is overwritten by the next save anyway
-      }
       throw new Error(`cannot save the agent state to ${this.file}: ${errorText(err)}`, { cause: err });
     }
   }
