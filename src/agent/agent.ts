@@ -90,7 +90,7 @@ export class Agent {
       version: this.opts.version,
       configFiles: [...this.config.sources],
       scopePackages: [...this.config.scope.packages],
-      watch: this.config.watch.enabled,
+      watch: this.config.watch.enabled && this.config.scope.packages.length > 0,
     });
     await this.dpkg.observe();
     await this.refreshScope();
