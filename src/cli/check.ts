@@ -1,6 +1,10 @@
 // `pkgwatch check`: options, one verification run, and its rendering.
 import type { Argv } from 'yargs';
+import { compileIgnore } from '../config/ignore.js';
+import { loadConfig } from '../config/load.js';
+import { displayPath } from '../dpkg/bytes.js';
 import { usageError } from '../errors.js';
+import type { Finding } from '../verify/finding.js';
 import { defaultJobs, verify, type VerifyReport } from '../verify/run.js';
 import { EXIT, type ExitCode } from './exit.js';
 import { ProgressLine } from './progress.js';
@@ -8,6 +12,7 @@ import { FORMATS, renderDebsums, renderDpkg, renderJson, renderText, renderWarni
 
 export interface CheckArgs {
   packages: string[];
+  config: string | undefined;
   root: string;
   admindir: string | undefined;
   withDeps: boolean;
@@ -27,6 +32,11 @@ export function checkOptions(y: Argv): Argv<CheckArgs> {
       default: [],
     })
     .option('root', { describe: 'verify the system installed under DIR', type: 'string', default: '/', requiresArg: true })
+    .option('config', {
+      describe: "the agent's config, for its [ignore] paths (default /etc/pkgwatch/pkgwatch.toml if it exists)",
+      type: 'string',
+      requiresArg: true,
+    })
     .option('admindir', { describe: 'dpkg database directory (default <root>/var/lib/dpkg)', type: 'string', requiresArg: true })
     .option('with-deps', { describe: "add the named packages' Depends and Pre-Depends, recursively", type: 'boolean', default: false })
     .option('conffiles', { describe: 'check conffiles (--no-conffiles to skip them)', type: 'boolean', default: true })
@@ -49,6 +59,10 @@ export async function runCheck(args: CheckArgs): Promise<ExitCode> {
   if (!Number.isFinite(args.maxMbPerS) || args.maxMbPerS < 0) {
     throw usageError(`--max-mb-per-s must be a number of MB per second, 0 or more, got '${String(args.maxMbPerS)}'`);
   }
+  // Findings on the agent's [ignore] paths are still reported, marked, and do not set the exit code.
+  const config = await loadConfig({ file: args.config });
+  const isIgnored = compileIgnore(config.ignore.paths);
+  const ignored = (f: Finding): boolean => isIgnored(displayPath(f.path));
   const machine = args.format !== 'text';
   const progress = ProgressLine.wanted(process.stderr, machine) ? new ProgressLine(process.stderr) : null;
   let report: VerifyReport;
@@ -70,7 +84,7 @@ export async function runCheck(args: CheckArgs): Promise<ExitCode> {
   if (args.format !== 'json') for (const w of report.warnings) process.stderr.write(renderWarning(w));
   switch (args.format) {
     case 'json':
-      await write(renderJson(report), 'utf8');
+      await write(renderJson(report, ignored), 'utf8');
       break;
     case 'dpkg':
       await write(renderDpkg(report), 'latin1');
@@ -79,16 +93,17 @@ export async function runCheck(args: CheckArgs): Promise<ExitCode> {
       await write(renderDebsums(report, args.root), 'latin1');
       break;
     case 'text':
-      await write(renderText(report, process.stdout.isTTY && process.env['NO_COLOR'] === undefined), 'utf8');
+      await write(renderText(report, process.stdout.isTTY && process.env['NO_COLOR'] === undefined, ignored), 'utf8');
       break;
   }
-  return exitCodeOf(report);
+  return exitCodeOf(report, ignored);
 }
 
 /** 1 when anything is changed, missing or of the wrong type; 3 when only unreadable files; else 0. */
-export function exitCodeOf(report: VerifyReport): ExitCode {
+export function exitCodeOf(report: VerifyReport, ignored: (f: Finding) => boolean = () => false): ExitCode {
   let unreadable = false;
   for (const f of report.findings) {
+    if (ignored(f)) continue;
     if (f.status !== 'unreadable') return EXIT.findings;
     unreadable = true;
   }

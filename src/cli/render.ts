@@ -1,7 +1,7 @@
 // Renderings of a verification report: text for people, JSON, and dpkg/debsums-compatible lines.
 import { displayPath } from '../dpkg/bytes.js';
 import type { DbWarning } from '../dpkg/types.js';
-import type { FindingStatus } from '../verify/finding.js';
+import type { Finding, FindingStatus } from '../verify/finding.js';
 import { findingJson, formatBytes, warningJson } from '../verify/report.js';
 import type { VerifyReport } from '../verify/run.js';
 
@@ -14,9 +14,9 @@ export { findingJson, warningJson } from '../verify/report.js';
 export type { FindingJson } from '../verify/report.js';
 
 /** The JSON document of `check --format json`. */
-export function renderJson(report: VerifyReport): string {
+export function renderJson(report: VerifyReport, ignored: (f: Finding) => boolean = () => false): string {
   const doc = {
-    findings: report.findings.map(findingJson),
+    findings: report.findings.map((f) => ({ ...findingJson(f), ignored: ignored(f) })),
     warnings: report.warnings.map(warningJson),
     summary: report.summary,
   };
@@ -86,7 +86,7 @@ export function renderDebsums(report: VerifyReport, root: string): string {
 const STATUS_WIDTH = 10;
 
 /** Text for people: findings grouped by package, then a summary line. */
-export function renderText(report: VerifyReport, colour: boolean): string {
+export function renderText(report: VerifyReport, colour: boolean, ignored: (f: Finding) => boolean = () => false): string {
   const paint = (code: string, s: string): string => (colour ? `\x1b[${code}m${s}\x1b[0m` : s);
   const statusColour: Record<FindingStatus, string> = { changed: '31', missing: '31', 'wrong-type': '31', unreadable: '33', 'database-changed': '31' };
   let out = '';
@@ -96,7 +96,7 @@ export function renderText(report: VerifyReport, colour: boolean): string {
       current = f.package;
       out += `${out === '' ? '' : '\n'}${paint('1', f.package)}\n`;
     }
-    const flag = f.conffile ? ' (conffile)' : '';
+    const flag = `${f.conffile ? ' (conffile)' : ''}${ignored(f) ? ' (ignored: [ignore] paths)' : ''}`;
     out += `  ${paint(statusColour[f.status], f.status.padEnd(STATUS_WIDTH))} ${displayPath(f.path)}${flag}\n`;
     if (f.status === 'changed' && f.expected !== null && f.actual !== null) {
       out += `  ${' '.repeat(STATUS_WIDTH)} expected ${f.expected}, found ${f.actual}\n`;
