@@ -139,8 +139,20 @@ export class Agent {
     if (this.dbTimer !== null) clearTimeout(this.dbTimer);
     await Promise.all([this.scheduler?.stop(), this.watcher?.close(), this.dbWatcher?.close(), this.draining?.catch(() => undefined)]);
     await Promise.all(this.sinks.map((s) => s.close()));
-    this.store.save(this.state);
+    this.persist();
     this.writeStatus(false);
+  }
+
+  /**
+   * Saves the state. A save that fails (disk full, state_dir gone) is logged and the agent goes on
+   * with the state in memory: checking on is better than a crash loop; the next save retries.
+   */
+  private persist(): void {
+    try {
+      this.store.save(this.state);
+    } catch (err) {
+      this.logger.log({ kind: 'warning', message: `${errText(err)}; the agent goes on, the state is kept in memory until a save succeeds` });
+    }
   }
 
   private get stopping(): boolean {
@@ -179,7 +191,7 @@ export class Agent {
       (p) => touched.has(p.md5sums.file) || touched.has(p.list.file),
     );
     this.state.baseline = snapshotToJson(this.baseline);
-    this.store.save(this.state);
+    this.persist();
     const want = cfg.watch.enabled && scope.packages.length > 0;
     if (!want) {
       await this.watcher?.close();
@@ -229,7 +241,7 @@ export class Agent {
     if (last === undefined) {
       // First start: the schedule begins now; there is nothing to catch up on.
       this.state.lastDue.full = now.toISOString();
-      this.store.save(this.state);
+      this.persist();
     } else if (await missedSince(this.config.schedule.full, new Date(last), now)) {
       this.catchUpFull = true;
       this.request('full');
@@ -392,7 +404,7 @@ export class Agent {
       if (this.stopping) return;
       this.logger.log({ kind: 'run.failed', schedule: kind, error: errText(err) });
       this.state.lastRuns[kind] = { ...record(started, { files: 0, bytes: 0 }, 0, 'failed'), error: errText(err) };
-      this.store.save(this.state);
+      this.persist();
       this.writeStatus();
     }
   }
@@ -416,7 +428,7 @@ export class Agent {
     // Sent, then saved: a crash in between repeats an alert after restart rather than losing it
     // (at least once). The log sink writes synchronously; the outbox makes this durable for others.
     this.send([...applied.events, ...reminded.events]);
-    this.store.save(this.state);
+    this.persist();
     const outcome = this.state.lastRuns[kind]?.outcome;
     if ((kind !== 'realtime' || findings.length > 0) && outcome !== undefined && outcome !== 'failed') {
       this.logger.log({
@@ -439,7 +451,7 @@ export class Agent {
     if (r.events.length === 0) return;
     this.state.findings = r.open;
     this.send(r.events);
-    this.store.save(this.state);
+    this.persist();
   }
 
   private send(events: readonly AlertEvent[]): void {

@@ -43,7 +43,17 @@ export function runFullCheck(root: string, maxBytesPerSecond: number, signal: Ab
       }
       try {
         const doc = JSON.parse(Buffer.concat(out).toString('utf8')) as Omit<FullCheckResult, 'exitCode'>;
-        resolve({ findings: doc.findings, summary: doc.summary, exitCode: code });
+        // Only the documented finding fields: `check` adds its own (e.g. `ignored`) for people.
+        const findings = doc.findings.map((f) => ({
+          package: f.package,
+          path: f.path,
+          status: f.status,
+          conffile: f.conffile,
+          expected: f.expected,
+          actual: f.actual,
+          detail: f.detail,
+        }));
+        resolve({ findings, summary: doc.summary, exitCode: code });
       } catch (e) {
         reject(new Error(`full check printed no JSON document (${e instanceof Error ? e.message : String(e)})`));
       }

@@ -2,7 +2,7 @@
 // being alerted again, and a full check missed while the agent was down runs once after start-up.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { runCli } from '../helpers/cli.js';
 import { md5 } from '../helpers/fixture.js';
@@ -10,6 +10,7 @@ import {
   agentFixture,
   APP_CONTENT,
   APP_FILE,
+  EVERY_2S,
   isAlert,
   isKind,
   isRunFinished,
@@ -112,4 +113,21 @@ test('agent: SIGTERM right after agent.ready stops it cleanly (exit 0), ten time
     await agent.stop();
     assert.equal(agent.find(isKind('agent.stopping')).length, 1, `try ${i + 1}: agent.stopping logged\n${agent.transcript()}`);
   }
+});
+
+test('agent: a state save that fails is logged and the agent keeps checking and alerting', async (t) => {
+  const { fx, stateDir } = agentFixture(t);
+  const config: AgentToml = { scope: { packages: ['app'] }, schedule: { scoped: EVERY_2S, full: YEARLY }, watch: { enabled: false } };
+  const agent = await startAgent({ t, fx, stateDir, config });
+  await agent.waitFor('the start-up run', isRunFinished('scoped', 'clean'));
+  // A directory where the temp file goes: every save now fails, even for root.
+  mkdirSync(path.join(stateDir, 'state.json.tmp'));
+  const from = agent.mark();
+  fx.write(APP_FILE, TAMPERED);
+  const opened = await agent.waitFor<AlertLine>('findings.opened', isAlert('findings.opened'), { from });
+  assert.deepEqual(opened.line.event.findings.map((f) => f.path), [APP_FILE]);
+  await agent.waitFor('a warning about the failed save', (l) => l.kind === 'warning' && /cannot save the agent state/.test(String(l['message'])), { from });
+  // Still alive: the next scheduled run happens, and SIGTERM stops it cleanly (stop() asserts exit 0).
+  await agent.waitFor('another scoped run', isRunFinished('scoped'), { from: agent.mark() });
+  await agent.stop();
 });
