@@ -181,6 +181,7 @@ test('an unreadable file (chmod 000, run as a non-root user) is "unreadable", ex
       expected: md5(DATA),
       actual: null,
       detail: 'EACCES: permission denied',
+      ignored: false,
     },
   ]);
 

@@ -334,6 +334,8 @@ export interface FindingJson {
   readonly expected: string | null;
   readonly actual: string | null;
   readonly detail: string | null;
+  /** On the config's [ignore] paths (check --config); false without one. */
+  readonly ignored: boolean;
 }
 
 /** A warning of `check --format json`. */
@@ -352,11 +354,11 @@ export interface CheckJson {
 }
 
 /** A finding without its free-text `detail` (the contract fixes it only for unreadable files). */
-export type FindingCore = Omit<FindingJson, 'detail'>;
+export type FindingCore = Omit<FindingJson, 'detail' | 'ignored'>;
 
-/** Drops `detail` from findings, to compare the fields the contract fixes. */
+/** Drops `detail` (free text) and `ignored` (checked by checkJson) from findings, to compare the rest. */
 export function cores(findings: readonly FindingJson[]): FindingCore[] {
-  return findings.map(({ detail: _detail, ...core }) => core);
+  return findings.map(({ detail: _detail, ignored: _ignored, ...core }) => core);
 }
 
 /** What one `pkgwatch check --format json` run gave: the process result and its parsed stdout. */
@@ -376,6 +378,9 @@ export async function checkJson(fx: FixtureRoot, args: readonly string[], opts: 
     json = JSON.parse(res.stdout) as CheckJson;
   } catch {
     throw new Error(`stdout is not JSON (exit ${String(res.code)}, signal ${String(res.signal)}):\n${res.stdout}\nstderr:\n${res.stderr}`);
+  }
+  for (const f of json.findings) {
+    if (typeof f.ignored !== 'boolean') throw new Error(`finding without a boolean "ignored": ${JSON.stringify(f)}`);
   }
   return { res, json };
 }
