@@ -23,3 +23,19 @@ export function usageError(message: string): PkgwatchError {
 export function databaseError(message: string, cause?: unknown): PkgwatchError {
   return new PkgwatchError('database', message, { cause });
 }
+
+/** The errno code of an OS error (`ENOENT`, `EACCES`), or undefined for any other error. */
+export function errnoCode(err: unknown): string | undefined {
+  if (typeof err !== 'object' || err === null || !('code' in err)) return undefined;
+  return typeof err.code === 'string' ? err.code : undefined;
+}
+
+/**
+ * An OS error as `CODE: description` (`EACCES: permission denied`), without the path Node repeats
+ * after a comma: callers name the file themselves.
+ */
+export function osErrorText(err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  const m = /^([A-Z0-9]+): ([^,]+)/.exec(msg);
+  return m ? `${m[1]}: ${m[2]}` : `${errnoCode(err) ?? 'EUNKNOWN'}: ${msg}`;
+}

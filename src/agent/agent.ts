@@ -2,7 +2,7 @@
 // state. One Agent per process; `start`, `reload`, `close` are its lifecycle (STYLE 10).
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { displayPath } from '../dpkg/bytes.js';
+import { displayPath, fromUtf8, toFsPath } from '../dpkg/bytes.js';
 import type { BytePath } from '../dpkg/types.js';
 import type { ResolvedConfig } from '../config/schema.js';
 import { compileIgnore } from '../config/ignore.js';
@@ -209,14 +209,14 @@ export class Agent {
       });
       this.dbWatcher = new PathWatcher({
         root: '/',
-        paths: scope.dbFiles.map((f) => Buffer.from(f, 'utf8').toString('latin1')),
+        paths: scope.dbFiles.map(fromUtf8),
         onEvent: (e) => this.onDbEvent(e.path),
         onDegraded: (reason, detail) => this.onWatchDegraded(reason, detail),
       });
       await Promise.all([this.watcher.start(), this.dbWatcher.start()]);
     } else {
       this.watcher.update(scope.paths);
-      this.dbWatcher?.update(scope.dbFiles.map((f) => Buffer.from(f, 'utf8').toString('latin1')));
+      this.dbWatcher?.update(scope.dbFiles.map(fromUtf8));
     }
     const stats = this.watcher.stats();
     this.logger.log({ kind: 'watch.started', dirs: stats.dirs, paths: stats.paths });
@@ -275,7 +275,7 @@ export class Agent {
     const epoch = this.dpkg.epoch;
     void this.dpkg.observe().then(() => {
       // dpkg wrote this file: at its end the package's new record is accepted (advanceBaseline).
-      this.dpkg.noteWrite(Buffer.from(file, 'latin1').toString('utf8'));
+      this.dpkg.noteWrite(toFsPath(file).toString('utf8'));
       this.dbEpoch ??= epoch;
       if (this.dbTimer !== null) clearTimeout(this.dbTimer);
       this.dbTimer = setTimeout(() => {

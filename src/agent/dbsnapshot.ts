@@ -8,6 +8,7 @@ import { packageId } from '../dpkg/loader.js';
 import { parseStatus } from '../dpkg/status.js';
 import type { BytePath, Conffile, Database, PackageRecord } from '../dpkg/types.js';
 import type { FindingJson } from '../verify/report.js';
+import { osErrorText } from '../errors.js';
 
 /** One database file as a snapshot saw it. */
 export interface DbFileState {
@@ -64,13 +65,6 @@ function sha256(b: Buffer): string {
   return createHash('sha256').update(b).digest('hex');
 }
 
-function errText(err: unknown): string {
-  const code = (err as NodeJS.ErrnoException).code ?? 'EUNKNOWN';
-  const msg = err instanceof Error ? err.message : String(err);
-  const m = /^([A-Z0-9]+): ([^,]+)/.exec(msg);
-  return m ? `${m[1]}: ${m[2]}` : `${code}: ${msg}`;
-}
-
 function isMissing(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException).code;
   return code === 'ENOENT' || code === 'ENOTDIR';
@@ -83,7 +77,7 @@ async function hashFirst(candidates: readonly string[]): Promise<DbFileState> {
       return { file, sha256: sha256(await readFile(file)), error: null };
     } catch (err) {
       if (isMissing(err)) continue;
-      return { file, sha256: null, error: errText(err) };
+      return { file, sha256: null, error: osErrorText(err) };
     }
   }
   return { file: candidates[0] ?? '', sha256: null, error: null };
@@ -127,7 +121,7 @@ export async function snapshotPackages(db: Database, pkgs: readonly PackageRecor
     infoFormat(db),
     readFile(statusFile, 'latin1').then(
       (text) => ({ records: parseStatus(text, statusFile).packages, error: null }),
-      (err: unknown) => ({ records: [] as PackageRecord[], error: errText(err) }),
+      (err: unknown) => ({ records: [] as PackageRecord[], error: osErrorText(err) }),
     ),
   ]);
   const current = new Map<string, PackageRecord>();

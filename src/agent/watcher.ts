@@ -5,6 +5,8 @@ import path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import { displayPath, fromUtf8 } from '../dpkg/bytes.js';
 import type { BytePath } from '../dpkg/types.js';
+import { mapLimit } from '../concurrency.js';
+import { errnoCode, osErrorText } from '../errors.js';
 
 /**
  * What happened at a path, from the directory entry's point of view (a hint: the verifier decides
@@ -106,17 +108,6 @@ const CONCURRENCY = 32;
 /** A chokidar watcher that neither gets ready nor fails in this long is counted as failed. */
 const READY_TIMEOUT_MS = 30_000;
 
-function errCode(err: unknown): string {
-  const code = (err as NodeJS.ErrnoException | null)?.code;
-  return typeof code === 'string' ? code : 'EUNKNOWN';
-}
-
-function errText(err: unknown): string {
-  const msg = err instanceof Error ? err.message : String(err);
-  const m = /^([A-Z0-9]+): ([^,]+)/.exec(msg);
-  return m ? `${m[1]}: ${m[2]}` : `${errCode(err)}: ${msg}`;
-}
-
 function reasonOf(code: string): DegradedReason {
   if (code === 'ENOSPC') return 'watch-limit';
   if (code === 'EMFILE' || code === 'ENFILE') return 'too-many-open-files';
@@ -166,19 +157,6 @@ function chokidarPath(host: string): string | null {
 function normalize(p: BytePath): BytePath | null {
   const parts = p.split('/').filter((c) => c !== '' && c !== '.');
   return parts.length === 0 ? null : `/${parts.join('/')}`;
-}
-
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  return out;
 }
 
 /**
@@ -319,7 +297,7 @@ export class PathWatcher {
     const run = this.tail.then(async () => {
       if (!this.closed) await task();
     });
-    this.tail = run.catch((err: unknown) => this.report('watch-error', `internal error while updating watches: ${errText(err)}`));
+    this.tail = run.catch((err: unknown) => this.report('watch-error', `internal error while updating watches: ${osErrorText(err)}`));
     return this.tail;
   }
 
@@ -366,8 +344,8 @@ export class PathWatcher {
         // Not a directory: the paths in it are absent until one appears (a rename in `real`).
         if (!st.isDirectory()) return { ok: false, existing: real, chain, error: null };
       } catch (err) {
-        const code = errCode(err);
-        return { ok: false, existing: real, chain, error: code === 'ENOENT' || code === 'ENOTDIR' ? null : errText(err) };
+        const code = errnoCode(err) ?? 'EUNKNOWN';
+        return { ok: false, existing: real, chain, error: code === 'ENOENT' || code === 'ENOTDIR' ? null : osErrorText(err) };
       }
       real = cand;
     }
@@ -543,7 +521,7 @@ export class PathWatcher {
     }
     // chokidar keeps a closer per path it really watches; none means fs.watch failed.
     if (fsw._closers.has(key)) {
-      if (firstError !== null) this.noteError(`${displayPath(w.host)}: ${errText(firstError)}`);
+      if (firstError !== null) this.noteError(`${displayPath(w.host)}: ${osErrorText(firstError)}`);
       return 'ok';
     }
     if (firstError === null && (await this.inoOf(w.host)) === null) {
@@ -552,8 +530,8 @@ export class PathWatcher {
       await this.closeWatch(w, true);
       return 'vanished';
     }
-    const reason = firstError === null ? 'watch-error' : reasonOf(errCode(firstError));
-    const detail = firstError === null ? 'no watch was set up' : errText(firstError);
+    const reason = firstError === null ? 'watch-error' : reasonOf(errnoCode(firstError) ?? 'EUNKNOWN');
+    const detail = firstError === null ? 'no watch was set up' : osErrorText(firstError);
     w.failed = `${reason}: ${detail}`;
     this.report(reason, `cannot watch ${displayPath(w.host)} (${detail}): ${advice(reason)}; the paths in it are covered by scheduled checks only`);
     await this.closeWatch(w, true);
@@ -563,12 +541,12 @@ export class PathWatcher {
   private onRuntimeError(w: Watch, fsw: FSWatcher, err: unknown): void {
     if (fsw._closers.has(w.key)) {
       // A directory listing chokidar makes for itself failed; the watch still works.
-      this.noteError(`${displayPath(w.host)}: ${errText(err)}`);
+      this.noteError(`${displayPath(w.host)}: ${osErrorText(err)}`);
       return;
     }
-    const reason = reasonOf(errCode(err));
-    w.failed = `${reason}: ${errText(err)}`;
-    this.report(reason, `lost the watch on ${displayPath(w.host)} (${errText(err)}): ${advice(reason)}; the paths in it are covered by scheduled checks only`);
+    const reason = reasonOf(errnoCode(err) ?? 'EUNKNOWN');
+    w.failed = `${reason}: ${osErrorText(err)}`;
+    this.report(reason, `lost the watch on ${displayPath(w.host)} (${osErrorText(err)}): ${advice(reason)}; the paths in it are covered by scheduled checks only`);
   }
 
   private async closeWatch(w: Watch, keep: boolean): Promise<void> {
@@ -640,7 +618,7 @@ export class PathWatcher {
           try {
             this.opts.onEvent({ path: item[0], kind });
           } catch (err) {
-            this.report('watch-error', `the event handler failed for ${displayPath(item[0])}: ${errText(err)}`);
+            this.report('watch-error', `the event handler failed for ${displayPath(item[0])}: ${osErrorText(err)}`);
           }
         }
       }
@@ -655,7 +633,7 @@ async function kindAt(e: Pending): Promise<WatchEventKind> {
     await lstat(e.host);
     return e.rename ? 'add' : 'change';
   } catch (err) {
-    const code = errCode(err);
+    const code = errnoCode(err) ?? 'EUNKNOWN';
     return code === 'ENOENT' || code === 'ENOTDIR' ? 'unlink' : 'change';
   }
 }

@@ -1,5 +1,5 @@
 // Renderings of a verification report: text for people, JSON, and dpkg/debsums-compatible lines.
-import { displayPath } from '../dpkg/bytes.js';
+import { displayPath, fromUtf8 } from '../dpkg/bytes.js';
 import type { DbWarning } from '../dpkg/types.js';
 import type { Finding, FindingStatus } from '../verify/finding.js';
 import { findingJson, formatBytes, warningJson } from '../verify/report.js';
@@ -65,7 +65,7 @@ export function renderDebsums(report: VerifyReport, root: string): string {
   const prefix = root.replace(/\/+$/, '');
   let out = '';
   for (const f of report.findings) {
-    const path = `${Buffer.from(prefix, 'utf8').toString('latin1')}${f.path}`;
+    const path = `${fromUtf8(prefix)}${f.path}`;
     switch (f.status) {
       case 'changed':
       case 'wrong-type':

@@ -1,4 +1,5 @@
 // `[ignore] paths`: absolute globs compiled to one matcher over byte-string paths.
+import { fromUtf8 } from '../dpkg/bytes.js';
 
 function hex(c: number): string {
   return `\\x${c.toString(16).padStart(2, '0')}`;
@@ -65,7 +66,7 @@ function segmentSource(seg: string): string {
  * directory but not the directory itself. The glob is UTF-8 text and is matched as bytes.
  */
 export function globSource(glob: string): string {
-  const bytes = Buffer.from(glob, 'utf8').toString('latin1');
+  const bytes = fromUtf8(glob);
   const segs = bytes.split('/');
   let src = segs[0] === '' ? '' : segmentSource(segs[0] ?? '');
   for (let i = 1; i < segs.length; i++) {

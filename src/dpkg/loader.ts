@@ -4,13 +4,14 @@ import { readFile as readFileCb } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import path from 'node:path';
 
-import { databaseError } from '../errors.js';
+import { databaseError, errnoCode, osErrorText } from '../errors.js';
 import { parseDiversions } from './diversions.js';
 import { parseDpkgCfg } from './dpkgcfg.js';
 import { parseList } from './list.js';
 import { parseMd5sums } from './md5sums.js';
 import { parseStatus } from './status.js';
 import type { Database, DbWarning, Diversion, PackageFiles, PackageRecord, PathFilter } from './types.js';
+import { mapLimit } from '../concurrency.js';
 
 /** Node's `process.arch` to Debian architecture names, for when the database does not say. */
 const NODE_TO_DEBIAN_ARCH: Readonly<Record<string, string>> = {
@@ -27,23 +28,9 @@ const NODE_TO_DEBIAN_ARCH: Readonly<Record<string, string>> = {
 const CFG_NAME_RE = /^[A-Za-z0-9_.-]+$/;
 const CFG_SKIP_SUFFIXES = ['.dpkg-old', '.dpkg-new', '.dpkg-dist', '.dpkg-tmp', '.ucf-old', '.ucf-new', '.ucf-dist'];
 
-function errCode(err: unknown): string | undefined {
-  if (typeof err === 'object' && err !== null && 'code' in err) {
-    const code = err.code;
-    return typeof code === 'string' ? code : undefined;
-  }
-  return undefined;
-}
-
 /** `CODE: description` without Node's repetition of the path (the caller names the file). */
-function errText(err: unknown): string {
-  const msg = err instanceof Error ? err.message : String(err);
-  const m = /^([A-Z0-9]+): ([^,]+)/.exec(msg);
-  return m ? `${m[1]}: ${m[2]}` : msg;
-}
-
 function isMissing(err: unknown): boolean {
-  const code = errCode(err);
+  const code = errnoCode(err);
   return code === 'ENOENT' || code === 'ENOTDIR';
 }
 
@@ -105,7 +92,7 @@ async function loadPathFilters(root: string, warnings: DbWarning[]): Promise<Pat
     names = await readdir(dir);
   } catch (err) {
     if (!isMissing(err)) {
-      warnings.push({ package: null, file: dir, line: null, message: `cannot list the directory (${errText(err)}); its path-exclude rules are not applied` });
+      warnings.push({ package: null, file: dir, line: null, message: `cannot list the directory (${osErrorText(err)}); its path-exclude rules are not applied` });
     }
   }
   names = names.filter((n) => CFG_NAME_RE.test(n) && !CFG_SKIP_SUFFIXES.some((s) => n.endsWith(s)));
@@ -124,7 +111,7 @@ async function loadPathFilters(root: string, warnings: DbWarning[]): Promise<Pat
       text = await readBytesIfExists(real);
     } catch (err) {
       if (isMissing(err)) continue;
-      warnings.push({ package: null, file, line: null, message: `cannot read the file (${errText(err)}); its path-exclude rules are not applied` });
+      warnings.push({ package: null, file, line: null, message: `cannot read the file (${osErrorText(err)}); its path-exclude rules are not applied` });
       continue;
     }
     if (text === null) continue;
@@ -145,7 +132,7 @@ async function loadDiversions(admindir: string, warnings: DbWarning[]): Promise<
       package: null,
       file,
       line: null,
-      message: `cannot read the diversions file (${errText(err)}); diverted files will be checked at their original paths and may be reported wrongly`,
+      message: `cannot read the diversions file (${osErrorText(err)}); diverted files will be checked at their original paths and may be reported wrongly`,
     });
     return [];
   }
@@ -163,7 +150,7 @@ async function archFromFile(admindir: string, warnings: DbWarning[]): Promise<st
     const first = text?.split('\n', 1)[0]?.trim() ?? '';
     return first === '' ? null : first;
   } catch (err) {
-    warnings.push({ package: null, file, line: null, message: `cannot read the file (${errText(err)}); guessing the native architecture` });
+    warnings.push({ package: null, file, line: null, message: `cannot read the file (${osErrorText(err)}); guessing the native architecture` });
     return null;
   }
 }
@@ -197,7 +184,7 @@ export async function loadDatabase(opts: { root: string; admindir?: string }): P
     statusText = await readBytes(statusFile);
   } catch (err) {
     throw databaseError(
-      `cannot read the dpkg status file ${statusFile}: ${errText(err)}; check --root/--admindir (the status file is at <admindir>/status, admindir defaults to <root>/var/lib/dpkg)`,
+      `cannot read the dpkg status file ${statusFile}: ${osErrorText(err)}; check --root/--admindir (the status file is at <admindir>/status, admindir defaults to <root>/var/lib/dpkg)`,
       err,
     );
   }
@@ -254,7 +241,7 @@ async function readInfoFile(candidates: readonly string[]): Promise<{ text: stri
       return { text: await readBytes(file), file, error: null };
     } catch (err) {
       if (isMissing(err)) continue;
-      return { text: null, file, error: errText(err) };
+      return { text: null, file, error: osErrorText(err) };
     }
   }
   return { text: null, file: candidates[0] ?? '', error: null };
@@ -300,20 +287,6 @@ export async function loadPackageFiles(db: Database, pkg: PackageRecord): Promis
  * files; 32 keeps the disk busy without running into the open-file limit). Results are in the
  * order of `pkgs`.
  */
-export async function loadAllPackageFiles(
-  db: Database,
-  pkgs: readonly PackageRecord[],
-  concurrency = 32,
-): Promise<PackageFiles[]> {
-  const out = new Array<PackageFiles>(pkgs.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < pkgs.length) {
-      const i = next++;
-      const pkg = pkgs[i];
-      if (pkg !== undefined) out[i] = await loadPackageFiles(db, pkg);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, pkgs.length)) }, worker));
-  return out;
+export async function loadAllPackageFiles(db: Database, pkgs: readonly PackageRecord[], concurrency = 32): Promise<PackageFiles[]> {
+  return mapLimit(pkgs, concurrency, (pkg) => loadPackageFiles(db, pkg));
 }

@@ -12,6 +12,7 @@ import {
 import type { BytePath } from '../dpkg/types.js';
 import type { FileKind, FindingStatus } from './finding.js';
 import type { FdHasher } from './md5.js';
+import { errnoCode, osErrorText } from '../errors.js';
 
 /** What checking one path found; `status` null means the path verified. */
 export interface CheckOutcome {
@@ -36,7 +37,7 @@ export function isOpened(x: OpenedFile | CheckOutcome): x is OpenedFile {
 
 /** The outcome of hashing an opened file whose expected md5 is `md5`. */
 export function judgeDigest(md5: string, digest: string | Error, bytes: number): CheckOutcome {
-  if (digest instanceof Error) return { status: 'unreadable', actual: null, detail: errText(digest), bytes, kind: 'file' };
+  if (digest instanceof Error) return { status: 'unreadable', actual: null, detail: osErrorText(digest), bytes, kind: 'file' };
   if (digest === md5) return { status: null, actual: digest, detail: null, bytes, kind: 'file' };
   return { status: 'changed', actual: digest, detail: null, bytes, kind: 'file' };
 }
@@ -66,19 +67,7 @@ export function kindOf(st: Stats): FileKind {
   return 'unknown';
 }
 
-function errCode(err: unknown): string {
-  return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' ? err.code : 'EUNKNOWN';
-}
-
-function errText(err: unknown): string {
-  const code = errCode(err);
-  const msg = err instanceof Error ? err.message : String(err);
-  // Node's messages repeat the path after a comma; keep "CODE: description".
-  const m = /^([A-Z0-9]+): ([^,]+)/.exec(msg);
-  return m ? `${m[1]}: ${m[2]}` : `${code}: ${msg}`;
-}
-
-function isAbsent(code: string): boolean {
+function isAbsent(code: string | undefined): boolean {
   return code === 'ENOENT' || code === 'ENOTDIR';
 }
 
@@ -120,9 +109,9 @@ export class PathChecker {
       const st = lstatSync(this.hostPath(at.real));
       return { status: null, actual: null, detail: null, bytes: 0, kind: kindOf(st) };
     } catch (err) {
-      const code = errCode(err);
+      const code = errnoCode(err);
       if (isAbsent(code)) return { status: 'missing', actual: null, detail: null, bytes: 0, kind: null };
-      return { status: 'unreadable', actual: null, detail: errText(err), bytes: 0, kind: null };
+      return { status: 'unreadable', actual: null, detail: osErrorText(err), bytes: 0, kind: null };
     }
   }
 
@@ -140,19 +129,19 @@ export class PathChecker {
     try {
       st = lstatSync(host);
     } catch (err) {
-      const code = errCode(err);
+      const code = errnoCode(err);
       if (isAbsent(code)) return { status: 'missing', actual: null, detail: null, bytes: 0, kind: null };
-      return { status: 'unreadable', actual: null, detail: errText(err), bytes: 0, kind: null };
+      return { status: 'unreadable', actual: null, detail: osErrorText(err), bytes: 0, kind: null };
     }
     if (!st.isFile()) return this.wrongType(host, kindOf(st));
     let fd: number;
     try {
       fd = this.openFlags(host);
     } catch (err) {
-      const code = errCode(err);
+      const code = errnoCode(err);
       if (isAbsent(code)) return { status: 'missing', actual: null, detail: 'removed during the check', bytes: 0, kind: null };
       if (code === 'ELOOP') return this.wrongType(host, 'symlink');
-      return { status: 'unreadable', actual: null, detail: errText(err), bytes: 0, kind: 'file' };
+      return { status: 'unreadable', actual: null, detail: osErrorText(err), bytes: 0, kind: 'file' };
     }
     try {
       const fst = fstatSync(fd);
@@ -167,7 +156,7 @@ export class PathChecker {
       return { fd, size: fst.size };
     } catch (err) {
       closeSync(fd);
-      return { status: 'unreadable', actual: null, detail: errText(err), bytes: 0, kind: 'file' };
+      return { status: 'unreadable', actual: null, detail: osErrorText(err), bytes: 0, kind: 'file' };
     }
   }
 
@@ -203,7 +192,7 @@ export class PathChecker {
         return openSync(host, base | constants.O_NOATIME);
       } catch (err) {
         // O_NOATIME needs ownership or CAP_FOWNER; without it, plain opens for the rest of the run.
-        if (errCode(err) !== 'EPERM') throw err;
+        if (errnoCode(err) !== 'EPERM') throw err;
         this.noatime = false;
       }
     }
@@ -272,10 +261,10 @@ export class PathChecker {
       else if (st.isSymbolicLink()) entry = { t: 'link', target: readlinkSync(host, { encoding: 'buffer' }).toString('latin1') };
       else entry = { t: 'other' };
     } catch (err) {
-      const code = errCode(err);
+      const code = errnoCode(err);
       entry = isAbsent(code)
         ? { t: 'fail', status: 'missing', detail: `${real} does not exist` }
-        : { t: 'fail', status: 'unreadable', detail: `${real}: ${errText(err)}` };
+        : { t: 'fail', status: 'unreadable', detail: `${real}: ${osErrorText(err)}` };
     }
     this.dirs.set(real, entry);
     return entry;

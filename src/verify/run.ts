@@ -1,5 +1,6 @@
 // One verification run: load the database, select packages, plan, hash on the pool, collect.
 import { availableParallelism } from 'node:os';
+import { mapLimit } from '../concurrency.js';
 import { loadDatabase, loadPackageFiles, packageId } from '../dpkg/loader.js';
 import { selectPackages } from '../dpkg/select.js';
 import type { BytePath, DbWarning } from '../dpkg/types.js';
@@ -123,14 +124,5 @@ export async function verify(req: VerifyRequest): Promise<VerifyReport> {
     req.signal?.removeEventListener('abort', onAbort);
     await pool.terminate();
   }
-}
-
-/** Runs `fn` over `items`, at most `limit` at a time. */
-async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    while (next < items.length) await fn(items[next++] as T);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
 }
 
