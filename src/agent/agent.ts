@@ -70,7 +70,7 @@ export class Agent {
     this.config = opts.config;
     this.logger = opts.logger;
     this.store = new StateStore(opts.config.stateDir);
-    this.isIgnored = compileIgnore(opts.config.ignore.paths);
+    this.isIgnored = ignoreMatcher(opts.config.ignore.paths);
     this.dpkg = new DpkgGuard({
       admindir: () => this.scope?.db.admindir ?? path.join(this.config.root, 'var/lib/dpkg'),
       stateDir: () => this.config.stateDir,
@@ -115,7 +115,7 @@ export class Agent {
       this.logger.log({ kind: 'warning', message: `state_dir changed to ${config.stateDir}: takes effect only after a restart; keeping ${this.config.stateDir}` });
     }
     this.config = { ...config, stateDir: this.config.stateDir };
-    this.isIgnored = compileIgnore(config.ignore.paths);
+    this.isIgnored = ignoreMatcher(config.ignore.paths);
     await this.scheduler?.stop();
     await this.refreshScope();
     this.startSchedules();
@@ -481,6 +481,15 @@ export class Agent {
       this.logger.log({ kind: 'warning', message: `cannot write ${path.join(this.config.stateDir, 'status.json')}: ${errText(err)}` });
     }
   }
+}
+
+/**
+ * The ignore globs as a test on finding paths: findings carry paths as people read them (UTF-8),
+ * the compiled globs match bytes, so the path goes back to its bytes first.
+ */
+function ignoreMatcher(globs: readonly string[]): (path: string) => boolean {
+  const matches = compileIgnore(globs);
+  return (p) => matches(fromUtf8(p));
 }
 
 function record(started: Date, summary: { files: number; bytes: number }, findings: number, outcome: RunRecord['outcome']): RunRecord {

@@ -2,7 +2,6 @@
 import type { Argv } from 'yargs';
 import { compileIgnore } from '../config/ignore.js';
 import { loadConfig } from '../config/load.js';
-import { displayPath } from '../dpkg/bytes.js';
 import { usageError } from '../errors.js';
 import type { Finding } from '../verify/finding.js';
 import { defaultJobs, verify, type VerifyReport } from '../verify/run.js';
@@ -62,7 +61,8 @@ export async function runCheck(args: CheckArgs): Promise<ExitCode> {
   // Findings on the agent's [ignore] paths are still reported, marked, and do not set the exit code.
   const config = await loadConfig({ file: args.config });
   const isIgnored = compileIgnore(config.ignore.paths);
-  const ignored = (f: Finding): boolean => isIgnored(displayPath(f.path));
+  // Globs and paths are both bytes (compileIgnore takes byte-string paths).
+  const ignored = (f: Finding): boolean => isIgnored(f.path);
   const machine = args.format !== 'text';
   const progress = ProgressLine.wanted(process.stderr, machine) ? new ProgressLine(process.stderr) : null;
   let report: VerifyReport;

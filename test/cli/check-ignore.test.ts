@@ -52,3 +52,16 @@ test('a --config that does not exist, or is invalid, is exit 2 naming the file',
   assert.equal(invalid.code, 2);
   assert.match(invalid.stderr, new RegExp(`${bad.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:2: key 'ignore.path': unknown key; did you mean 'ignore.paths'\\?`));
 });
+
+test('ignore globs match non-ASCII (UTF-8) paths: globs and paths are compared as bytes', async (t) => {
+  const fx = fixture(t);
+  fx.addPackage({ name: 'site', files: [{ path: '/srv/café/index.html', content: 'menu\n' }] });
+  const cfg = configFile(t, '[ignore]\npaths = ["/srv/café/**"]\n');
+  fx.write('/srv/café/index.html', 'changed menu\n');
+  const run = await checkJson(fx, ['--config', cfg]);
+  assert.equal(run.res.code, 0, run.res.stderr);
+  assert.deepEqual(
+    run.json.findings.map((f) => [f.path, f.status, f.ignored]),
+    [['/srv/café/index.html', 'changed', true]],
+  );
+});
