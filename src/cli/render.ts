@@ -10,8 +10,6 @@ export const FORMATS = ['text', 'json', 'dpkg', 'debsums'] as const;
 export type Format = (typeof FORMATS)[number];
 
 // Moved to verify/report.ts so the agent can use them without importing cli/; re-exported for callers here.
-export { findingJson, warningJson } from '../verify/report.js';
-export type { FindingJson } from '../verify/report.js';
 
 /** The JSON document of `check --format json`. */
 export function renderJson(report: VerifyReport, ignored: (f: Finding) => boolean = () => false): string {
