@@ -9,8 +9,6 @@ import type { VerifyReport } from '../verify/run.js';
 export const FORMATS = ['text', 'json', 'dpkg', 'debsums'] as const;
 export type Format = (typeof FORMATS)[number];
 
-// Moved to verify/report.ts so the agent can use them without importing cli/; re-exported for callers here.
-
 /** The JSON document of `check --format json`. */
 export function renderJson(report: VerifyReport, ignored: (f: Finding) => boolean = () => false): string {
   const doc = {
