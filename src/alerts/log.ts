@@ -9,18 +9,20 @@ export interface AlertLogger {
   log(e: { readonly kind: 'alert'; readonly event: AlertEvent }): void;
 }
 
-/** Writes alerts to the log; rejects only when the logger throws. */
+/** Writes alerts to the log, synchronously; it is not queued in the outbox (the log is local). */
 export class LogSink implements AlertSink {
   readonly name = 'log';
+  readonly maxBatch = 1;
+  readonly gatherMs = 0;
   readonly #logger: AlertLogger;
 
   constructor(logger: AlertLogger) {
     this.#logger = logger;
   }
 
-  send(event: AlertEvent): Promise<void> {
+  send(events: readonly AlertEvent[]): Promise<void> {
     try {
-      this.#logger.log({ kind: 'alert', event });
+      for (const event of events) this.#logger.log({ kind: 'alert', event });
       return Promise.resolve();
     } catch (err) {
       return Promise.reject(err instanceof Error ? err : new Error(String(err)));

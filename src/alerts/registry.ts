@@ -1,20 +1,32 @@
-// The one table of alert sinks by name; the agent creates sinks here and never imports a concrete one.
-import { PkgwatchError } from '../errors.js';
-import { LogSink, type AlertLogger } from './log.js';
+// The one table of alert sinks that go through the outbox; the agent builds sinks here and never imports a concrete one.
+import type { ResolvedConfig } from '../config/schema.js';
+import { EmailSink } from './email.js';
 import type { AlertSink } from './sink.js';
+import { WebhookSink } from './webhook.js';
 
-/** What sinks may need from the agent to be built. Email and webhook add their config here. */
+/** What sinks need beyond the config. */
 export interface SinkDeps {
-  /** The agent's logger, for the `log` sink. */
-  readonly logger: AlertLogger;
+  /** The host name alerts are about (`[alerts] host` resolved). */
+  readonly host: string;
 }
 
-type SinkFactory = (deps: SinkDeps) => AlertSink;
+interface SinkEntry {
+  /** True when the config turns this sink on. */
+  readonly configured: (cfg: ResolvedConfig) => boolean;
+  readonly create: (cfg: ResolvedConfig, deps: SinkDeps) => AlertSink;
+}
 
-/** Every sink pkgwatch knows, by the name used in the config. */
+/** Every queued sink pkgwatch knows, by the name it is reported under (status, logs, outbox folders). */
 const SINKS = {
-  log: (deps) => new LogSink(deps.logger),
-} as const satisfies Record<string, SinkFactory>;
+  email: {
+    configured: (cfg) => cfg.alerts.email.to.length > 0,
+    create: (cfg, deps) => new EmailSink({ ...cfg.alerts.email, host: deps.host, offlineEnabled: cfg.offline.enabled }),
+  },
+  webhook: {
+    configured: (cfg) => cfg.alerts.webhook.url !== '',
+    create: (cfg) => new WebhookSink(cfg.alerts.webhook),
+  },
+} as const satisfies Record<string, SinkEntry>;
 
 /** The name of a known sink. */
 export type SinkName = keyof typeof SINKS;
@@ -27,18 +39,12 @@ export function isSinkName(name: string): name is SinkName {
   return Object.hasOwn(SINKS, name);
 }
 
-/**
- * Creates the named sinks, in the order given. An unknown or repeated name is a config error
- * (config validation should have caught it first); nothing is created then.
- */
-export function createSinks(names: readonly string[], deps: SinkDeps): AlertSink[] {
-  const seen = new Set<string>();
-  for (const name of names) {
-    if (!isSinkName(name)) {
-      throw new PkgwatchError('config', `unknown alert sink "${name}": the known sinks are ${SINK_NAMES.join(', ')}`);
-    }
-    if (seen.has(name)) throw new PkgwatchError('config', `alert sink "${name}" is listed twice`);
-    seen.add(name);
-  }
-  return names.map((name) => SINKS[name as SinkName](deps));
+/** The names of the sinks the config turns on, in table order. */
+export function configuredSinks(cfg: ResolvedConfig): SinkName[] {
+  return SINK_NAMES.filter((name) => SINKS[name].configured(cfg));
+}
+
+/** Creates the sinks the config turns on, in table order. */
+export function createSinks(cfg: ResolvedConfig, deps: SinkDeps): AlertSink[] {
+  return configuredSinks(cfg).map((name) => SINKS[name].create(cfg, deps));
 }

@@ -1,31 +1,82 @@
 // The one interface every alert sink implements, and the alert event it delivers.
 import type { FindingJson } from '../verify/report.js';
 
-/** What an alert reports: findings that opened, findings that resolved, or a reminder of open ones. */
-export type AlertKind = 'findings.opened' | 'findings.resolved' | 'findings.reminder';
+/**
+ * What an alert reports: findings that opened, resolved or are still open (reminder); the site
+ * taken offline or brought back; or a test sent by `pkgwatch alert test`.
+ */
+export type AlertKind = 'findings.opened' | 'findings.resolved' | 'findings.reminder' | 'site.offline' | 'site.online' | 'test';
+
+/** Every alert kind, in the order the README lists them. */
+export const ALERT_KINDS: readonly AlertKind[] = Object.freeze([
+  'findings.opened',
+  'findings.resolved',
+  'findings.reminder',
+  'site.offline',
+  'site.online',
+  'test',
+]);
+
+/** Whether the site is offline, as of the event: since when and why (null when online). */
+export interface OfflineInfo {
+  readonly active: boolean;
+  /** ISO 8601 time the site went offline; null when online. */
+  readonly since: string | null;
+  /** Why it went offline (or, on site.online, how it came back); null when there is nothing to say. */
+  readonly reason: string | null;
+}
+
+/** What taking the site offline or bringing it back did, one step each (site.* events only). */
+export interface ActionOutcome {
+  /** The step: `flag_file` (create), `stop_unit`, `command`, `remove_flag_file`, `start_unit`, `restore_command`. */
+  readonly action: 'flag_file' | 'stop_unit' | 'command' | 'remove_flag_file' | 'start_unit' | 'restore_command';
+  /** The file, unit or command line it acted on. */
+  readonly target: string;
+  readonly ok: boolean;
+  /** What happened: "created", "exit 0", the error, the first lines of the command's output. */
+  readonly detail: string;
+}
 
 /**
- * One alert: a batch of findings of one kind from one run (or one reminder tick), never one per file.
- * `id` is unique (a random UUID) so a receiver can drop a redelivered event.
+ * One alert: a batch of findings of one kind from one run (or one reminder tick), never one per
+ * file; or one site.* / test event. `id` is unique (a random UUID) and stays the same across
+ * retries, so a receiver can drop a redelivered event.
  */
 export interface AlertEvent {
   readonly kind: AlertKind;
   readonly id: string;
+  /** The host name the alert is about (`[alerts] host`, or the machine's host name). */
+  readonly host: string;
   /** ISO 8601 time the event was made. */
   readonly time: string;
-  /** Sorted by package, then path; never empty. */
+  /** Sorted by package, then path. Empty for site.online and test. */
   readonly findings: readonly FindingJson[];
+  /** The site's offline state when the event was made. */
+  readonly offline: OfflineInfo;
+  /** site.offline and site.online only: each step taken and how it went. */
+  readonly actions?: readonly ActionOutcome[];
 }
 
 /**
- * A destination for alerts (log, email, webhook). Sinks are created by name through
- * `createSinks` in registry.ts; the agent only ever holds this interface.
+ * A destination for alerts (email, webhook; the log is written directly). Sinks are created through
+ * `createSinks` in registry.ts; the agent and the outbox only ever hold this interface.
  */
 export interface AlertSink {
-  /** The name it is configured by, e.g. `log`. */
+  /** The name it is configured and reported by: `email`, `webhook`. */
   readonly name: string;
-  /** Delivers one event; resolves once it is accepted, rejects when delivery failed (the caller retries). */
-  send(event: AlertEvent): Promise<void>;
+  /** The most events one delivery may carry: 1 = one delivery per event (webhook); more = a batch (email). */
+  readonly maxBatch: number;
+  /** After an event arrives, wait this long for more before the first attempt, so a burst is one delivery. */
+  readonly gatherMs: number;
+  /**
+   * Delivers the events (at most maxBatch, in order); resolves once the receiver accepted them,
+   * rejects with an Error whose message says what went wrong (the outbox retries). Must give up on
+   * its own within its configured timeout.
+   */
+  send(events: readonly AlertEvent[]): Promise<void>;
   /** Releases connections and timers; idempotent. */
   close(): Promise<void>;
 }
+
+/** The offline info of a site that is online. */
+export const ONLINE: OfflineInfo = Object.freeze({ active: false, since: null, reason: null });

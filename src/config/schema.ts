@@ -1,9 +1,21 @@
 // The agent's configuration: the resolved type and the one table of keys that drives loading,
 // validation, `config show` and the README key table.
 import type { TomlValue } from 'smol-toml';
+import type { FindingStatus } from '../verify/finding.js';
 import {
   absoluteGlobList,
   absolutePath,
+  absolutePathOrEmpty,
+  addressList,
+  addressOrEmpty,
+  argvList,
+  headerTable,
+  httpUrl,
+  oneOf,
+  smtpUrl,
+  stringList,
+  stringValue,
+  unitList,
   booleanValue,
   cronExpression,
   duration,
@@ -21,10 +33,56 @@ export interface ResolvedConfig {
   readonly schedule: { readonly scoped: string; readonly full: string; readonly splayMs: number; readonly fullMaxBytesPerSecond: number };
   readonly watch: { readonly enabled: boolean };
   readonly ignore: { readonly paths: readonly string[] };
-  readonly alerts: { readonly reminderMs: number };
+  readonly alerts: {
+    readonly reminderMs: number;
+    readonly maxAgeMs: number;
+    readonly retryMinMs: number;
+    readonly retryMaxMs: number;
+    /** "" = the machine's host name. */
+    readonly host: string;
+    readonly email: {
+      /** Empty = no email. */
+      readonly to: readonly string[];
+      /** "" = pkgwatch@<host>. */
+      readonly from: string;
+      /** "" = no SMTP server (then sendmail). */
+      readonly smtp: string;
+      readonly sendmail: boolean;
+      readonly batchMs: number;
+      readonly timeoutMs: number;
+    };
+    readonly webhook: {
+      /** "" = no webhook. */
+      readonly url: string;
+      /** "" = unsigned. */
+      readonly secret: string;
+      readonly headers: readonly (readonly [string, string])[];
+      readonly timeoutMs: number;
+    };
+  };
+  readonly offline: {
+    readonly enabled: boolean;
+    readonly on: readonly OfflineStatus[];
+    readonly conffiles: boolean;
+    readonly confirmDelayMs: number;
+    /** "" = no flag file. */
+    readonly flagFile: string;
+    readonly stopUnits: readonly string[];
+    readonly command: readonly string[];
+    readonly restoreCommand: readonly string[];
+    readonly commandTimeoutMs: number;
+    readonly actionsBy: OfflineActionsBy;
+  };
   /** The files that were read, in order (for `config show` and messages). */
   readonly sources: readonly string[];
 }
+
+/** Finding statuses that can take the site offline. */
+export type OfflineStatus = Exclude<FindingStatus, 'unreadable'>;
+export const OFFLINE_STATUSES: readonly OfflineStatus[] = ['changed', 'missing', 'wrong-type', 'database-changed'];
+
+/** Who runs the offline actions: the agent itself, the privileged helper unit, or `auto` (the agent when it runs as root). */
+export type OfflineActionsBy = 'auto' | 'agent' | 'helper';
 
 type Leaf = string | number | boolean | readonly unknown[];
 type Paths<T> = { [K in keyof T & string]: T[K] extends Leaf ? K : `${K}.${Paths<T[K]>}` }[keyof T & string];
@@ -111,7 +169,10 @@ export const CONFIG_TABLES: readonly TableSpec[] = [
   defineTable('schedule', 'When the scheduled checks run.'),
   defineTable('watch', 'Real-time checks of files as they change.'),
   defineTable('ignore', 'Paths that never cause an alert.'),
-  defineTable('alerts', 'Alerts on findings.'),
+  defineTable('alerts', 'Alerts on findings: every alert goes to the log, and through the durable outbox to email and webhook.'),
+  defineTable('alerts.email', 'Email alerts: one message per batch of events. Set `to` and one of `smtp` or `sendmail`.'),
+  defineTable('alerts.webhook', 'Webhook alerts: a JSON POST per event. Set `url`.'),
+  defineTable('offline', 'Taking the site offline on a confirmed finding in the scoped packages. Off unless enabled.'),
 ];
 
 /**
@@ -207,5 +268,199 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     default: '24h',
     example: '"24h"',
     doc: 'Send findings that are still open again this often.',
+  }),
+  defineKey({
+    key: 'alerts.max_age',
+    field: 'alerts.maxAgeMs',
+    type: duration({ allowZero: false }),
+    default: '7d',
+    example: '"7d"',
+    doc: 'Keep retrying an undelivered alert this long; older ones are dropped, logged and counted in `pkgwatch status`.',
+  }),
+  defineKey({
+    key: 'alerts.retry_min',
+    field: 'alerts.retryMinMs',
+    type: duration({ allowZero: false }),
+    default: '10s',
+    example: '"10s"',
+    doc: 'The first wait after a failed delivery; each further failure doubles it (with jitter), up to retry_max.',
+  }),
+  defineKey({
+    key: 'alerts.retry_max',
+    field: 'alerts.retryMaxMs',
+    type: duration({ allowZero: false }),
+    default: '5m',
+    example: '"5m"',
+    doc: 'The longest wait between two attempts to deliver to a sink that keeps failing.',
+  }),
+  defineKey({
+    key: 'alerts.host',
+    field: 'alerts.host',
+    type: stringValue('host name'),
+    default: '',
+    example: '"web1.example.com"',
+    doc: 'The host name alerts carry; "" = the machine\'s host name.',
+  }),
+  defineKey({
+    key: 'alerts.email.to',
+    field: 'alerts.email.to',
+    type: addressList,
+    default: [],
+    example: '["ops@example.com"]',
+    doc: 'Who gets email alerts; [] = no email.',
+  }),
+  defineKey({
+    key: 'alerts.email.from',
+    field: 'alerts.email.from',
+    type: addressOrEmpty,
+    default: '',
+    example: '"pkgwatch@web1.example.com"',
+    doc: 'The sender address; "" = pkgwatch@<host>.',
+  }),
+  defineKey({
+    key: 'alerts.email.smtp',
+    field: 'alerts.email.smtp',
+    type: smtpUrl,
+    default: '',
+    example: '"smtp://user:pass@mail.example.com:587"',
+    doc: 'The SMTP server: smtp:// (STARTTLS when the server offers it) or smtps:// (TLS), with user:pass@ if it needs a login.',
+  }),
+  defineKey({
+    key: 'alerts.email.sendmail',
+    field: 'alerts.email.sendmail',
+    type: booleanValue,
+    default: false,
+    example: 'true',
+    doc: 'Hand mail to the local MTA (/usr/sbin/sendmail) instead of an SMTP server.',
+  }),
+  defineKey({
+    key: 'alerts.email.batch',
+    field: 'alerts.email.batchMs',
+    type: duration({ allowZero: true }),
+    default: '10s',
+    example: '"10s"',
+    doc: 'Gather events this long before sending, so a burst of findings (and the site going offline) is one message.',
+  }),
+  defineKey({
+    key: 'alerts.email.timeout',
+    field: 'alerts.email.timeoutMs',
+    type: duration({ allowZero: false }),
+    default: '30s',
+    example: '"30s"',
+    doc: 'Give up on one attempt to hand over a message after this long (it is retried).',
+  }),
+  defineKey({
+    key: 'alerts.webhook.url',
+    field: 'alerts.webhook.url',
+    type: httpUrl,
+    default: '',
+    example: '"https://hooks.example.com/pkgwatch"',
+    doc: 'Where to POST each event as JSON; "" = no webhook.',
+  }),
+  defineKey({
+    key: 'alerts.webhook.secret',
+    field: 'alerts.webhook.secret',
+    type: stringValue('string'),
+    default: '',
+    example: '"a long random string"',
+    doc: 'Sign each body with HMAC-SHA256 under this secret, sent as X-Pkgwatch-Signature: sha256=<hex>; "" = unsigned.',
+  }),
+  defineKey({
+    key: 'alerts.webhook.headers',
+    field: 'alerts.webhook.headers',
+    type: headerTable,
+    default: {},
+    example: '{ Authorization = "Bearer ..." }',
+    doc: 'Extra request headers.',
+  }),
+  defineKey({
+    key: 'alerts.webhook.timeout',
+    field: 'alerts.webhook.timeoutMs',
+    type: duration({ allowZero: false }),
+    default: '10s',
+    example: '"10s"',
+    doc: 'Give up on one request after this long (it is retried).',
+  }),
+  defineKey({
+    key: 'offline.enabled',
+    field: 'offline.enabled',
+    type: booleanValue,
+    default: false,
+    example: 'true',
+    doc: 'Take the site offline on a confirmed finding in the scoped packages. It stays offline until `pkgwatch online`.',
+  }),
+  defineKey({
+    key: 'offline.on',
+    field: 'offline.on',
+    type: stringList(`array of ${OFFLINE_STATUSES.map((s) => `"${s}"`).join(', ')}`, (s) =>
+      (OFFLINE_STATUSES as readonly string[]).includes(s) ? null : `'${s}' is not one of ${OFFLINE_STATUSES.join(', ')}`,
+    ) as ValueType<readonly OfflineStatus[]>,
+    default: [...OFFLINE_STATUSES],
+    example: '["changed", "missing"]',
+    doc: 'The finding statuses that take the site offline.',
+  }),
+  defineKey({
+    key: 'offline.conffiles',
+    field: 'offline.conffiles',
+    type: booleanValue,
+    default: false,
+    example: 'false',
+    doc: 'Also go offline for changed conffiles (operators edit them; off by default). Ignored paths never count.',
+  }),
+  defineKey({
+    key: 'offline.confirm_delay',
+    field: 'offline.confirmDelayMs',
+    type: duration({ allowZero: true }),
+    default: '2s',
+    example: '"2s"',
+    doc: 'Re-verify the findings after this long, and act only if they still fail and dpkg has not run meanwhile.',
+  }),
+  defineKey({
+    key: 'offline.flag_file',
+    field: 'offline.flagFile',
+    type: absolutePathOrEmpty,
+    default: '/var/lib/pkgwatch/maintenance.on',
+    example: '"/var/lib/pkgwatch/maintenance.on"',
+    doc: 'Created when the site goes offline; the web server answers 503 while it exists (systemd/nginx-maintenance.conf). "" = none.',
+  }),
+  defineKey({
+    key: 'offline.stop_units',
+    field: 'offline.stopUnits',
+    type: unitList,
+    default: [],
+    example: '["nginx.service"]',
+    doc: 'systemd units to stop when the site goes offline (and start again on `pkgwatch online`).',
+  }),
+  defineKey({
+    key: 'offline.command',
+    field: 'offline.command',
+    type: argvList,
+    default: [],
+    example: '["supervisorctl", "stop", "all"]',
+    doc: 'A command to run when the site goes offline: argv, no shell; [] = none.',
+  }),
+  defineKey({
+    key: 'offline.restore_command',
+    field: 'offline.restoreCommand',
+    type: argvList,
+    default: [],
+    example: '["supervisorctl", "start", "all"]',
+    doc: 'A command `pkgwatch online` runs to bring the site back: argv, no shell; [] = none.',
+  }),
+  defineKey({
+    key: 'offline.command_timeout',
+    field: 'offline.commandTimeoutMs',
+    type: duration({ allowZero: false }),
+    default: '60s',
+    example: '"60s"',
+    doc: 'Kill a command or systemctl call that has not finished after this long (it counts as failed).',
+  }),
+  defineKey({
+    key: 'offline.actions_by',
+    field: 'offline.actionsBy',
+    type: oneOf<OfflineActionsBy>(['auto', 'agent', 'helper']),
+    default: 'auto',
+    example: '"auto"',
+    doc: 'Who stops units and runs commands: "agent" itself, "helper" (pkgwatch-offline.path starts a root oneshot), or "auto" (the agent when it runs as root, else the helper).',
   }),
 ];

@@ -184,3 +184,99 @@ export const absoluteGlobList = stringList('array of absolute globs', (s) => {
   if (s.endsWith('/')) return `${quote(s)} ends in '/'; write ${quote(`${s}**`)} for everything below that directory`;
   return null;
 });
+
+/** A string, checked by `check` (which returns a problem or null). */
+export function stringValue(name: string, check: (s: string) => string | null = () => null): ValueType<string> {
+  return {
+    name,
+    parse: (v) => {
+      if (typeof v !== 'string') return bad(expected('a string', v));
+      const p = check(v);
+      return p === null ? ok(v) : bad(p);
+    },
+    toToml: (v) => v,
+  };
+}
+
+/** One of a fixed set of strings. */
+export function oneOf<T extends string>(values: readonly T[]): ValueType<T> {
+  const list = values.map((v) => `"${v}"`).join(', ');
+  return {
+    name: `one of ${list}`,
+    parse: (v) => {
+      if (typeof v !== 'string') return bad(expected('a string', v));
+      return (values as readonly string[]).includes(v) ? ok(v as T) : bad(`${quote(v)} is not one of ${list}`);
+    },
+    toToml: (v) => v,
+  };
+}
+
+/** An address as SMTP takes it: local@domain, no spaces, no angle brackets, no display name. */
+function mailboxProblem(s: string): string | null {
+  if (s === '') return 'is empty; expected an address such as ops@example.com';
+  if (!/^[^\s@<>()",;]+@[^\s@<>()",;]+$/.test(s)) return `${quote(s)} is not a plain address (local@domain, no name or <>)`;
+  return null;
+}
+
+/** Mail addresses: `["ops@example.com"]`. */
+export const addressList = stringList('array of mail addresses', mailboxProblem);
+
+/** One mail address, or "" for the default. */
+export const addressOrEmpty = stringValue('mail address', (s) => (s === '' ? null : mailboxProblem(s)));
+
+function urlProblem(s: string, schemes: readonly string[]): string | null {
+  if (s === '') return null;
+  let u: URL;
+  try {
+    u = new URL(s);
+  } catch {
+    return `${quote(s)} is not a URL (expected ${schemes.map((x) => `${x}//host`).join(' or ')}...)`;
+  }
+  if (!schemes.includes(u.protocol)) return `${quote(s)}: the scheme must be ${schemes.map((x) => x.slice(0, -1)).join(' or ')}`;
+  if (u.hostname === '') return `${quote(s)} has no host`;
+  return null;
+}
+
+/** An SMTP server URL (`smtp://user:pass@host:587`, `smtps://...`), or "" for none. */
+export const smtpUrl = stringValue('smtp:// or smtps:// URL', (s) => urlProblem(s, ['smtp:', 'smtps:']));
+
+/** An HTTP(S) URL, or "" for none. */
+export const httpUrl = stringValue('http:// or https:// URL', (s) => urlProblem(s, ['http:', 'https:']));
+
+/** HTTP request headers: a TOML table of name = "value", resolved to [name, value] pairs. */
+export const headerTable: ValueType<readonly (readonly [string, string])[]> = {
+  name: 'table of header = "value"',
+  parse: (v) => {
+    if (!isTable(v)) return bad(expected('a table such as { Authorization = "Bearer ..." }', v));
+    const out: [string, string][] = [];
+    for (const [k, x] of Object.entries(v)) {
+      if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(k)) return bad(`${quote(k)} is not a valid HTTP header name`);
+      if (typeof x !== 'string') return bad(`header ${quote(k)}: ${expected('a string', x)}`);
+      // eslint-disable-next-line no-control-regex
+      if (/[\x00-\x08\x0a-\x1f\x7f]/.test(x)) return bad(`header ${quote(k)}: the value contains a control character`);
+      const lower = k.toLowerCase();
+      if (['content-type', 'content-length', 'x-pkgwatch-signature', 'host'].includes(lower)) return bad(`header ${quote(k)} is set by pkgwatch; leave it out`);
+      out.push([k, x]);
+    }
+    return ok(out);
+  },
+  toToml: (v) => {
+    const t = Object.create(null) as Record<string, TomlValue>;
+    for (const [k, x] of v) t[k] = x;
+    return t;
+  },
+};
+
+/** systemd unit names: `["nginx.service"]`. */
+export const unitList = stringList('array of systemd unit names', (s) => {
+  if (s === '') return 'is empty';
+  if (s.startsWith('-')) return `${quote(s)} starts with '-'`;
+  if (!/^[A-Za-z0-9:_.\\@-]+\.(service|socket|target|timer|path|mount|slice|scope)$/.test(s)) return `${quote(s)} is not a unit name such as "nginx.service"`;
+  return null;
+});
+
+/** A command as argv (no shell): `["supervisorctl", "stop", "all"]`; [] = none. */
+export const argvList = stringList('array of strings (argv, no shell)', (s) => (s.includes('\0') ? 'contains a NUL character' : null));
+
+/** An absolute path, or "" for none. */
+export const absolutePathOrEmpty = stringValue('absolute path or ""', (s) => (s === '' ? null : pathProblem(s)));
