@@ -2,7 +2,7 @@
 import { writeFileAtomic } from './atomic.js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { FindingStatus } from '../verify/finding.js';
+import { bool, count, decodeFinding, duration, fail, oneOf, record, ShapeError as StateShapeError, str, time } from '../decode.js';
 import type { FindingJson } from '../verify/report.js';
 
 /** The state file's name inside state_dir. */
@@ -65,105 +65,12 @@ export function freshState(): AgentState {
   return { version: 1, findings: [], lastRuns: {}, lastDue: {} };
 }
 
-/** The state file does not hold a valid state; `message` says which field and what was found. */
-export class StateShapeError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'StateShapeError';
-  }
-}
 
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'an array';
-  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
-  if (typeof v === 'object') return 'an object';
-  if (typeof v === 'number' || typeof v === 'boolean') return `${typeof v} ${v}`;
-  return typeof v;
-}
+/** The state file does not hold a valid state. */
+export { StateShapeError };
 
-function fail(at: string, expected: string, found: unknown): never {
-  throw new StateShapeError(`${at}: expected ${expected}, found ${describe(found)}`);
-}
-
-function record(v: unknown, at: string, required: readonly string[], optional: readonly string[] = []): Record<string, unknown> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(at, 'an object', v);
-  const o = v as Record<string, unknown>;
-  for (const k of Object.keys(o)) {
-    if (!required.includes(k) && !optional.includes(k)) throw new StateShapeError(`${at}: unknown field ${JSON.stringify(k)}`);
-  }
-  for (const k of required) if (!Object.hasOwn(o, k)) throw new StateShapeError(`${at}: field "${k}" is missing`);
-  return o;
-}
-
-function str(v: unknown, at: string): string {
-  if (typeof v !== 'string') fail(at, 'a string', v);
-  return v;
-}
-
-function nonEmpty(v: unknown, at: string): string {
-  if (typeof v !== 'string' || v === '') fail(at, 'a non-empty string', v);
-  return v;
-}
-
-function strOrNull(v: unknown, at: string): string | null {
-  if (v !== null && typeof v !== 'string') fail(at, 'a string or null', v);
-  return v;
-}
-
-function bool(v: unknown, at: string): boolean {
-  if (typeof v !== 'boolean') fail(at, 'true or false', v);
-  return v;
-}
-
-function count(v: unknown, at: string): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) fail(at, 'a whole number ≥ 0', v);
-  return v;
-}
-
-function duration(v: unknown, at: string): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) fail(at, 'a number of milliseconds ≥ 0', v);
-  return v;
-}
-
-const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-
-function time(v: unknown, at: string): string {
-  if (typeof v !== 'string' || !ISO.test(v) || Number.isNaN(Date.parse(v)) || new Date(v).toISOString() !== v) {
-    fail(at, 'an ISO time like 2024-01-31T12:00:00.000Z', v);
-  }
-  return v;
-}
-
-function oneOf<T extends string>(v: unknown, at: string, values: readonly T[]): T {
-  if (typeof v !== 'string' || !(values as readonly string[]).includes(v)) fail(at, `one of ${values.join(', ')}`, v);
-  return v as T;
-}
-
-// Records, not arrays, so that a new status or outcome in the type fails to compile until listed here.
-const STATUS: Record<FindingStatus, true> = {
-  changed: true,
-  missing: true,
-  'wrong-type': true,
-  unreadable: true,
-  'database-changed': true,
-};
 const OUTCOME: Record<RunOutcome, true> = { clean: true, findings: true, incomplete: true, failed: true };
-const STATUSES = Object.keys(STATUS) as FindingStatus[];
 const OUTCOMES = Object.keys(OUTCOME) as RunOutcome[];
-
-function decodeFinding(v: unknown, at: string): FindingJson {
-  const o = record(v, at, ['package', 'path', 'status', 'conffile', 'expected', 'actual', 'detail']);
-  return {
-    package: nonEmpty(o['package'], `${at}.package`),
-    path: nonEmpty(o['path'], `${at}.path`),
-    status: oneOf(o['status'], `${at}.status`, STATUSES),
-    conffile: bool(o['conffile'], `${at}.conffile`),
-    expected: strOrNull(o['expected'], `${at}.expected`),
-    actual: strOrNull(o['actual'], `${at}.actual`),
-    detail: strOrNull(o['detail'], `${at}.detail`),
-  };
-}
 
 function decodeOpen(v: unknown, at: string): OpenFinding {
   const o = record(v, at, ['key', 'finding', 'firstSeen', 'lastAlerted', 'ignored']);

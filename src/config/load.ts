@@ -3,7 +3,8 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { parse, TomlError, type TomlTable } from 'smol-toml';
 import { PkgwatchError } from '../errors.js';
-import { locateKeys } from './locate.js';
+import { combinationProblems } from './combine.js';
+import { locateKeys, type KeyLocator } from './locate.js';
 import { CONFIG_KEYS, type ResolvedConfig } from './schema.js';
 import { deepFreeze, formatProblem, mergeTables, resolveDocument, validateDocument, type ConfigProblem } from './validate.js';
 
@@ -108,6 +109,15 @@ function applyOverrides(doc: TomlTable, overrides: LoadConfigOptions['overrides'
   return { doc: mergeTables(doc, values), problems };
 }
 
+function hasKey(doc: TomlTable | undefined, keyPath: readonly string[]): boolean {
+  let cur: unknown = doc;
+  for (const part of keyPath) {
+    if (typeof cur !== 'object' || cur === null || !Object.hasOwn(cur, part)) return false;
+    cur = (cur as Record<string, unknown>)[part];
+  }
+  return true;
+}
+
 /**
  * Loads the configuration: the main file (default /etc/pkgwatch/pkgwatch.toml, which may be
  * absent), then `conf.d/*.toml` beside it in C-locale name order, later files winning key by key
@@ -133,6 +143,7 @@ export async function loadConfigFiles(opts: {
   const problems: ConfigProblem[] = [];
   const docs: TomlTable[] = [];
   const sources: string[] = [];
+  const locators: KeyLocator[] = [];
 
   const load = async (file: string, ifMissing: string | null): Promise<void> => {
     const read = await readConfigFile(file, ifMissing);
@@ -146,8 +157,10 @@ export async function loadConfigFiles(opts: {
       problems.push(parsed.problem);
       return;
     }
-    problems.push(...validateDocument(parsed.doc, file, locateKeys(read.text)));
+    const locate = locateKeys(read.text);
+    problems.push(...validateDocument(parsed.doc, file, locate));
     docs.push(parsed.doc);
+    locators.push(locate);
     sources.push(file);
   };
 
@@ -160,5 +173,15 @@ export async function loadConfigFiles(opts: {
   const withOverrides = applyOverrides(merged, opts.overrides);
   const messages = [...problems.map(formatProblem), ...withOverrides.problems];
   if (messages.length > 0) throw new PkgwatchError('config', messages.join('\n'));
-  return deepFreeze(resolveDocument(withOverrides.doc, sources));
+  const resolved = resolveDocument(withOverrides.doc, sources);
+  // Keys that disagree are blamed on the last file that set the key named (it won the merge).
+  const combined = combinationProblems(resolved).map((p) => {
+    const keyPath = p.key.split('.');
+    for (let i = docs.length - 1; i >= 0; i--) {
+      if (hasKey(docs[i], keyPath)) return formatProblem({ file: sources[i] ?? main, line: locators[i]?.(keyPath), message: p.message });
+    }
+    return formatProblem({ file: sources.at(-1) ?? main, line: undefined, message: `${p.message} (the default)` });
+  });
+  if (combined.length > 0) throw new PkgwatchError('config', combined.join('\n'));
+  return deepFreeze(resolved);
 }

@@ -95,7 +95,7 @@ test('save refuses a state that load would reject, and leaves the saved one alon
   const store = new StateStore(dir);
   store.save(sample());
   const bad = { ...sample(), findings: [{ ...open('a', '/x'), key: 'wrong' }] };
-  assert.throws(() => store.save(bad), { name: 'StateShapeError', message: 'state.findings[0].key: does not match the finding\'s package and path' });
+  assert.throws(() => store.save(bad), { name: 'ShapeError', message: 'state.findings[0].key: does not match the finding\'s package and path' });
   assert.deepEqual(store.load().state, sample());
 });
 
@@ -171,7 +171,7 @@ test('wrong shapes: each names the field and what was found', async (t) => {
   ];
   for (const [name, value, message] of cases) {
     await t.test(name, (t2) => {
-      assert.throws(() => decodeState(value), { name: 'StateShapeError', message });
+      assert.throws(() => decodeState(value), { name: 'ShapeError', message });
       const r = loadBad(t2, JSON.stringify(value));
       assert.deepEqual(r.state, freshState());
       assert.equal(

@@ -14,7 +14,27 @@ const DEFAULTS: ResolvedConfig = {
   schedule: { scoped: '*/5 * * * *', full: '30 3 * * 0', splayMs: 300_000, fullMaxBytesPerSecond: 0 },
   watch: { enabled: true },
   ignore: { paths: [] },
-  alerts: { reminderMs: 86_400_000 },
+  alerts: {
+    reminderMs: 86_400_000,
+    maxAgeMs: 7 * 86_400_000,
+    retryMinMs: 10_000,
+    retryMaxMs: 300_000,
+    host: '',
+    email: { to: [], from: '', smtp: '', sendmail: false, batchMs: 10_000, timeoutMs: 30_000 },
+    webhook: { url: '', secret: '', headers: [], timeoutMs: 10_000 },
+  },
+  offline: {
+    enabled: false,
+    on: ['changed', 'missing', 'wrong-type', 'database-changed'],
+    conffiles: false,
+    confirmDelayMs: 2000,
+    flagFile: '/var/lib/pkgwatch/maintenance.on',
+    stopUnits: [],
+    command: [],
+    restoreCommand: [],
+    commandTimeoutMs: 60_000,
+    actionsBy: 'auto',
+  },
   sources: [],
 };
 
@@ -71,7 +91,8 @@ test('main file, then conf.d/*.toml in C-locale order: later keys win, tables me
     schedule: { scoped: '*/5 * * * *', full: '0 4 * * *', splayMs: 120_000, fullMaxBytesPerSecond: 25_000_000 },
     watch: { enabled: false },
     ignore: { paths: ['/srv/a/**'] },
-    alerts: { reminderMs: 7_200_000 },
+    alerts: { ...DEFAULTS.alerts, reminderMs: 7_200_000 },
+    offline: DEFAULTS.offline,
     sources: [d.main, f10, f9, fZ, fa],
   });
 });
@@ -253,7 +274,7 @@ test('nearest-key suggestions: only when reasonably close; case, - and _ do not 
       'fullmaxmbpers = 3',
       'interval = "5m"',
       '[alerts]',
-      'email = { to = "root@localhost" }',
+      'pager = { to = "root@localhost" }',
       '',
     ].join('\n'),
   );
@@ -266,7 +287,7 @@ test('nearest-key suggestions: only when reasonably close; case, - and _ do not 
     `${m}:6: key 'schedule.ful': unknown key; did you mean 'schedule.full'?`,
     `${m}:7: key 'schedule.fullmaxmbpers': unknown key; did you mean 'schedule.full_max_mb_per_s'?`,
     `${m}:8: key 'schedule.interval': unknown key`,
-    `${m}:10: key 'alerts.email': unknown key`,
+    `${m}:10: key 'alerts.pager': unknown key`,
   ]);
 });
 
@@ -337,5 +358,48 @@ test('an unreadable file (EACCES) is an error that names it', { skip: process.ge
   fs.chmodSync(d.main, 0o000);
   await assertConfigError(loadConfig({ file: d.main }), [
     `${d.main}: cannot be read (EACCES: permission denied); run as root or make it readable`,
+  ]);
+});
+
+test('keys that only make sense together: each problem names the file and line of the key to fix', async (t) => {
+  const d = configDir(t);
+  d.writeMain(['[alerts]', 'retry_min = "10m"', 'retry_max = "1m"', '[alerts.email]', 'to = ["ops@example.test"]', '[offline]', 'enabled = true', 'flag_file = ""', ''].join('\n'));
+  const drop = d.writeDropIn('50-hook.toml', '[alerts.webhook]\nsecret = "s"\n');
+  const m = d.main;
+  await assertConfigError(loadConfig({ file: d.main }), [
+    `${m}:2: key 'alerts.retry_min': is longer than alerts.retry_max; make retry_min the shorter wait`,
+    `${m}:5: key 'alerts.email.to': is set but there is no way to send: set alerts.email.smtp = "smtp://host:587" or alerts.email.sendmail = true`,
+    `${drop}:2: key 'alerts.webhook.secret': has no effect without alerts.webhook.url; set the url or remove the secret`,
+    `${m}:7: key 'offline.enabled': is true but there is nothing to do: set offline.flag_file, offline.stop_units or offline.command`,
+    `${m}:7: key 'offline.enabled': is true but scope.packages is empty: only findings in the scoped packages take the site offline; list the web application's packages`,
+  ]);
+});
+
+test('alert and offline values are checked one by one: addresses, URLs, headers, units, statuses', async (t) => {
+  const d = configDir(t);
+  d.writeMain(
+    [
+      '[alerts.email]',
+      'to = ["ops example.test"]',
+      'smtp = "http://mail.example.test"',
+      '[alerts.webhook]',
+      'url = "ftp://x"',
+      'headers = { "Content-Type" = "text/plain" }',
+      '[offline]',
+      'on = ["changed", "unreadable"]',
+      'stop_units = ["nginx"]',
+      'actions_by = "root"',
+      '',
+    ].join('\n'),
+  );
+  const m = d.main;
+  await assertConfigError(loadConfig({ file: d.main }), [
+    `${m}:2: key 'alerts.email.to': entry 1: 'ops example.test' is not a plain address (local@domain, no name or <>); example: ["ops@example.com"]`,
+    `${m}:3: key 'alerts.email.smtp': 'http://mail.example.test': the scheme must be smtp or smtps; example: "smtp://user:pass@mail.example.com:587"`,
+    `${m}:5: key 'alerts.webhook.url': 'ftp://x': the scheme must be http or https; example: "https://hooks.example.com/pkgwatch"`,
+    `${m}:6: key 'alerts.webhook.headers': header 'Content-Type' is set by pkgwatch; leave it out; example: { Authorization = "Bearer ..." }`,
+    `${m}:8: key 'offline.on': entry 2: 'unreadable' is not one of changed, missing, wrong-type, database-changed; example: ["changed", "missing"]`,
+    `${m}:9: key 'offline.stop_units': entry 1: 'nginx' is not a unit name such as "nginx.service"; example: ["nginx.service"]`,
+    `${m}:10: key 'offline.actions_by': 'root' is not one of "auto", "agent", "helper"; example: "auto"`,
   ]);
 });

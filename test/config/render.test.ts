@@ -88,5 +88,5 @@ test('configJson is ResolvedConfig as JSON, in schema order, sources last', asyn
   const json = configJson(cfg);
   assert.ok(json.endsWith('}\n'));
   assert.deepEqual(JSON.parse(json), cfg);
-  assert.deepEqual(Object.keys(JSON.parse(json) as object), ['root', 'stateDir', 'scope', 'schedule', 'watch', 'ignore', 'alerts', 'sources']);
+  assert.deepEqual(Object.keys(JSON.parse(json) as object), ['root', 'stateDir', 'scope', 'schedule', 'watch', 'ignore', 'alerts', 'offline', 'sources']);
 });

@@ -1,0 +1,103 @@
+// Strict decoders for JSON read back from disk (state, outbox, offline records): each names the
+// field that is wrong and what was found, and throws ShapeError.
+import type { FindingStatus } from './verify/finding.js';
+import type { FindingJson } from './verify/report.js';
+
+/** A JSON document does not have the expected shape; `message` says which field and what was found. */
+export class ShapeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ShapeError';
+  }
+}
+
+export function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
+  if (typeof v === 'object') return 'an object';
+  if (typeof v === 'number' || typeof v === 'boolean') return `${typeof v} ${v}`;
+  return typeof v;
+}
+
+export function fail(at: string, expected: string, found: unknown): never {
+  throw new ShapeError(`${at}: expected ${expected}, found ${describe(found)}`);
+}
+
+export function record(v: unknown, at: string, required: readonly string[], optional: readonly string[] = []): Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(at, 'an object', v);
+  const o = v as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
+    if (!required.includes(k) && !optional.includes(k)) throw new ShapeError(`${at}: unknown field ${JSON.stringify(k)}`);
+  }
+  for (const k of required) if (!Object.hasOwn(o, k)) throw new ShapeError(`${at}: field "${k}" is missing`);
+  return o;
+}
+
+export function str(v: unknown, at: string): string {
+  if (typeof v !== 'string') fail(at, 'a string', v);
+  return v;
+}
+
+export function nonEmpty(v: unknown, at: string): string {
+  if (typeof v !== 'string' || v === '') fail(at, 'a non-empty string', v);
+  return v;
+}
+
+export function strOrNull(v: unknown, at: string): string | null {
+  if (v !== null && typeof v !== 'string') fail(at, 'a string or null', v);
+  return v;
+}
+
+export function bool(v: unknown, at: string): boolean {
+  if (typeof v !== 'boolean') fail(at, 'true or false', v);
+  return v;
+}
+
+export function count(v: unknown, at: string): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) fail(at, 'a whole number ≥ 0', v);
+  return v;
+}
+
+export function duration(v: unknown, at: string): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) fail(at, 'a number of milliseconds ≥ 0', v);
+  return v;
+}
+
+const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+export function time(v: unknown, at: string): string {
+  if (typeof v !== 'string' || !ISO.test(v) || Number.isNaN(Date.parse(v)) || new Date(v).toISOString() !== v) {
+    fail(at, 'an ISO time like 2024-01-31T12:00:00.000Z', v);
+  }
+  return v;
+}
+
+export function oneOf<T extends string>(v: unknown, at: string, values: readonly T[]): T {
+  if (typeof v !== 'string' || !(values as readonly string[]).includes(v)) fail(at, `one of ${values.join(', ')}`, v);
+  return v as T;
+}
+
+// A record, not an array, so that a new status in the type fails to compile until listed here.
+const STATUS: Record<FindingStatus, true> = {
+  changed: true,
+  missing: true,
+  'wrong-type': true,
+  unreadable: true,
+  'database-changed': true,
+};
+const STATUSES = Object.keys(STATUS) as FindingStatus[];
+
+export function decodeFinding(v: unknown, at: string): FindingJson {
+  const o = record(v, at, ['package', 'path', 'status', 'conffile', 'expected', 'actual', 'detail']);
+  return {
+    package: nonEmpty(o['package'], `${at}.package`),
+    path: nonEmpty(o['path'], `${at}.path`),
+    status: oneOf(o['status'], `${at}.status`, STATUSES),
+    conffile: bool(o['conffile'], `${at}.conffile`),
+    expected: strOrNull(o['expected'], `${at}.expected`),
+    actual: strOrNull(o['actual'], `${at}.actual`),
+    detail: strOrNull(o['detail'], `${at}.detail`),
+  };
+}
+
