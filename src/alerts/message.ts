@@ -1,0 +1,331 @@
+// Renders a batch of alert events as one plain-text email (subject and body) that reads well on a phone.
+import type { FindingJson } from '../verify/report.js';
+import type { ActionOutcome, AlertEvent, AlertKind } from './sink.js';
+
+/** What renderEmail needs beyond the events. */
+export interface EmailContext {
+  /** The host name the alerts are about. */
+  readonly host: string;
+  /** `[offline] enabled`: when false, a message says so where it says the site stayed online. */
+  readonly offlineEnabled: boolean;
+}
+
+/** One rendered message: a one-line subject without control characters, and a plain-text body. */
+export interface RenderedEmail {
+  readonly subject: string;
+  readonly text: string;
+}
+
+/** The most findings one message lists; the rest are counted and `pkgwatch status` shows them. */
+export const MAX_LISTED_FINDINGS = 1000;
+
+const MAX_SUBJECT = 120;
+const SUBJECT_PACKAGES = 3;
+const WIDTH = 72;
+
+// C0 controls, DEL and C1 controls; and the Unicode line separators and bidi controls that make text
+// display in another order than it is (a path could pretend to be a different path).
+// eslint-disable-next-line no-control-regex
+const UNSAFE = /[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * Text from the disk (package names, paths, details) or from a server made safe to show and to put
+ * in a header: control characters become `\xNN`, bidi controls `\uNNNN`. Backslashes are left as
+ * they are (FindingJson paths already show a backslash as `\\`).
+ */
+export function safeText(s: string): string {
+  return s.replace(UNSAFE, (c) => {
+    const n = c.charCodeAt(0);
+    return n <= 0xff ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u${n.toString(16).padStart(4, '0')}`;
+  });
+}
+
+/**
+ * One message for a batch of events, in order. The subject leads with the most important news
+ * (opened findings, then the site going offline, reminders, resolved findings, the site coming back,
+ * a test) and mentions the rest briefly; the body lists every finding (up to MAX_LISTED_FINDINGS),
+ * what pkgwatch did about the site, and how to restore.
+ */
+export function renderEmail(events: readonly AlertEvent[], ctx: EmailContext): RenderedEmail {
+  const host = safeText(ctx.host);
+  const summary = summarize(events);
+  const subject = capSubject(safeText(`[pkgwatch] ${ctx.host}: ${summary}`));
+  const lines: string[] = [...wrap(`pkgwatch on ${host}: ${safeText(summary)}`, '', '  '), ''];
+  lines.push(...renderEvents(events, host));
+  lines.push(...heading('What pkgwatch did'), ...renderDid(events, ctx), '');
+  lines.push(...heading('To restore'), ...renderRestore(events, host), '');
+  lines.push(...renderFooter(events, host));
+  return { subject, text: lines.join('\n') + '\n' };
+}
+
+// ---- subject ----
+
+function plural(n: number, word: string): string {
+  return `${n} ${n === 1 ? word : `${word}s`}`;
+}
+
+function findingsOf(events: readonly AlertEvent[], kind: AlertKind): FindingJson[] {
+  return events.filter((e) => e.kind === kind).flatMap((e) => e.findings);
+}
+
+function packagesOf(findings: readonly FindingJson[]): string[] {
+  return [...new Set(findings.map((f) => f.package))];
+}
+
+/** `a, b, c and 4 more` */
+function packageList(findings: readonly FindingJson[]): string {
+  const pkgs = packagesOf(findings);
+  const shown = pkgs.slice(0, SUBJECT_PACKAGES).join(', ');
+  return pkgs.length > SUBJECT_PACKAGES ? `${shown} and ${pkgs.length - SUBJECT_PACKAGES} more` : shown;
+}
+
+/** `3 files changed`, `1 file missing`, or `4 new findings` when the statuses differ. */
+function describeOpened(findings: readonly FindingJson[]): string {
+  const n = findings.length;
+  if (findings.every((f) => f.status === 'changed')) return `${plural(n, 'file')} changed`;
+  if (findings.every((f) => f.status === 'missing')) return `${plural(n, 'file')} missing`;
+  return `${n} new ${n === 1 ? 'finding' : 'findings'}`;
+}
+
+function lastSiteEvent(events: readonly AlertEvent[]): AlertEvent | undefined {
+  return events.findLast((e) => e.kind === 'site.offline' || e.kind === 'site.online');
+}
+
+function failedSteps(e: AlertEvent): number {
+  return (e.actions ?? []).filter((a) => !a.ok).length;
+}
+
+/** The subject without its `[pkgwatch] host: ` prefix: the main news, the site's state, then the rest. */
+function summarize(events: readonly AlertEvent[]): string {
+  const opened = findingsOf(events, 'findings.opened');
+  const reminder = findingsOf(events, 'findings.reminder');
+  const resolved = findingsOf(events, 'findings.resolved');
+  const site = lastSiteEvent(events);
+  const hasTest = events.some((e) => e.kind === 'test');
+  const wentOffline = site?.kind === 'site.offline' ? site : undefined;
+  const cameOnline = site?.kind === 'site.online';
+  const failed = wentOffline === undefined ? 0 : failedSteps(wentOffline);
+  const offlineTag = failed > 0 ? `site OFFLINE, ${plural(failed, 'step')} FAILED` : 'site OFFLINE';
+
+  let main: string;
+  const extras: string[] = [];
+  if (opened.length > 0) {
+    main = `${describeOpened(opened)} in ${packageList(opened)}`;
+    if (wentOffline !== undefined) main += ` (${offlineTag})`;
+  } else if (wentOffline !== undefined) {
+    main = `site taken OFFLINE${failed > 0 ? ` (${plural(failed, 'step')} FAILED)` : ''}`;
+    if (wentOffline.findings.length > 0) main += `: ${plural(wentOffline.findings.length, 'finding')} in ${packageList(wentOffline.findings)}`;
+  } else if (reminder.length > 0) {
+    main = `reminder: ${plural(reminder.length, 'finding')} still open in ${packageList(reminder)}`;
+  } else if (resolved.length > 0) {
+    main = `${plural(resolved.length, 'finding')} resolved in ${packageList(resolved)}`;
+  } else if (cameOnline) {
+    main = 'site back online';
+  } else if (hasTest) {
+    main = 'test alert';
+  } else {
+    main = 'nothing to report';
+  }
+  const aboutFindings = opened.length > 0 || reminder.length > 0 || resolved.length > 0;
+  if (site === undefined && aboutFindings && events.at(-1)?.offline.active === true) main += ' (site still offline)';
+  if (opened.length > 0 && reminder.length > 0) extras.push(`${reminder.length} still open`);
+  if ((opened.length > 0 || wentOffline !== undefined || reminder.length > 0) && resolved.length > 0) extras.push(`${resolved.length} resolved`);
+  if (cameOnline && !main.startsWith('site back online')) extras.push('site back online');
+  if (hasTest && main !== 'test alert') extras.push('test alert');
+  return [main, ...extras].join('; ');
+}
+
+function capSubject(s: string): string {
+  const chars = Array.from(s);
+  return chars.length <= MAX_SUBJECT ? s : `${chars.slice(0, MAX_SUBJECT - 3).join('')}...`;
+}
+
+// ---- body ----
+
+/** ISO 8601 UTC, or the text as given (made safe) when it is not a time. */
+function iso(t: string | null): string {
+  if (t === null) return 'an unknown time';
+  const d = new Date(t);
+  return Number.isNaN(d.getTime()) ? safeText(t) : d.toISOString();
+}
+
+function heading(title: string): string[] {
+  return [`== ${title} ==`];
+}
+
+/** Breaks text at spaces so lines stay within WIDTH; a word longer than that stays whole. */
+function wrap(text: string, first: string, rest: string): string[] {
+  const out: string[] = [];
+  let line = first;
+  let empty = true;
+  for (const word of text.split(' ')) {
+    if (!empty && line.length + 1 + word.length > WIDTH) {
+      out.push(line);
+      line = rest + word;
+    } else {
+      line += (empty ? '' : ' ') + word;
+    }
+    empty = false;
+  }
+  out.push(line);
+  return out;
+}
+
+function eventTitle(e: AlertEvent): string {
+  const n = e.findings.length;
+  switch (e.kind) {
+    case 'findings.opened':
+      return `${n} new ${n === 1 ? 'finding' : 'findings'}`;
+    case 'findings.resolved':
+      return `${plural(n, 'finding')} resolved`;
+    case 'findings.reminder':
+      return `Reminder: ${plural(n, 'finding')} still open`;
+    case 'site.offline':
+      return 'Site taken offline';
+    case 'site.online':
+      return 'Site back online';
+    case 'test':
+      return 'Test alert';
+  }
+}
+
+function findingKey(f: FindingJson): string {
+  return `${f.package}\0${f.path}\0${f.status}`;
+}
+
+function renderFinding(f: FindingJson): string[] {
+  const lines = [
+    `* ${safeText(f.package)}`,
+    `  path:     ${safeText(f.path)}`,
+    `  status:   ${safeText(f.status)}${f.conffile ? ' (conffile)' : ''}`,
+    `  expected: ${f.expected === null ? '(none)' : safeText(f.expected)}`,
+    `  actual:   ${f.actual === null ? '(none)' : safeText(f.actual)}`,
+  ];
+  if (f.detail !== null) lines.push(...wrap(safeText(f.detail), '  detail:   ', '            '));
+  return lines;
+}
+
+/** Each event under its heading, with its findings; findings beyond MAX_LISTED_FINDINGS are counted. */
+function renderEvents(events: readonly AlertEvent[], host: string): string[] {
+  const out: string[] = [];
+  const listed = new Set<string>();
+  let budget = MAX_LISTED_FINDINGS;
+  for (const e of events) {
+    out.push(...heading(`${eventTitle(e)} at ${iso(e.time)}`));
+    let findings = e.findings;
+    if (e.kind === 'site.offline') {
+      // The findings that took the site offline usually came in this batch already.
+      findings = findings.filter((f) => !listed.has(findingKey(f)));
+      if (e.findings.length > 0 && findings.length === 0) out.push('Because of the findings above.');
+      else if (findings.length === e.findings.length) out.push('Because of:');
+      else if (findings.length > 0) out.push('Because of the findings above and:');
+    }
+    if (e.kind === 'site.online') out.push('See "What pkgwatch did" below.');
+    const shown = findings.slice(0, budget);
+    for (const f of shown) {
+      out.push('', ...renderFinding(f));
+      listed.add(findingKey(f));
+    }
+    budget -= shown.length;
+    if (shown.length < findings.length) out.push('', `... and ${findings.length - shown.length} more: run \`pkgwatch status\` on ${host}`);
+    out.push('');
+  }
+  return out;
+}
+
+function renderActions(actions: readonly ActionOutcome[] | undefined): string[] {
+  if (actions === undefined || actions.length === 0) return ['(no steps were reported)'];
+  const out: string[] = [];
+  for (const a of actions) {
+    out.push(...wrap(`- ${a.ok ? 'ok' : 'FAILED'}: ${a.action} ${safeText(a.target)}`, '', '    '));
+    if (a.detail !== '') out.push(...wrap(safeText(a.detail), '    ', '    '));
+  }
+  const failed = actions.filter((a) => !a.ok).length;
+  if (failed > 0) out.push(...wrap(`${failed} of ${plural(actions.length, 'step')} FAILED: check the site by hand.`, '', ''));
+  return out;
+}
+
+/** "What pkgwatch did": what happened to the site in this batch, or the state it is in. */
+function renderDid(events: readonly AlertEvent[], ctx: EmailContext): string[] {
+  const out: string[] = [];
+  const siteEvents = events.filter((e) => e.kind === 'site.offline' || e.kind === 'site.online');
+  for (const e of siteEvents) {
+    if (out.length > 0) out.push('');
+    if (e.kind === 'site.offline') {
+      const why = e.offline.reason === null ? '.' : ` because ${safeText(e.offline.reason)}.`;
+      out.push(...wrap(`The site was taken OFFLINE at ${iso(e.offline.since ?? e.time)}${why}`, '', ''));
+      out.push(...wrap('It stays offline until `pkgwatch online`. Steps taken:', '', ''));
+    } else {
+      const how = e.offline.reason === null ? '.' : `: ${safeText(e.offline.reason)}.`;
+      out.push(...wrap(`The site is back online since ${iso(e.time)}${how} Steps taken:`, '', ''));
+    }
+    out.push(...renderActions(e.actions));
+  }
+  if (siteEvents.length > 0) return out;
+  const last = events.at(-1);
+  if (last?.offline.active === true) {
+    const why = last.offline.reason === null ? '' : `, because ${safeText(last.offline.reason)}`;
+    out.push(...wrap(`The site is still offline, since ${iso(last.offline.since)}${why}.`, '', ''));
+    return out;
+  }
+  out.push('The site was NOT taken offline.');
+  if (!ctx.offlineEnabled) out.push('(taking the site offline is disabled: [offline] enabled = false)');
+  return out;
+}
+
+// A Debian package name (policy 5.6.1), with the `:arch` dpkg-query adds. Anything else came from a
+// tampered database and is kept out of command lines a reader may paste into a shell.
+const PACKAGE_NAME = /^[a-z0-9][a-z0-9+.-]*(:[a-z0-9-]+)?$/;
+
+/** A command line for pasting, broken with ` \` continuations so it stays within WIDTH. */
+function commandLines(words: readonly string[]): string[] {
+  const out: string[] = [];
+  let line = '    ';
+  for (const w of words) {
+    if (line.trim() !== '' && line.length + 1 + w.length + 2 > WIDTH) {
+      out.push(`${line} \\`);
+      line = `      ${w}`;
+    } else {
+      line += (line.trim() === '' ? '' : ' ') + w;
+    }
+  }
+  out.push(line);
+  return out;
+}
+
+/** "To restore": reinstall, check, bring the site back; or that there is nothing to do. */
+function renderRestore(events: readonly AlertEvent[], host: string): string[] {
+  const open = events.filter((e) => e.kind === 'findings.opened' || e.kind === 'findings.reminder' || e.kind === 'site.offline').flatMap((e) => e.findings);
+  const site = lastSiteEvent(events);
+  const offline = site === undefined ? events.at(-1)?.offline.active === true : site.kind === 'site.offline';
+  const out: string[] = [];
+  let step = 0;
+  if (open.length > 0) {
+    const all = packagesOf(open);
+    const pkgs = all.filter((p) => PACKAGE_NAME.test(p));
+    out.push(...wrap(`${++step}. Find out who changed these files and why: they may be evidence. Keep a copy of them before you restore.`, '', '   '));
+    if (pkgs.length > 0) {
+      out.push(`${++step}. Reinstall the ${pkgs.length === 1 ? 'package' : 'packages'}:`, ...commandLines(['apt-get', 'install', '--reinstall', ...pkgs]));
+      out.push(`${++step}. Check again:`, ...commandLines(['pkgwatch', 'check', ...pkgs]));
+    }
+    if (pkgs.length < all.length) {
+      out.push(...wrap(`   (${plural(all.length - pkgs.length, 'package name')} left out: not a valid Debian name, so the database itself may be tampered with)`, '', '   '));
+    }
+    if (open.some((f) => f.conffile)) {
+      out.push(...wrap('   --reinstall keeps a changed conffile. To get the packaged one back, move it away and add -o Dpkg::Options::=--force-confmiss.', '', '   '));
+    }
+  }
+  if (offline) {
+    out.push(`${++step}. Bring the site back online, on ${host}:`, '    pkgwatch online');
+    out.push(...wrap('   It refuses while findings are open; --force overrides.', '', '   '));
+  }
+  if (events.some((e) => e.kind === 'test')) out.push('This is a test sent by `pkgwatch alert test`.');
+  if (step === 0) out.push('Nothing to do.');
+  return out;
+}
+
+function renderFooter(events: readonly AlertEvent[], host: string): string[] {
+  const out = ['-- ', `pkgwatch on ${host}`];
+  for (const e of events) out.push(`${e.kind} at ${iso(e.time)}`, `  id ${safeText(e.id)}`);
+  return out;
+}
