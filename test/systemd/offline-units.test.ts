@@ -1,0 +1,132 @@
+// The privileged helper's units (systemd/pkgwatch-offline.path and .service): systemd-analyze accepts them, the path unit watches the file the agent writes, and the service runs `offline-helper` as root.
+import assert from 'node:assert/strict';
+import { accessSync, constants, readFileSync } from 'node:fs';
+import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { OFFLINE_FILE } from '../../src/agent/offlinestate.js';
+import { CONFIG_KEYS } from '../../src/config/schema.js';
+import { REPO_ROOT, runProcess, type CliResult } from '../helpers/cli.js';
+
+const PATH_UNIT = `${REPO_ROOT}systemd/pkgwatch-offline.path`;
+const SERVICE = `${REPO_ROOT}systemd/pkgwatch-offline.service`;
+const NODE = '/usr/bin/node';
+const EXEC_START = `${NODE} /opt/pkgwatch/dist/cli/main.js offline-helper`;
+/** English messages from the systemd tools. */
+const C_LOCALE = { LC_ALL: 'C' };
+
+function isExecutable(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The program, or null after skipping the test; in CI (`CI` set) a missing program fails it (as in unit.test.ts). */
+function needProgram(t: TestContext, name: string, debianPackage: string): string | null {
+  for (const dir of [...(process.env['PATH'] ?? '').split(':'), '/usr/sbin', '/usr/bin', '/sbin', '/bin']) {
+    if (dir !== '' && isExecutable(join(dir, name))) return join(dir, name);
+  }
+  const why = `${name} is not installed: install the Debian package ${debianPackage} (apt-get install ${debianPackage})`;
+  if (process.env['CI'] !== undefined) assert.fail(`CI must check the systemd files, but ${why}`);
+  t.skip(why);
+  return null;
+}
+
+function output(r: CliResult): string {
+  return `exit ${String(r.code ?? r.signal)}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`;
+}
+
+/** One section's settings of a unit file: key -> values in order; fails on a line that is not a setting. */
+function unitSection(file: string, section: string): Map<string, string[]> {
+  const settings = new Map<string, string[]>();
+  let current = '';
+  readFileSync(file, 'utf8')
+    .split('\n')
+    .forEach((raw, i) => {
+      const line = raw.trim();
+      if (line === '' || line.startsWith('#') || line.startsWith(';')) return;
+      const header = /^\[(.+)\]$/.exec(line);
+      if (header?.[1] !== undefined) {
+        current = header[1];
+        return;
+      }
+      const eq = line.indexOf('=');
+      assert.ok(eq > 0, `${file}:${i + 1}: not a setting: ${line}`);
+      const key = line.slice(0, eq).trim();
+      const value = line.slice(eq + 1).trim();
+      // systemd has no trailing comments: `Key=value # why` would put "# why" into the value.
+      assert.doesNotMatch(value, /\s#/, `${file}:${i + 1}: a comment must be on its own line`);
+      if (current === section) settings.set(key, [...(settings.get(key) ?? []), value]);
+    });
+  return settings;
+}
+
+function one(settings: Map<string, string[]>, key: string): string | undefined {
+  return settings.get(key)?.at(-1);
+}
+
+test('systemd-analyze verify accepts the path unit and the helper service', async (t) => {
+  const analyze = needProgram(t, 'systemd-analyze', 'systemd');
+  if (analyze === null) return;
+  let units = [PATH_UNIT, SERVICE];
+  if (!isExecutable(NODE)) {
+    // verify checks that ExecStart's program exists; judge the rest with this node. Both copies go
+    // in one directory, where verify also finds the service the path unit names.
+    const dir = await mkdtemp(join(tmpdir(), 'pkgwatch-systemd-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    units = [join(dir, 'pkgwatch-offline.path'), join(dir, 'pkgwatch-offline.service')];
+    await copyFile(PATH_UNIT, units[0] as string);
+    await writeFile(units[1] as string, (await readFile(SERVICE, 'utf8')).replaceAll(`ExecStart=${NODE} `, `ExecStart=${process.execPath} `));
+    t.diagnostic(`${NODE} is absent here: verifying copies whose ExecStart runs ${process.execPath}`);
+  }
+  const r = await runProcess(analyze, ['verify', ...units], { env: C_LOCALE });
+  if (r.code !== 0 && /not been booted with systemd|Failed to connect to bus|Failed to initialize manager/i.test(r.stderr)) {
+    t.skip(`systemd-analyze verify needs a running systemd here: ${r.stderr.trim()}`);
+    return;
+  }
+  assert.equal(r.code, 0, output(r));
+  // Warnings (an unknown key, a bad value, a missing Unit=) do not change the exit code.
+  assert.deepEqual(
+    r.stderr.split('\n').filter((l) => l.includes('pkgwatch')),
+    [],
+    output(r),
+  );
+
+  const security = await runProcess(analyze, ['security', '--offline=true', '--no-pager', SERVICE], { env: C_LOCALE });
+  const exposure = /Overall exposure level for pkgwatch-offline\.service: (\S+ \S+)/.exec(security.stdout)?.[1];
+  // No ceiling: the helper runs the operator's command as root, so it is confined only as far as that allows.
+  t.diagnostic(`systemd-analyze security: ${exposure ?? 'no score'}`);
+});
+
+test('the path unit watches the offline record the agent writes, and starts the helper service', () => {
+  const stateDir = CONFIG_KEYS.find((k) => k.key === 'state_dir')?.default;
+  assert.equal(typeof stateDir, 'string');
+  const path = unitSection(PATH_UNIT, 'Path');
+  assert.deepEqual(path.get('PathChanged'), [join(stateDir as string, OFFLINE_FILE)]);
+  assert.equal(join(stateDir as string, OFFLINE_FILE), '/var/lib/pkgwatch/offline.json');
+  // PathExists= and friends would start the helper again and again while the record exists.
+  for (const key of ['PathExists', 'PathExistsGlob', 'PathModified', 'DirectoryNotEmpty']) assert.equal(path.get(key), undefined, key);
+  assert.equal(one(path, 'Unit'), 'pkgwatch-offline.service');
+  assert.equal(one(unitSection(PATH_UNIT, 'Install'), 'WantedBy'), 'multi-user.target');
+});
+
+test('the helper service is a root oneshot running offline-helper, with a timeout and the basic sandbox', () => {
+  const service = unitSection(SERVICE, 'Service');
+  assert.equal(one(service, 'Type'), 'oneshot');
+  assert.deepEqual(service.get('ExecStart'), [EXEC_START]);
+  // The CLI has that command.
+  assert.match(readFileSync(`${REPO_ROOT}src/cli/main.ts`, 'utf8'), /'offline-helper'/);
+  for (const key of ['User', 'DynamicUser', 'CapabilityBoundingSet', 'NoNewPrivileges']) {
+    const v = one(service, key);
+    assert.ok(v === undefined || v === 'root' || v === 'no', `${key}=${String(v)}: systemctl and the offline command need root`);
+  }
+  assert.equal(one(service, 'TimeoutStartSec'), '5min');
+  assert.ok(['yes', 'read-only', 'tmpfs'].includes(one(service, 'ProtectHome') ?? ''), `ProtectHome=${String(one(service, 'ProtectHome'))}`);
+  assert.equal(one(service, 'PrivateTmp'), 'yes');
+  // Started by the path unit only.
+  assert.equal(unitSection(SERVICE, 'Install').size, 0);
+});
