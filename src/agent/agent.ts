@@ -1,20 +1,26 @@
 // The long-running agent: schedules, real-time checks, the dpkg guard, and alerts on change of
 // state. One Agent per process; `start`, `reload`, `close` are its lifecycle (STYLE 10).
+import os from 'node:os';
 import path from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { displayPath, fromUtf8, toFsPath } from '../dpkg/bytes.js';
 import type { BytePath } from '../dpkg/types.js';
 import type { ResolvedConfig } from '../config/schema.js';
 import { compileIgnore } from '../config/ignore.js';
+import { LogSink } from '../alerts/log.js';
+import { Outbox } from '../alerts/outbox.js';
 import { createSinks } from '../alerts/registry.js';
-import type { AlertSink } from '../alerts/sink.js';
+import type { ActionOutcome, AlertEvent, AlertKind, AlertSink } from '../alerts/sink.js';
 import { findingJson, type FindingJson } from '../verify/report.js';
 import { defaultJobs, verify } from '../verify/run.js';
 import { DpkgGuard } from './dpkgguard.js';
 import { advanceBaseline, compareSnapshots, databaseFindings, snapshotFromJson, snapshotPackages, snapshotToJson, type DbSnapshot } from './dbsnapshot.js';
-import { applyRun, dueReminders, type AlertEvent } from './findings.js';
+import { applyRun, dueReminders, type DraftEvent } from './findings.js';
 import { runFullCheck } from './fullcheck.js';
 import type { Logger, WatchDegradedReason } from './log.js';
+import { OfflineController } from './offline.js';
+import { offlineInfo } from './offlinestate.js';
 import { missedSince, Scheduler, type ScheduleName } from './scheduler.js';
 import { resolveScope, type Scope } from './scope.js';
 import { sdNotify, watchdogIntervalMs } from './sdnotify.js';
@@ -43,7 +49,11 @@ export class Agent {
   private readonly logger: Logger;
   private readonly store: StateStore;
   private state!: AgentState;
+  private readonly logSink: LogSink;
+  private outbox: Outbox | null = null;
+  /** The outbox's sinks (it never closes them: the agent does, after the outbox or on reload). */
   private sinks: AlertSink[] = [];
+  private readonly offline: OfflineController;
   private isIgnored: (p: string) => boolean;
   private scope: Scope | null = null;
   private baseline: DbSnapshot | null = null;
@@ -77,6 +87,22 @@ export class Agent {
       logger: this.logger,
       onChange: () => this.writeStatus(),
     });
+    this.logSink = new LogSink(this.logger);
+    this.offline = new OfflineController({
+      config: () => this.config,
+      logger: this.logger,
+      stateDir: opts.config.stateDir,
+      inScope: (pkg) => this.scope?.ids.has(pkg) ?? false,
+      reverify: (findings) => this.reverify(findings),
+      alert: (kind, findings, actions) => this.alert(kind, findings, actions),
+      onChange: () => this.writeStatus(),
+      signal: this.abort.signal,
+    });
+  }
+
+  /** The host name alerts carry. */
+  private get host(): string {
+    return this.config.alerts.host === '' ? os.hostname() : this.config.alerts.host;
   }
 
   /** Loads state, resolves the scope, starts watchers and schedules; READY=1 when done. */
@@ -84,7 +110,17 @@ export class Agent {
     const loaded = this.store.load();
     this.state = loaded.state;
     if (loaded.warning !== null) this.logger.log({ kind: 'state.corrupt', file: path.join(this.config.stateDir, 'state.json'), detail: loaded.warning });
-    this.sinks = createSinks(['log'], { logger: this.logger });
+    // The outbox before anything can alert: what a previous run left undelivered goes out first.
+    this.sinks = createSinks(this.config, { host: this.host });
+    this.outbox = await Outbox.open({
+      dir: path.join(this.config.stateDir, 'outbox'),
+      sinks: this.sinks,
+      maxAgeMs: this.config.alerts.maxAgeMs,
+      retryMinMs: this.config.alerts.retryMinMs,
+      retryMaxMs: this.config.alerts.retryMaxMs,
+      log: (e) => this.logger.log(e),
+    });
+    this.outbox.start();
     this.logger.log({
       kind: 'agent.started',
       version: this.opts.version,
@@ -93,12 +129,13 @@ export class Agent {
       watch: this.config.watch.enabled && this.config.scope.packages.length > 0,
     });
     await this.dpkg.observe();
+    await this.offline.start();
     await this.refreshScope();
     this.startSchedules();
     await this.catchUp();
     // dpkg's record as it is now against the kept baseline: what changed while the agent was down.
     await this.checkDatabase(this.dpkg.epoch);
-    this.timers.push(setInterval(() => void (this.stopping ? undefined : this.dpkg.poll(() => this.onDpkgEnd())), DPKG_POLL_MS));
+    this.timers.push(setInterval(() => this.tick(), DPKG_POLL_MS));
     const reminderEvery = Math.min(Math.max(this.config.alerts.reminderMs / 4, 1000), 10 * 60_000);
     this.timers.push(setInterval(() => this.remind(), reminderEvery));
     const watchdog = watchdogIntervalMs();
@@ -116,6 +153,10 @@ export class Agent {
     }
     this.config = { ...config, stateDir: this.config.stateDir };
     this.isIgnored = ignoreMatcher(config.ignore.paths);
+    const old = this.sinks;
+    this.sinks = createSinks(this.config, { host: this.host });
+    this.outbox?.setSinks(this.sinks);
+    void Promise.all(old.map((s) => s.close())).catch(() => undefined);
     await this.scheduler?.stop();
     await this.refreshScope();
     this.startSchedules();
@@ -137,8 +178,15 @@ export class Agent {
     for (const t of this.timers) clearInterval(t);
     if (this.realtimeTimer !== null) clearTimeout(this.realtimeTimer);
     if (this.dbTimer !== null) clearTimeout(this.dbTimer);
-    await Promise.all([this.scheduler?.stop(), this.watcher?.close(), this.dbWatcher?.close(), this.draining?.catch(() => undefined)]);
-    await Promise.all(this.sinks.map((s) => s.close()));
+    await Promise.all([
+      this.scheduler?.stop(),
+      this.watcher?.close(),
+      this.dbWatcher?.close(),
+      this.draining?.catch(() => undefined),
+      this.offline.settle(),
+    ]);
+    await this.outbox?.close();
+    await Promise.all(this.sinks.map((s) => s.close())).catch(() => undefined);
     this.persist();
     this.writeStatus(false);
   }
@@ -153,6 +201,16 @@ export class Agent {
     } catch (err) {
       this.logger.log({ kind: 'warning', message: `${errText(err)}; the agent goes on, the state is kept in memory until a save succeeds` });
     }
+  }
+
+  /** Every second: dpkg's lock and marker, the offline record, files other processes put in the outbox. */
+  private tick(): void {
+    if (this.stopping) return;
+    void this.dpkg.poll(() => this.onDpkgEnd());
+    this.offline.poll();
+    this.outbox?.rescan().catch((err: unknown) => {
+      this.logger.log({ kind: 'warning', message: `cannot read the outbox: ${errText(err)}` });
+    });
   }
 
   private get stopping(): boolean {
@@ -429,6 +487,7 @@ export class Agent {
     // (at least once). The log sink writes synchronously; the outbox makes this durable for others.
     this.send([...applied.events, ...reminded.events]);
     this.persist();
+    this.offline.consider(this.state.findings);
     const outcome = this.state.lastRuns[kind]?.outcome;
     if ((kind !== 'realtime' || findings.length > 0) && outcome !== undefined && outcome !== 'failed') {
       this.logger.log({
@@ -454,14 +513,55 @@ export class Agent {
     this.persist();
   }
 
-  private send(events: readonly AlertEvent[]): void {
-    for (const e of events) {
-      for (const sink of this.sinks) {
-        sink.send(e).catch((err: unknown) => {
-          this.logger.log({ kind: 'warning', message: `alert sink ${sink.name} failed to take ${e.kind} ${e.id}: ${errText(err)}` });
-        });
-      }
+  /**
+   * Alerts: into the log at once, and into the outbox (written and fsynced before this returns),
+   * which delivers to email and webhook on its own time.
+   */
+  private send(drafts: readonly DraftEvent[]): void {
+    for (const d of drafts) {
+      const event: AlertEvent = { ...d, host: this.host, offline: offlineInfo(this.offline.current) };
+      this.logSink.send([event]).catch((err: unknown) => {
+        this.logger.log({ kind: 'warning', message: `cannot log alert ${event.id}: ${errText(err)}` });
+      });
+      this.outbox?.enqueue(event);
     }
+  }
+
+  private alert(kind: AlertKind, findings: readonly FindingJson[], actions: readonly ActionOutcome[]): void {
+    const draft: DraftEvent = { kind, id: randomUUID(), time: new Date().toISOString(), findings: [...findings] };
+    const event: AlertEvent = { ...draft, host: this.host, offline: offlineInfo(this.offline.current), actions: [...actions] };
+    this.logSink.send([event]).catch(() => undefined);
+    this.outbox?.enqueue(event);
+    this.writeStatus();
+  }
+
+  /** The confirming re-check before going offline: what still fails, or null when dpkg ran meanwhile. */
+  private async reverify(findings: readonly FindingJson[]): Promise<FindingJson[] | null> {
+    const cfg = this.config;
+    const scope = this.scope;
+    const baseline = this.baseline;
+    if (scope === null) throw new Error('the dpkg database could not be read');
+    const epoch = this.dpkg.epoch;
+    if (this.dpkg.running || (await this.dpkg.observe())) return null;
+    const out: FindingJson[] = [];
+    const files = findings.filter((f) => f.status !== 'database-changed');
+    if (files.length > 0) {
+      const report = await verify({
+        root: cfg.root,
+        packages: scope.args,
+        withDeps: cfg.scope.withDependencies,
+        conffiles: true,
+        jobs: 1,
+        paths: new Set(files.map((f) => fromUtf8(f.path))),
+        signal: this.abort.signal,
+      });
+      out.push(...report.findings.map(findingJson));
+    }
+    if (baseline !== null && findings.some((f) => f.status === 'database-changed')) {
+      out.push(...databaseFindings(scope.db.root, compareSnapshots(baseline, await snapshotPackages(scope.db, scope.packages))));
+    }
+    if (await this.dpkg.busySince(epoch)) return null;
+    return out;
   }
 
   private writeStatus(running = true): void {
@@ -474,6 +574,8 @@ export class Agent {
       nextRun: (name) => this.scheduler?.nextRun(name) ?? null,
       watch: this.watcher?.stats() ?? null,
       dpkgRunning: this.dpkg.running,
+      alerts: this.outbox?.status() ?? [],
+      offline: { ...this.offline.current, confirming: this.offline.pending },
     });
     try {
       writeStatus(this.config.stateDir, status);

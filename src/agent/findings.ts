@@ -5,7 +5,8 @@ import type { FindingJson } from '../verify/report.js';
 import type { OpenFinding } from './state.js';
 import { findingKey } from './state.js';
 
-export type { AlertEvent, AlertKind } from '../alerts/sink.js';
+/** An alert as applyRun and dueReminders make it: the agent adds the host and the offline state. */
+export type DraftEvent = Pick<AlertEvent, 'kind' | 'id' | 'time' | 'findings'>;
 
 /** The outcome of one verification run, as far as alerting cares. */
 export interface RunFindings {
@@ -26,7 +27,7 @@ export interface ApplyRunOptions {
 /** Open findings after a run or a reminder tick, and the events to send (at most one per kind). */
 export interface AlertUpdate {
   readonly open: OpenFinding[];
-  readonly events: AlertEvent[];
+  readonly events: DraftEvent[];
 }
 
 function byPackageThenPath(a: { package: string; path: string }, b: { package: string; path: string }): number {
@@ -40,7 +41,7 @@ function sameFailure(a: FindingJson, b: FindingJson): boolean {
   return a.status === b.status && a.expected === b.expected && a.actual === b.actual;
 }
 
-function event(kind: AlertKind, now: Date, findings: FindingJson[], newId: () => string): AlertEvent {
+function event(kind: AlertKind, now: Date, findings: FindingJson[], newId: () => string): DraftEvent {
   return { kind, id: newId(), time: now.toISOString(), findings: [...findings].sort(byPackageThenPath) };
 }
 
@@ -104,7 +105,7 @@ export function applyRun(
   }
 
   next.sort((a, b) => byPackageThenPath(a.finding, b.finding));
-  const events: AlertEvent[] = [];
+  const events: DraftEvent[] = [];
   if (opened.length > 0) events.push(event('findings.opened', now, opened, newId));
   if (resolved.length > 0) events.push(event('findings.resolved', now, resolved, newId));
   return { open: next, events };

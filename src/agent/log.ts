@@ -1,6 +1,6 @@
 // The agent's log as data: one typed event per thing it logs, rendered as text or JSON lines, journald-aware.
 import { formatBytes } from '../verify/report.js';
-import type { AlertEvent } from '../alerts/sink.js';
+import type { ActionOutcome, AlertEvent, AlertKind } from '../alerts/sink.js';
 import type { FindingJson } from '../verify/report.js';
 import type { RunOutcome } from './state.js';
 
@@ -50,13 +50,23 @@ export type LogEvent =
   | { readonly kind: 'state.corrupt'; readonly file: string; readonly detail: string }
   | { readonly kind: 'config.invalid'; readonly message: string }
   | { readonly kind: 'alert'; readonly event: AlertEvent }
+  | { readonly kind: 'alert.delivered'; readonly sink: string; readonly ids: readonly string[]; readonly attempts: number }
+  | { readonly kind: 'alert.failed'; readonly sink: string; readonly ids: readonly string[]; readonly attempt: number; readonly error: string; readonly retryInMs: number }
+  | { readonly kind: 'alert.dropped'; readonly sink: string; readonly id: string; readonly event: AlertKind; readonly queued: string; readonly reason: 'max-age' | 'overflow' }
+  | { readonly kind: 'alert.corrupt'; readonly file: string; readonly detail: string }
+  | { readonly kind: 'alert.write-failed'; readonly sink: string; readonly id: string; readonly error: string }
+  | { readonly kind: 'offline.confirming'; readonly findings: number; readonly delayMs: number }
+  | { readonly kind: 'offline.unconfirmed'; readonly reason: 'resolved' | 'dpkg-running' | 'error'; readonly detail: string }
+  | { readonly kind: 'site.offline'; readonly since: string; readonly reason: string; readonly actions: readonly ActionOutcome[] }
+  | { readonly kind: 'site.still-offline'; readonly since: string | null; readonly reason: string | null }
+  | { readonly kind: 'site.online'; readonly by: string; readonly forced: boolean; readonly reason: string | null }
   | { readonly kind: 'warning'; readonly message: string };
 
 /** The kinds of log event. */
 export type LogKind = LogEvent['kind'];
 
-/** syslog priorities used: 3 err, 4 warning, 5 notice, 6 info. */
-export type LogPriority = 3 | 4 | 5 | 6;
+/** syslog priorities used: 2 crit, 3 err, 4 warning, 5 notice, 6 info. */
+export type LogPriority = 2 | 3 | 4 | 5 | 6;
 
 /** The priority of each kind of event: the `<N>` prefix under systemd and `priority` in JSON. */
 export const LOG_PRIORITY: Readonly<Record<LogKind, LogPriority>> = Object.freeze({
@@ -76,10 +86,20 @@ export const LOG_PRIORITY: Readonly<Record<LogKind, LogPriority>> = Object.freez
   'state.corrupt': 4,
   'config.invalid': 3,
   alert: 4,
+  'alert.delivered': 6,
+  'alert.failed': 4,
+  'alert.dropped': 3,
+  'alert.corrupt': 3,
+  'alert.write-failed': 3,
+  'offline.confirming': 4,
+  'offline.unconfirmed': 5,
+  'site.offline': 2,
+  'site.still-offline': 4,
+  'site.online': 5,
   warning: 4,
 });
 
-const LEVEL: Record<LogPriority, string> = { 3: 'error', 4: 'warning', 5: 'notice', 6: 'info' };
+const LEVEL: Record<LogPriority, string> = { 2: 'critical', 3: 'error', 4: 'warning', 5: 'notice', 6: 'info' };
 
 /** Items (findings, packages) listed by name in a text line; the rest are counted (`and N more`). */
 export const TEXT_LIST_LIMIT = 20;
@@ -118,7 +138,19 @@ const ALERT_HEAD: Record<AlertEvent['kind'], string> = {
   'findings.opened': 'ALERT: findings opened',
   'findings.resolved': 'findings resolved',
   'findings.reminder': 'REMINDER: findings still open',
+  'site.offline': 'ALERT: site taken offline',
+  'site.online': 'site back online',
+  test: 'test alert',
 };
+
+function actionsText(actions: readonly ActionOutcome[]): string {
+  if (actions.length === 0) return 'no actions configured';
+  return actions.map((a) => `${a.action} ${a.target}: ${a.ok ? 'ok' : 'FAILED'} (${a.detail})`).join('; ');
+}
+
+function idList(ids: readonly string[]): string {
+  return capped([...ids], 3);
+}
 
 const DEFER_REASON: Record<'dpkg-running' | 'busy', string> = {
   'dpkg-running': 'dpkg is running',
@@ -176,8 +208,32 @@ function sentence(e: LogEvent): string {
     case 'alert': {
       const ev = e.event;
       const list = capped(ev.findings.map(findingText), TEXT_LIST_LIMIT, '; ');
-      return `${ALERT_HEAD[ev.kind]}: ${plural(ev.findings.length, 'finding')}: ${list} (alert ${ev.id})`;
+      const offline = ev.kind.startsWith('site.') && ev.offline.reason !== null ? `: ${ev.offline.reason}` : '';
+      const found = ev.findings.length === 0 ? '' : `: ${plural(ev.findings.length, 'finding')}: ${list}`;
+      return `${ALERT_HEAD[ev.kind]}${offline}${found} (alert ${ev.id})`;
     }
+    case 'alert.delivered':
+      return `alert delivered to ${e.sink}: ${idList(e.ids)}${e.attempts > 1 ? ` after ${plural(e.attempts, 'attempt')}` : ''}`;
+    case 'alert.failed':
+      return `alert delivery to ${e.sink} failed (attempt ${n(e.attempt)}): ${e.error}; retrying in ${Math.ceil(e.retryInMs / 1000)} s (${idList(e.ids)})`;
+    case 'alert.dropped':
+      return e.reason === 'max-age'
+        ? `alert DROPPED for ${e.sink}: ${e.event} ${e.id}, queued ${e.queued}, could not be delivered within [alerts] max_age`
+        : `alert DROPPED for ${e.sink}: ${e.event} ${e.id}, queued ${e.queued}: the outbox is full`;
+    case 'alert.corrupt':
+      return `outbox file ${e.file} is not valid and was moved aside: ${e.detail}`;
+    case 'alert.write-failed':
+      return `cannot write alert ${e.id} for ${e.sink} to the outbox: ${e.error}; it is kept in memory and sent, but a restart before delivery would lose it`;
+    case 'offline.confirming':
+      return `${plural(e.findings, 'finding')} would take the site offline; re-verifying in ${(e.delayMs / 1000).toFixed(1)} s`;
+    case 'offline.unconfirmed':
+      return `site left online: ${e.detail}`;
+    case 'site.offline':
+      return `SITE TAKEN OFFLINE at ${e.since}: ${e.reason}; ${actionsText(e.actions)}; run \`pkgwatch online\` to restore`;
+    case 'site.still-offline':
+      return `the site is offline since ${e.since ?? 'an unknown time'}: ${e.reason ?? 'no reason recorded'}; run \`pkgwatch online\` to restore`;
+    case 'site.online':
+      return `site brought back online by ${e.by}${e.forced ? ' with --force' : ''}${e.reason === null ? '' : `: ${e.reason}`}`;
     case 'warning':
       return e.message;
   }

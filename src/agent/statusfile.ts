@@ -1,7 +1,9 @@
 // The agent's status, as `pkgwatch status` reads it: written by the agent to <state_dir>/status.json.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import type { SinkStatus } from '../alerts/outbox.js';
 import type { FindingJson } from '../verify/report.js';
+import type { OfflineRecord } from './offlinestate.js';
 import { writeFileAtomic } from './atomic.js';
 import type { ResolvedConfig } from '../config/schema.js';
 import type { ScheduleName } from './scheduler.js';
@@ -26,6 +28,21 @@ export interface AgentStatus {
   nextRuns: { scoped: string | null; full: string | null };
   watch: { enabled: boolean; dirs: number; paths: number; errors: number; lastError: string | null; degraded: boolean };
   dpkgRunning: boolean;
+  /** Deliveries per queued sink (email, webhook): pending, last error, dropped. */
+  alerts: SinkStatus[];
+  /** Taking the site offline: on or off, and whether the site is offline now. */
+  offline: OfflineStatus;
+}
+
+/** The `offline` part of the status. */
+export interface OfflineStatus {
+  enabled: boolean;
+  active: boolean;
+  since: string | null;
+  reason: string | null;
+  /** A confirming re-check before going offline is under way. */
+  confirming: boolean;
+  restored: OfflineRecord['restored'];
 }
 
 /** What the agent knows, for composeStatus. */
@@ -38,6 +55,8 @@ export interface StatusSources {
   readonly nextRun: (name: ScheduleName) => Date | null;
   readonly watch: WatcherStats | null;
   readonly dpkgRunning: boolean;
+  readonly alerts: readonly SinkStatus[];
+  readonly offline: OfflineRecord & { readonly confirming: boolean };
 }
 
 /** The status document from what the agent knows now. */
@@ -63,6 +82,15 @@ export function composeStatus(src: StatusSources): AgentStatus {
       degraded: w?.degraded ?? false,
     },
     dpkgRunning: src.dpkgRunning,
+    alerts: src.alerts.map((a) => ({ ...a })),
+    offline: {
+      enabled: src.config.offline.enabled,
+      active: src.offline.active,
+      since: src.offline.since,
+      reason: src.offline.reason,
+      confirming: src.offline.confirming,
+      restored: src.offline.restored,
+    },
   };
 }
 

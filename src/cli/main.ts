@@ -4,9 +4,12 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { PkgwatchError, usageError } from '../errors.js';
 import { agentOptions, runAgent } from './agent.js';
+import { alertCommand } from './alert.js';
 import { checkOptions, runCheck } from './check.js';
 import { configCommand } from './config.js';
 import { notifyOptions, runNotify } from './notify.js';
+import { offlineHelperOptions, runOfflineHelper } from './offlinehelper.js';
+import { onlineOptions, runOnline } from './online.js';
 import { runStatus, statusOptions } from './status.js';
 import { EXIT, type ExitCode } from './exit.js';
 
@@ -43,6 +46,27 @@ async function main(argv: string[]): Promise<ExitCode> {
       configCommand(y, (c) => {
         code = c;
       }),
+    )
+    .command(
+      'online',
+      'bring the site back after the agent took it offline: re-checks the scope first, refuses while findings are open',
+      (y) => onlineOptions(y),
+      async (args) => {
+        code = await runOnline(args);
+      },
+    )
+    .command('alert', 'alerts: pkgwatch alert test', (y) =>
+      alertCommand(y, (c) => {
+        code = c;
+      }),
+    )
+    .command(
+      'offline-helper',
+      'take the offline steps that need root (pkgwatch-offline.service runs this)',
+      (y) => offlineHelperOptions(y),
+      async (args) => {
+        code = await runOfflineHelper(args);
+      },
     )
     .command(
       'notify <event>',

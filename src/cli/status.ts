@@ -2,6 +2,7 @@
 import type { Argv } from 'yargs';
 import { pidAlive, readStatus, type AgentStatus } from '../agent/statusfile.js';
 import type { RunRecord } from '../agent/state.js';
+import { readOfflineRecord } from '../agent/offlinestate.js';
 import { loadConfig } from '../config/load.js';
 import { configOption } from './agent.js';
 import { EXIT, type ExitCode } from './exit.js';
@@ -19,18 +20,23 @@ export function statusOptions(y: Argv): Argv<StatusArgs> {
     .option('json', { describe: 'print the status as one JSON document', type: 'boolean', default: false }) as unknown as Argv<StatusArgs>;
 }
 
-/** Exit 0: running, nothing open; 1: findings open; 3: the agent is not running (or never ran). */
+/** Exit 0: running, nothing open; 1: findings open or the site offline; 3: the agent is not running (or never ran). */
 export async function runStatus(args: StatusArgs): Promise<ExitCode> {
   const config = await loadConfig({ file: args.config, overrides: args.stateDir === undefined ? {} : { stateDir: args.stateDir } });
   const saved = readStatus(config.stateDir);
-  const status: AgentStatus | null = saved === null ? null : { ...saved, running: saved.running && pidAlive(saved.pid) };
+  let status: AgentStatus | null = saved === null ? null : { ...saved, running: saved.running && pidAlive(saved.pid) };
+  // The offline record is the truth (`pkgwatch online` changes it while the agent may be down).
+  const offline = readOfflineRecord(config.stateDir);
+  if (status !== null && status.offline !== undefined) {
+    status = { ...status, offline: { ...status.offline, active: offline.active, since: offline.since, reason: offline.reason, restored: offline.restored } };
+  }
   if (args.json) {
     process.stdout.write(`${JSON.stringify(status ?? { running: false, findings: [], stateDir: config.stateDir }, null, 2)}\n`);
   } else {
     process.stdout.write(status === null ? `pkgwatch agent: never ran with state_dir ${config.stateDir}\n` : renderStatus(status));
   }
   if (status === null || !status.running) return EXIT.incomplete;
-  return status.findings.some((f) => !f.ignored) ? EXIT.findings : EXIT.ok;
+  return status.findings.some((f) => !f.ignored) || offline.active ? EXIT.findings : EXIT.ok;
 }
 
 function renderStatus(s: AgentStatus): string {
@@ -49,10 +55,31 @@ function renderStatus(s: AgentStatus): string {
       : 'watch: off',
   );
   lines.push(`dpkg: ${s.dpkgRunning ? 'RUNNING (checks wait)' : 'not running'}`);
+  lines.push(...offlineLines(s.offline));
+  lines.push(...alertLines(s.alerts));
   const open = s.findings.filter((f) => !f.ignored);
   lines.push(`open findings: ${open.length}${s.findings.length > open.length ? ` (+${s.findings.length - open.length} on ignored paths)` : ''}`);
   for (const f of s.findings) lines.push(`  ${f.status.padEnd(16)} ${f.path} (${f.package})${f.ignored ? ' [ignored]' : ''} since ${f.firstSeen}`);
   return `${lines.join('\n')}\n`;
+}
+
+function offlineLines(o: AgentStatus['offline'] | undefined): string[] {
+  if (o === undefined) return [];
+  if (o.active) return [`site: OFFLINE since ${o.since ?? '?'}: ${o.reason ?? 'no reason recorded'}`, '  restore the files, then run `pkgwatch online`'];
+  const how = o.enabled ? (o.confirming ? 'online (re-verifying findings before going offline)' : 'online (taken offline on a confirmed finding)') : 'online (taking it offline is disabled)';
+  const restored = o.restored === null ? '' : `; last brought back ${o.restored.at} by ${o.restored.by}${o.restored.forced ? ' with --force' : ''}`;
+  return [`site: ${how}${restored}`];
+}
+
+function alertLines(sinks: AgentStatus['alerts'] | undefined): string[] {
+  if (sinks === undefined || sinks.length === 0) return ['alerts: log only (no email or webhook configured)'];
+  const out = ['alerts:'];
+  for (const a of sinks) {
+    const state = a.pending === 0 ? 'nothing pending' : `${a.pending} PENDING since ${a.oldest ?? '?'}${a.nextAttempt === null ? '' : `, next attempt ${a.nextAttempt}`}`;
+    out.push(`  ${a.sink}${a.configured ? '' : ' (no longer configured)'}: ${state}; last delivered ${a.lastDelivered ?? 'never'}; dropped ${a.dropped}`);
+    if (a.lastError !== null) out.push(`    last error (${a.lastErrorAt ?? '?'}): ${a.lastError}`);
+  }
+  return out;
 }
 
 function run(r: RunRecord | undefined): string {

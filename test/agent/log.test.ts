@@ -37,7 +37,9 @@ function changed(pkg: string, path: string): FindingJson {
 const opened: AlertEvent = {
   kind: 'findings.opened',
   id: '6f1c2d3e-0000-4000-8000-000000000001',
+  host: 'web1',
   time: '2024-01-31T12:00:00.000Z',
+  offline: { active: false, since: null, reason: null },
   findings: [
     changed('nginx', '/usr/sbin/nginx'),
     { package: 'nginx-common', path: '/etc/nginx/nginx.conf', status: 'missing', conffile: true, expected: 'a'.repeat(32), actual: null, detail: null },
@@ -88,7 +90,7 @@ test('alerts: package, status and path of each finding, and the event id', () =>
   );
   assert.equal(
     render('json', false, { kind: 'alert', event: { ...opened, kind: 'findings.reminder', findings: opened.findings.slice(0, 1) } }),
-    '{"time":"2024-01-31T12:00:00.000Z","priority":4,"kind":"alert","event":{"kind":"findings.reminder","id":"6f1c2d3e-0000-4000-8000-000000000001","time":"2024-01-31T12:00:00.000Z","findings":[{"package":"nginx","path":"/usr/sbin/nginx","status":"changed","conffile":false,"expected":"00000000000000000000000000000000","actual":"ffffffffffffffffffffffffffffffff","detail":null}]},"findingsOmitted":0}\n',
+    '{"time":"2024-01-31T12:00:00.000Z","priority":4,"kind":"alert","event":{"kind":"findings.reminder","id":"6f1c2d3e-0000-4000-8000-000000000001","host":"web1","time":"2024-01-31T12:00:00.000Z","offline":{"active":false,"since":null,"reason":null},"findings":[{"package":"nginx","path":"/usr/sbin/nginx","status":"changed","conffile":false,"expected":"00000000000000000000000000000000","actual":"ffffffffffffffffffffffffffffffff","detail":null}]},"findingsOmitted":0}\n',
   );
 });
 
@@ -142,6 +144,44 @@ test('every kind renders as one sentence', () => {
       '<4>state file /var/lib/pkgwatch/state.json is corrupt: not valid JSON (x); starting from an empty state',
     ],
     [{ kind: 'config.invalid', message: 'm' }, '<3>invalid configuration: m'],
+    [{ kind: 'alert.delivered', sink: 'webhook', ids: ['a1'], attempts: 1 }, '<6>alert delivered to webhook: a1'],
+    [{ kind: 'alert.delivered', sink: 'email', ids: ['a1', 'a2', 'a3', 'a4'], attempts: 3 }, '<6>alert delivered to email: a1, a2, a3, and 1 more after 3 attempts'],
+    [
+      { kind: 'alert.failed', sink: 'webhook', ids: ['a1'], attempt: 2, error: 'HTTP 500 from http://h/x: down', retryInMs: 19_500 },
+      '<4>alert delivery to webhook failed (attempt 2): HTTP 500 from http://h/x: down; retrying in 20 s (a1)',
+    ],
+    [
+      { kind: 'alert.dropped', sink: 'email', id: 'a1', event: 'findings.opened', queued: '2024-01-24T12:00:00.000Z', reason: 'max-age' },
+      '<3>alert DROPPED for email: findings.opened a1, queued 2024-01-24T12:00:00.000Z, could not be delivered within [alerts] max_age',
+    ],
+    [
+      { kind: 'alert.dropped', sink: 'email', id: 'a1', event: 'findings.opened', queued: '2024-01-24T12:00:00.000Z', reason: 'overflow' },
+      '<3>alert DROPPED for email: findings.opened a1, queued 2024-01-24T12:00:00.000Z: the outbox is full',
+    ],
+    [{ kind: 'alert.corrupt', file: '/s/outbox/email/x.json', detail: 'bad JSON' }, '<3>outbox file /s/outbox/email/x.json is not valid and was moved aside: bad JSON'],
+    [
+      { kind: 'alert.write-failed', sink: 'webhook', id: 'a1', error: 'ENOSPC' },
+      '<3>cannot write alert a1 for webhook to the outbox: ENOSPC; it is kept in memory and sent, but a restart before delivery would lose it',
+    ],
+    [{ kind: 'offline.confirming', findings: 2, delayMs: 2000 }, '<4>2 findings would take the site offline; re-verifying in 2.0 s'],
+    [{ kind: 'offline.unconfirmed', reason: 'resolved', detail: 'the findings no longer failed when re-verified' }, '<5>site left online: the findings no longer failed when re-verified'],
+    [
+      {
+        kind: 'site.offline',
+        since: '2024-01-31T12:00:00.000Z',
+        reason: '1 file failed verification in app: changed /srv/app.py',
+        actions: [
+          { action: 'flag_file', target: '/var/lib/pkgwatch/maintenance.on', ok: true, detail: 'created' },
+          { action: 'stop_unit', target: 'php-fpm.service', ok: false, detail: 'exit 5' },
+        ],
+      },
+      '<2>SITE TAKEN OFFLINE at 2024-01-31T12:00:00.000Z: 1 file failed verification in app: changed /srv/app.py; flag_file /var/lib/pkgwatch/maintenance.on: ok (created); stop_unit php-fpm.service: FAILED (exit 5); run `pkgwatch online` to restore',
+    ],
+    [
+      { kind: 'site.still-offline', since: '2024-01-31T12:00:00.000Z', reason: 'r' },
+      '<4>the site is offline since 2024-01-31T12:00:00.000Z: r; run `pkgwatch online` to restore',
+    ],
+    [{ kind: 'site.online', by: 'alice', forced: true, reason: null }, '<5>site brought back online by alice with --force'],
     [{ kind: 'warning', message: 'systemd-notify failed' }, '<4>systemd-notify failed'],
   ];
   for (const [e, line] of events) assert.equal(render('text', true, e), `${line}\n`, e.kind);
@@ -165,6 +205,16 @@ test('every kind has a syslog priority', () => {
     'state.corrupt': 4,
     'config.invalid': 3,
     alert: 4,
+    'alert.delivered': 6,
+    'alert.failed': 4,
+    'alert.dropped': 3,
+    'alert.corrupt': 3,
+    'alert.write-failed': 3,
+    'offline.confirming': 4,
+    'offline.unconfirmed': 5,
+    'site.offline': 2,
+    'site.still-offline': 4,
+    'site.online': 5,
     warning: 4,
   });
 });

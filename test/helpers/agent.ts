@@ -18,7 +18,27 @@ export interface AgentToml {
   schedule?: { scoped?: string; full?: string; splay?: string; full_max_mb_per_s?: number };
   watch?: { enabled?: boolean };
   ignore?: { paths?: string[] };
-  alerts?: { reminder?: string };
+  alerts?: {
+    reminder?: string;
+    max_age?: string;
+    retry_min?: string;
+    retry_max?: string;
+    host?: string;
+    email?: { to?: string[]; from?: string; smtp?: string; sendmail?: boolean; batch?: string; timeout?: string };
+    webhook?: { url?: string; secret?: string; headers?: Record<string, string>; timeout?: string };
+  };
+  offline?: {
+    enabled?: boolean;
+    on?: string[];
+    conffiles?: boolean;
+    confirm_delay?: string;
+    flag_file?: string;
+    stop_units?: string[];
+    command?: string[];
+    restore_command?: string[];
+    command_timeout?: string;
+    actions_by?: 'auto' | 'agent' | 'helper';
+  };
 }
 
 /** A schedule that in practice never fires during a test (midnight, January 1st). */
@@ -40,12 +60,19 @@ export interface AgentFinding {
   readonly detail: string | null;
 }
 
-export type AlertKind = 'findings.opened' | 'findings.resolved' | 'findings.reminder';
+export type AlertKind = 'findings.opened' | 'findings.resolved' | 'findings.reminder' | 'site.offline' | 'site.online' | 'test';
 
 /** An `alert` log line. */
 export interface AlertLine extends LogLine {
   readonly kind: 'alert';
-  readonly event: { readonly kind: AlertKind; readonly id: string; readonly time: string; readonly findings: readonly AgentFinding[] };
+  readonly event: {
+    readonly kind: AlertKind;
+    readonly id: string;
+    readonly host: string;
+    readonly time: string;
+    readonly findings: readonly AgentFinding[];
+    readonly offline: { readonly active: boolean; readonly since: string | null; readonly reason: string | null };
+  };
 }
 
 /** A `run.finished` log line. */

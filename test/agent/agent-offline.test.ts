@@ -1,0 +1,176 @@
+// Taking the site offline, end to end: the real agent, a real nginx (Debian's nginx-light) on
+// 127.0.0.1 with the shipped maintenance snippet, a real webhook receiver, and `pkgwatch online`.
+import assert from 'node:assert/strict';
+import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { agentFixture, agentTempDir, APP_CONTENT, APP_FILE, isKind, LIB_FILE, startAgent, YEARLY, type AgentToml, type LogLine } from '../helpers/agent.js';
+import { runCli } from '../helpers/cli.js';
+import { request, startNginx } from '../helpers/nginx.js';
+import { startHookReceiver, waitUntil } from '../helpers/receivers.js';
+
+const SECRET = 'offline-secret';
+const TAMPERED = '<?php system($_GET["c"]);\n';
+
+/** A directory for the flag and the command's marker, searchable by nginx's workers as /var/lib/pkgwatch is (0711). */
+function webDir(t: TestContext): string {
+  const dir = agentTempDir(t, 'pkgwatch-web-');
+  chmodSync(dir, 0o711);
+  return dir;
+}
+
+function offlineRecord(stateDir: string): { active: boolean; reason: string | null; restored: { by: string; forced: boolean } | null } {
+  return JSON.parse(readFileSync(path.join(stateDir, 'offline.json'), 'utf8')) as ReturnType<typeof offlineRecord>;
+}
+
+test('offline: 200, then a tampered scoped file takes the site offline (503); online refuses while it is wrong; 200 after restore and online', async (t) => {
+  const { fx, stateDir } = agentFixture(t);
+  const web = webDir(t);
+  const flag = path.join(web, 'maintenance.on');
+  const stopped = path.join(web, 'app-stopped');
+  const nginx = await startNginx(t, { flagFile: flag });
+  assert.equal((await request(`${nginx.url}/`)).status, 200);
+  const hook = await startHookReceiver(t, SECRET);
+  const config: AgentToml = {
+    scope: { packages: ['app'] },
+    schedule: { scoped: YEARLY, full: YEARLY },
+    alerts: { retry_min: '100ms', retry_max: '400ms', host: 'web1.test', webhook: { url: hook.url, secret: SECRET } },
+    offline: { enabled: true, confirm_delay: '300ms', flag_file: flag, command: ['touch', stopped], restore_command: ['rm', '-f', stopped], actions_by: 'agent' },
+  };
+  const agent = await startAgent({ t, fx, stateDir, config });
+  const from = agent.mark();
+  fx.write(APP_FILE, TAMPERED);
+  const off = await agent.waitFor('site.offline', isKind('site.offline'), { from });
+  assert.ok(agent.find(isKind('offline.confirming'), from).length >= 1, 'it re-verified first');
+  assert.deepEqual(
+    (off.line['actions'] as { action: string; ok: boolean }[]).map((a) => [a.action, a.ok]),
+    [
+      ['flag_file', true],
+      ['command', true],
+    ],
+    agent.transcript(),
+  );
+  const down = await request(`${nginx.url}/any/page.php`);
+  assert.equal(down.status, 503);
+  assert.ok(down.headers['retry-after'] !== undefined);
+  assert.ok(existsSync(stopped), 'the command ran');
+  assert.equal(offlineRecord(stateDir).active, true);
+  await waitUntil('the site.offline webhook', () => hook.accepted.some((h) => h.event === 'site.offline'));
+  const event = hook.accepted.find((h) => h.event === 'site.offline');
+  assert.equal(event?.offline.active, true);
+  assert.match(event?.offline.reason ?? '', /main\.py/);
+  assert.deepEqual(event?.findings.map((f) => f.path), [APP_FILE]);
+
+  // Still tampered: online refuses, the site stays down.
+  const refused = await runCli(['online', '--config', agent.configFile]);
+  assert.equal(refused.code, 1, refused.stdout + refused.stderr);
+  assert.match(refused.stdout, /Refusing/);
+  assert.ok(refused.stdout.includes(APP_FILE));
+  assert.equal((await request(`${nginx.url}/`)).status, 503);
+
+  // Restored: online brings it back, the restore command runs, the agent and the webhook hear of it.
+  fx.write(APP_FILE, APP_CONTENT);
+  const mark = agent.mark();
+  const online = await runCli(['online', '--config', agent.configFile]);
+  assert.equal(online.code, 0, online.stdout + online.stderr);
+  assert.equal((await request(`${nginx.url}/`)).status, 200);
+  assert.ok(!existsSync(stopped), 'the restore command ran');
+  assert.equal(offlineRecord(stateDir).active, false);
+  await agent.waitFor('site.online', isKind('site.online'), { from: mark });
+  await waitUntil('the site.online webhook', () => hook.accepted.some((h) => h.event === 'site.online'));
+  assert.equal(hook.accepted.find((h) => h.event === 'site.online')?.offline.active, false);
+  // Back online with the file restored, the agent does not take it down again.
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.deepEqual(agent.find(isKind('site.offline'), mark), []);
+  await agent.stop();
+});
+
+test('offline guards: a change undone within confirm_delay, an ignored path, and a conffile leave the site online', async (t) => {
+  const { fx, stateDir } = agentFixture(t);
+  fx.addPackage({ name: 'appconf', conffiles: [{ path: '/etc/app/app.ini', content: 'debug = false\n' }] });
+  const web = webDir(t);
+  const flag = path.join(web, 'maintenance.on');
+  const agent = await startAgent({
+    t,
+    fx,
+    stateDir,
+    config: {
+      scope: { packages: ['app', 'appconf'] },
+      schedule: { scoped: YEARLY, full: YEARLY },
+      ignore: { paths: [LIB_FILE] },
+      offline: { enabled: true, confirm_delay: '1500ms', flag_file: flag },
+    },
+  });
+  // An edited conffile and an ignored path are alerted (or kept) but never take the site down.
+  let from = agent.mark();
+  fx.write('/etc/app/app.ini', 'debug = true\n');
+  fx.write(LIB_FILE, 'LIB = 2\n');
+  await agent.waitFor('the conffile finding', (l: LogLine) => l.kind === 'alert' && JSON.stringify(l).includes('app.ini'), { from });
+  await new Promise((r) => setTimeout(r, 2500));
+  assert.deepEqual(agent.find(isKind('offline.confirming'), from), [], agent.transcript());
+
+  // Tampered and put back before the confirming re-check: left online.
+  from = agent.mark();
+  fx.write(APP_FILE, TAMPERED);
+  await agent.waitFor('confirming', isKind('offline.confirming'), { from });
+  fx.write(APP_FILE, APP_CONTENT);
+  const un = await agent.waitFor('unconfirmed', isKind('offline.unconfirmed'), { from });
+  assert.equal(un.line['reason'], 'resolved');
+  assert.deepEqual(agent.find(isKind('site.offline')), []);
+  assert.ok(!existsSync(flag));
+  await agent.stop();
+});
+
+test('offline through the privileged helper; the state survives kill -9 and the flag is put back at start; online --force is recorded', async (t) => {
+  const { fx, stateDir } = agentFixture(t);
+  const web = webDir(t);
+  const flag = path.join(web, 'maintenance.on');
+  const stopped = path.join(web, 'app-stopped');
+  const config: AgentToml = {
+    scope: { packages: ['app'] },
+    schedule: { scoped: YEARLY, full: YEARLY },
+    offline: { enabled: true, confirm_delay: '200ms', flag_file: flag, command: ['touch', stopped], actions_by: 'helper' },
+  };
+  const agent = await startAgent({ t, fx, stateDir, config });
+  const from = agent.mark();
+  fx.write(APP_FILE, TAMPERED);
+  // The agent records the request and creates the flag itself; the helper (started here the way
+  // pkgwatch-offline.path would start it) runs the command as root.
+  await waitUntil('the offline record', () => existsSync(path.join(stateDir, 'offline.json')) && offlineRecord(stateDir).active);
+  await waitUntil('the flag', () => existsSync(flag));
+  const helper = await runCli(['offline-helper', '--config', agent.configFile]);
+  assert.equal(helper.code, 0, helper.stdout + helper.stderr);
+  assert.ok(existsSync(stopped));
+  const off = await agent.waitFor('site.offline', isKind('site.offline'), { from });
+  assert.deepEqual(
+    (off.line['actions'] as { action: string; ok: boolean }[]).map((a) => [a.action, a.ok]),
+    [
+      ['flag_file', true],
+      ['command', true],
+    ],
+  );
+  // A second run of the helper for the same request does nothing.
+  rmSync(stopped);
+  const twice = await runCli(['offline-helper', '--config', agent.configFile]);
+  assert.equal(twice.code, 0);
+  assert.ok(!existsSync(stopped));
+
+  await agent.kill9();
+  rmSync(flag);
+  const again = await startAgent({ t, fx, stateDir, config });
+  assert.ok(again.find(isKind('site.still-offline')).length === 1, again.transcript());
+  assert.ok(existsSync(flag), 'the flag is put back at start');
+
+  // --force brings it back despite the open finding; the record says so, and the same finding does not take it down again.
+  const mark = again.mark();
+  const forced = await runCli(['online', '--force', '--config', again.configFile]);
+  assert.equal(forced.code, 0, forced.stdout + forced.stderr);
+  assert.match(forced.stderr, /--force/);
+  assert.equal(offlineRecord(stateDir).restored?.forced, true);
+  assert.ok(!existsSync(flag));
+  await again.waitFor('site.online', (l) => l.kind === 'site.online' && l['forced'] === true, { from: mark });
+  writeFileSync(fx.path(APP_FILE), TAMPERED); // the same content again: the same, acknowledged, finding
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.deepEqual(again.find(isKind('site.offline'), mark), [], again.transcript());
+  await again.stop();
+});
