@@ -13,6 +13,7 @@ export class ShapeError extends Error {
 
 export function describe(v: unknown): string {
   if (v === null) return 'null';
+  if (v === undefined) return 'nothing';
   if (Array.isArray(v)) return 'an array';
   if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
   if (typeof v === 'object') return 'an object';
@@ -28,10 +29,15 @@ export function record(v: unknown, at: string, required: readonly string[], opti
   if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(at, 'an object', v);
   const o = v as Record<string, unknown>;
   for (const k of Object.keys(o)) {
-    if (!required.includes(k) && !optional.includes(k)) throw new ShapeError(`${at}: unknown field ${JSON.stringify(k)}`);
+    if (!required.includes(k) && !optional.includes(k)) throw new ShapeError(`${at}: unknown field ${JSON.stringify(k.slice(0, 40))}`);
   }
   for (const k of required) if (!Object.hasOwn(o, k)) throw new ShapeError(`${at}: field "${k}" is missing`);
   return o;
+}
+
+export function array(v: unknown, at: string): unknown[] {
+  if (!Array.isArray(v)) fail(at, 'an array', v);
+  return v as unknown[];
 }
 
 export function str(v: unknown, at: string): string {

@@ -1,6 +1,5 @@
 // The long-running agent: schedules, real-time checks, the dpkg guard, and alerts on change of
 // state. One Agent per process; `start`, `reload`, `close` are its lifecycle (STYLE 10).
-import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -8,12 +7,10 @@ import { displayPath, fromUtf8, toFsPath } from '../dpkg/bytes.js';
 import type { BytePath } from '../dpkg/types.js';
 import type { ResolvedConfig } from '../config/schema.js';
 import { compileIgnore } from '../config/ignore.js';
-import { LogSink } from '../alerts/log.js';
-import { Outbox } from '../alerts/outbox.js';
-import { createSinks } from '../alerts/registry.js';
-import type { ActionOutcome, AlertEvent, AlertKind, AlertSink } from '../alerts/sink.js';
+import type { ActionOutcome, AlertEvent, AlertKind } from '../alerts/sink.js';
 import { findingJson, type FindingJson } from '../verify/report.js';
 import { defaultJobs, verify } from '../verify/run.js';
+import { Alerting, alertHost } from './alerting.js';
 import { DpkgGuard } from './dpkgguard.js';
 import { advanceBaseline, compareSnapshots, databaseFindings, snapshotFromJson, snapshotPackages, snapshotToJson, type DbSnapshot } from './dbsnapshot.js';
 import { applyRun, dueReminders, type DraftEvent } from './findings.js';
@@ -49,10 +46,7 @@ export class Agent {
   private readonly logger: Logger;
   private readonly store: StateStore;
   private state!: AgentState;
-  private readonly logSink: LogSink;
-  private outbox: Outbox | null = null;
-  /** The outbox's sinks (it never closes them: the agent does, after the outbox or on reload). */
-  private sinks: AlertSink[] = [];
+  private readonly alerting: Alerting;
   private readonly offline: OfflineController;
   private isIgnored: (p: string) => boolean;
   private scope: Scope | null = null;
@@ -87,7 +81,7 @@ export class Agent {
       logger: this.logger,
       onChange: () => this.writeStatus(),
     });
-    this.logSink = new LogSink(this.logger);
+    this.alerting = new Alerting(this.logger);
     this.offline = new OfflineController({
       config: () => this.config,
       logger: this.logger,
@@ -100,10 +94,6 @@ export class Agent {
     });
   }
 
-  /** The host name alerts carry. */
-  private get host(): string {
-    return this.config.alerts.host === '' ? os.hostname() : this.config.alerts.host;
-  }
 
   /** Loads state, resolves the scope, starts watchers and schedules; READY=1 when done. */
   async start(): Promise<void> {
@@ -111,16 +101,7 @@ export class Agent {
     this.state = loaded.state;
     if (loaded.warning !== null) this.logger.log({ kind: 'state.corrupt', file: path.join(this.config.stateDir, 'state.json'), detail: loaded.warning });
     // The outbox before anything can alert: what a previous run left undelivered goes out first.
-    this.sinks = createSinks(this.config, { host: this.host });
-    this.outbox = await Outbox.open({
-      dir: path.join(this.config.stateDir, 'outbox'),
-      sinks: this.sinks,
-      maxAgeMs: this.config.alerts.maxAgeMs,
-      retryMinMs: this.config.alerts.retryMinMs,
-      retryMaxMs: this.config.alerts.retryMaxMs,
-      log: (e) => this.logger.log(e),
-    });
-    this.outbox.start();
+    await this.alerting.open(this.config);
     this.logger.log({
       kind: 'agent.started',
       version: this.opts.version,
@@ -153,10 +134,7 @@ export class Agent {
     }
     this.config = { ...config, stateDir: this.config.stateDir };
     this.isIgnored = ignoreMatcher(config.ignore.paths);
-    const old = this.sinks;
-    this.sinks = createSinks(this.config, { host: this.host });
-    this.outbox?.setSinks(this.sinks);
-    void Promise.all(old.map((s) => s.close())).catch(() => undefined);
+    this.alerting.reload(this.config);
     await this.scheduler?.stop();
     await this.refreshScope();
     this.startSchedules();
@@ -185,8 +163,7 @@ export class Agent {
       this.draining?.catch(() => undefined),
       this.offline.settle(),
     ]);
-    await this.outbox?.close();
-    await Promise.all(this.sinks.map((s) => s.close())).catch(() => undefined);
+    await this.alerting.close();
     this.persist();
     this.writeStatus(false);
   }
@@ -208,9 +185,7 @@ export class Agent {
     if (this.stopping) return;
     void this.dpkg.poll(() => this.onDpkgEnd());
     this.offline.poll();
-    this.outbox?.rescan().catch((err: unknown) => {
-      this.logger.log({ kind: 'warning', message: `cannot read the outbox: ${errText(err)}` });
-    });
+    this.alerting.rescan();
   }
 
   private get stopping(): boolean {
@@ -518,20 +493,13 @@ export class Agent {
    * which delivers to email and webhook on its own time.
    */
   private send(drafts: readonly DraftEvent[]): void {
-    for (const d of drafts) {
-      const event: AlertEvent = { ...d, host: this.host, offline: offlineInfo(this.offline.current) };
-      this.logSink.send([event]).catch((err: unknown) => {
-        this.logger.log({ kind: 'warning', message: `cannot log alert ${event.id}: ${errText(err)}` });
-      });
-      this.outbox?.enqueue(event);
-    }
+    for (const d of drafts) this.alerting.send({ ...d, host: alertHost(this.config), offline: offlineInfo(this.offline.current) });
   }
 
   private alert(kind: AlertKind, findings: readonly FindingJson[], actions: readonly ActionOutcome[]): void {
     const draft: DraftEvent = { kind, id: randomUUID(), time: new Date().toISOString(), findings: [...findings] };
-    const event: AlertEvent = { ...draft, host: this.host, offline: offlineInfo(this.offline.current), actions: [...actions] };
-    this.logSink.send([event]).catch(() => undefined);
-    this.outbox?.enqueue(event);
+    const event: AlertEvent = { ...draft, host: alertHost(this.config), offline: offlineInfo(this.offline.current), actions: [...actions] };
+    this.alerting.send(event);
     this.writeStatus();
   }
 
@@ -574,7 +542,7 @@ export class Agent {
       nextRun: (name) => this.scheduler?.nextRun(name) ?? null,
       watch: this.watcher?.stats() ?? null,
       dpkgRunning: this.dpkg.running,
-      alerts: this.outbox?.status() ?? [],
+      alerts: this.alerting.status(),
       offline: { ...this.offline.current, confirming: this.offline.pending },
     });
     try {

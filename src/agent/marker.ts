@@ -1,7 +1,7 @@
 // The dpkg hook's marker: `pkgwatch notify dpkg-start` says "dpkg is running", dpkg-end takes it back.
 import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { writeFileAtomic } from './atomic.js';
+import { writeFileAtomic } from '../atomic.js';
 
 /** Name of the marker file in the agent's state directory. */
 export const MARKER_FILE = 'dpkg-running';
@@ -76,7 +76,7 @@ function hookOwner(): { pid: number; start: string | null } {
 export function markDpkgStart(stateDir: string, now: Date = new Date()): void {
   const owner = hookOwner();
   const json: MarkerJson = { pid: owner.pid, since: now.toISOString(), ...(owner.start === null ? {} : { start: owner.start }) };
-  writeFileAtomic(path.join(stateDir, MARKER_FILE), `${JSON.stringify(json)}\n`, 0o644);
+  writeFileAtomic(path.join(stateDir, MARKER_FILE), `${JSON.stringify(json)}\n`, { mode: 0o644 });
 }
 
 /** Removes the marker; no marker is fine. */

@@ -3,9 +3,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ActionOutcome, OfflineInfo } from '../alerts/sink.js';
-import { bool, decodeFinding, nonEmpty, oneOf, record, ShapeError, strOrNull, time } from '../decode.js';
+import { decodeAction } from '../alerts/outboxfile.js';
+import { bool, decodeFinding, nonEmpty, record, ShapeError, strOrNull, time } from '../decode.js';
 import type { FindingJson } from '../verify/report.js';
-import { writeFileAtomic } from './atomic.js';
+import { writeFileAtomic } from '../atomic.js';
 
 /** The offline record's file name in state_dir; the helper's path unit watches it. */
 export const OFFLINE_FILE = 'offline.json';
@@ -55,8 +56,6 @@ export function offlineInfo(r: OfflineRecord): OfflineInfo {
   return { active: r.active, since: r.since, reason: r.reason };
 }
 
-const ACTIONS: readonly ActionOutcome['action'][] = ['flag_file', 'stop_unit', 'command', 'remove_flag_file', 'start_unit', 'restore_command'];
-
 function decodeList<T>(v: unknown, at: string, item: (x: unknown, at: string) => T): T[] {
   if (!Array.isArray(v)) throw new ShapeError(`${at}: expected an array`);
   return v.map((x, i) => item(x, `${at}[${i}]`));
@@ -92,19 +91,11 @@ export function decodeHelperResult(v: unknown): HelperResult {
     version: 1,
     request: nonEmpty(o['request'], 'request'),
     finished: time(o['finished'], 'finished'),
-    actions: decodeList(o['actions'], 'actions', (x, at) => {
-      const a = record(x, at, ['action', 'target', 'ok', 'detail']);
-      return {
-        action: oneOf(a['action'], `${at}.action`, ACTIONS),
-        target: nonEmpty(a['target'], `${at}.target`),
-        ok: bool(a['ok'], `${at}.ok`),
-        detail: strOrNull(a['detail'], `${at}.detail`) ?? '',
-      };
-    }),
+    actions: decodeList(o['actions'], 'actions', decodeAction),
   };
 }
 
-/** The file's content decoded, NEVER_OFFLINE when it does not exist; throws an Error naming the file otherwise. */
+/** The file's content decoded, null when it does not exist; throws an Error naming the file otherwise. */
 function readJson<T>(file: string, decode: (v: unknown) => T): T | null {
   let text: string;
   try {
@@ -144,7 +135,8 @@ export function writeHelperResult(stateDir: string, r: HelperResult): void {
 }
 
 function writeOwned(file: string, text: string, stateDir: string): void {
-  writeFileAtomic(file, text, 0o644);
+  // Its own temp name: the agent and `pkgwatch online` may both write it.
+  writeFileAtomic(file, text, { mode: 0o644, uniqueTemp: true });
   if (process.getuid?.() !== 0) return;
   try {
     const st = fs.statSync(stateDir);

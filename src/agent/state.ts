@@ -1,5 +1,5 @@
 // The agent's durable state in state_dir (open findings, last runs, schedules), saved atomically and validated on load.
-import { writeFileAtomic } from './atomic.js';
+import { writeFileAtomic } from '../atomic.js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { bool, count, decodeFinding, duration, fail, oneOf, record, ShapeError as StateShapeError, str, time } from '../decode.js';
@@ -201,7 +201,7 @@ export class StateStore {
     const text = `${JSON.stringify(state, null, 2)}\n`;
     decodeState(JSON.parse(text)); // never write a file that load would reject
     try {
-      writeFileAtomic(this.file, text, 0o600);
+      writeFileAtomic(this.file, text, { mode: 0o600 });
     } catch (err) {
       throw new Error(`cannot save the agent state to ${this.file}: ${errorText(err)}`, { cause: err });
     }

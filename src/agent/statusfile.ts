@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { SinkStatus } from '../alerts/outbox.js';
 import type { FindingJson } from '../verify/report.js';
 import type { OfflineRecord } from './offlinestate.js';
-import { writeFileAtomic } from './atomic.js';
+import { writeFileAtomic } from '../atomic.js';
 import type { ResolvedConfig } from '../config/schema.js';
 import type { ScheduleName } from './scheduler.js';
 import type { Scope } from './scope.js';
@@ -95,7 +95,7 @@ export function composeStatus(src: StatusSources): AgentStatus {
 }
 
 export function writeStatus(stateDir: string, status: AgentStatus): void {
-  writeFileAtomic(path.join(stateDir, STATUS_FILE), `${JSON.stringify(status, null, 2)}\n`, 0o644);
+  writeFileAtomic(path.join(stateDir, STATUS_FILE), `${JSON.stringify(status, null, 2)}\n`, { mode: 0o644 });
 }
 
 /** The last status the agent wrote, or null when there is none; throws when it cannot be read. */

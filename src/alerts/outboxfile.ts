@@ -1,8 +1,6 @@
 // The outbox's on-disk format: file names, the entry and dropped.json codecs, strict validation, durable writes.
-import fs from 'node:fs';
-import path from 'node:path';
-import type { FindingStatus } from '../verify/finding.js';
-import type { FindingJson } from '../verify/report.js';
+import { writeFileAtomic } from '../atomic.js';
+import { array, bool, count, decodeFinding, fail, nonEmpty, oneOf, record, ShapeError, str, strOrNull, time } from '../decode.js';
 import { ALERT_KINDS, type ActionOutcome, type AlertEvent, type OfflineInfo } from './sink.js';
 
 /** The version written into every outbox file; files of another version are set aside as corrupt. */
@@ -26,19 +24,11 @@ export interface OutboxFile {
   readonly event: AlertEvent;
 }
 
-/** Thrown when a file is not a valid outbox file; the message says where and what is wrong. */
-export class OutboxShapeError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'OutboxShapeError';
-  }
-}
 
 // Safe in a file name, no dot-only names, no separators: event ids are UUIDs in practice.
 const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const SINK = /^[a-z][a-z0-9_-]{0,31}$/;
 const FILE_NAME = /^(\d{13})-([A-Za-z0-9][A-Za-z0-9._-]{0,127})\.json$/;
-const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 /** True when `name` can be a sink's folder name (and so a sink name the outbox can queue for). */
 export function isSinkDirName(name: string): boolean {
@@ -64,20 +54,20 @@ export function encodeEntry(sink: string, queuedMs: number, event: AlertEvent): 
 }
 
 /**
- * Decodes the text of the entry file `name` found in the folder of `sink`; throws OutboxShapeError
+ * Decodes the text of the entry file `name` found in the folder of `sink`; throws ShapeError
  * (or SyntaxError for bad JSON) when the name, the JSON or any field is not what the outbox writes.
  */
 export function decodeEntry(text: string, sink: string, name: string): OutboxFile {
   const parsed = parseEntryFileName(name);
-  if (parsed === null) throw new OutboxShapeError(`the name is not <13-digit queue time>-<event id>.json`);
+  if (parsed === null) throw new ShapeError(`the name is not <13-digit queue time>-<event id>.json`);
   const o = record(JSON.parse(text), 'file', ['version', 'sink', 'queued', 'event']);
   if (o['version'] !== OUTBOX_VERSION) fail('file.version', `${OUTBOX_VERSION}`, o['version']);
   const fileSink = str(o['sink'], 'file.sink');
-  if (fileSink !== sink) throw new OutboxShapeError(`file.sink: is ${JSON.stringify(fileSink)} but the file is in the folder of ${JSON.stringify(sink)}`);
+  if (fileSink !== sink) throw new ShapeError(`file.sink: is ${JSON.stringify(fileSink)} but the file is in the folder of ${JSON.stringify(sink)}`);
   const queued = time(o['queued'], 'file.queued');
-  if (Date.parse(queued) !== parsed.queuedMs) throw new OutboxShapeError(`file.queued: ${queued} does not match the time in the file name`);
+  if (Date.parse(queued) !== parsed.queuedMs) throw new ShapeError(`file.queued: ${queued} does not match the time in the file name`);
   const event = decodeAlertEvent(o['event'], 'file.event');
-  if (event.id !== parsed.id) throw new OutboxShapeError(`file.event.id: ${JSON.stringify(event.id)} does not match the id in the file name`);
+  if (event.id !== parsed.id) throw new ShapeError(`file.event.id: ${JSON.stringify(event.id)} does not match the id in the file name`);
   return { version: OUTBOX_VERSION, sink, queued, event };
 }
 
@@ -89,7 +79,7 @@ export function decodeDropped(text: string): Map<string, number> {
   if (typeof counts !== 'object' || counts === null || Array.isArray(counts)) fail('dropped.json.dropped', 'an object', counts);
   const out = new Map<string, number>();
   for (const [sink, n] of Object.entries(counts as Record<string, unknown>)) {
-    if (!isSinkDirName(sink)) throw new OutboxShapeError(`dropped.json.dropped: ${JSON.stringify(sink)} is not a sink name`);
+    if (!isSinkDirName(sink)) throw new ShapeError(`dropped.json.dropped: ${JSON.stringify(sink)} is not a sink name`);
     out.set(sink, count(n, `dropped.json.dropped.${sink}`));
   }
   return out;
@@ -102,8 +92,7 @@ export function encodeDropped(counts: ReadonlyMap<string, number>): string {
   return `${JSON.stringify({ version: OUTBOX_VERSION, dropped })}\n`;
 }
 
-// Records, not arrays, so that a new kind or status in the types fails to compile until listed here.
-const STATUS: Record<FindingStatus, true> = { changed: true, missing: true, 'wrong-type': true, unreadable: true, 'database-changed': true };
+// A record, not an array, so that a new action in the type fails to compile until listed here.
 const ACTION: Record<ActionOutcome['action'], true> = {
   flag_file: true,
   stop_unit: true,
@@ -112,12 +101,11 @@ const ACTION: Record<ActionOutcome['action'], true> = {
   start_unit: true,
   restore_command: true,
 };
-const STATUSES = Object.keys(STATUS) as FindingStatus[];
 const ACTIONS = Object.keys(ACTION) as ActionOutcome['action'][];
 
 /**
  * Checks that `v` is an AlertEvent with nothing missing and nothing extra, and returns a fresh copy
- * built only from the checked fields. Throws OutboxShapeError naming the field at `at`.
+ * built only from the checked fields. Throws ShapeError naming the field at `at`.
  */
 export function decodeAlertEvent(v: unknown, at: string): AlertEvent {
   const o = record(v, at, ['kind', 'id', 'host', 'time', 'findings', 'offline'], ['actions']);
@@ -137,26 +125,14 @@ export function decodeAlertEvent(v: unknown, at: string): AlertEvent {
   return { ...event, actions };
 }
 
-function decodeFinding(v: unknown, at: string): FindingJson {
-  const o = record(v, at, ['package', 'path', 'status', 'conffile', 'expected', 'actual', 'detail']);
-  return {
-    package: nonEmpty(o['package'], `${at}.package`),
-    path: nonEmpty(o['path'], `${at}.path`),
-    status: oneOf(o['status'], `${at}.status`, STATUSES),
-    conffile: bool(o['conffile'], `${at}.conffile`),
-    expected: strOrNull(o['expected'], `${at}.expected`),
-    actual: strOrNull(o['actual'], `${at}.actual`),
-    detail: strOrNull(o['detail'], `${at}.detail`),
-  };
-}
-
 function decodeOffline(v: unknown, at: string): OfflineInfo {
   const o = record(v, at, ['active', 'since', 'reason']);
   const since = o['since'] === null ? null : time(o['since'], `${at}.since`);
   return { active: bool(o['active'], `${at}.active`), since, reason: strOrNull(o['reason'], `${at}.reason`) };
 }
 
-function decodeAction(v: unknown, at: string): ActionOutcome {
+/** Checks one step of taking the site offline or bringing it back. */
+export function decodeAction(v: unknown, at: string): ActionOutcome {
   const o = record(v, at, ['action', 'target', 'ok', 'detail']);
   return {
     action: oneOf(o['action'], `${at}.action`, ACTIONS),
@@ -166,119 +142,12 @@ function decodeAction(v: unknown, at: string): ActionOutcome {
   };
 }
 
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (v === undefined) return 'nothing';
-  if (Array.isArray(v)) return 'an array';
-  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
-  if (typeof v === 'object') return 'an object';
-  if (typeof v === 'number' || typeof v === 'boolean') return `${typeof v} ${v}`;
-  return typeof v;
-}
-
-function fail(at: string, expected: string, found: unknown): never {
-  throw new OutboxShapeError(`${at}: expected ${expected}, found ${describe(found)}`);
-}
-
-function record(v: unknown, at: string, required: readonly string[], optional: readonly string[] = []): Record<string, unknown> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(at, 'an object', v);
-  const o = v as Record<string, unknown>;
-  for (const k of Object.keys(o)) {
-    if (!required.includes(k) && !optional.includes(k)) throw new OutboxShapeError(`${at}: unknown field ${JSON.stringify(k.slice(0, 40))}`);
-  }
-  for (const k of required) if (!Object.hasOwn(o, k)) throw new OutboxShapeError(`${at}: field "${k}" is missing`);
-  return o;
-}
-
-function array(v: unknown, at: string): unknown[] {
-  if (!Array.isArray(v)) fail(at, 'an array', v);
-  return v as unknown[];
-}
-
-function str(v: unknown, at: string): string {
-  if (typeof v !== 'string') fail(at, 'a string', v);
-  return v;
-}
-
-function nonEmpty(v: unknown, at: string): string {
-  if (typeof v !== 'string' || v === '') fail(at, 'a non-empty string', v);
-  return v;
-}
-
-function strOrNull(v: unknown, at: string): string | null {
-  if (v !== null && typeof v !== 'string') fail(at, 'a string or null', v);
-  return v;
-}
-
-function bool(v: unknown, at: string): boolean {
-  if (typeof v !== 'boolean') fail(at, 'true or false', v);
-  return v;
-}
-
-function count(v: unknown, at: string): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) fail(at, 'a whole number ≥ 0', v);
-  return v;
-}
-
-function time(v: unknown, at: string): string {
-  if (typeof v !== 'string' || !ISO.test(v) || Number.isNaN(Date.parse(v)) || new Date(v).toISOString() !== v) {
-    fail(at, 'an ISO time like 2024-01-31T12:00:00.000Z', v);
-  }
-  return v;
-}
-
-function oneOf<T extends string>(v: unknown, at: string, values: readonly T[]): T {
-  if (typeof v !== 'string' || !(values as readonly string[]).includes(v)) fail(at, `one of ${values.join(', ')}`, v);
-  return v as T;
-}
-
-let tmpSeq = 0;
-
-/**
- * Writes `file` so that a crash or `kill -9` at any moment leaves either no file or the whole new
- * one: a `*.tmp` file in the same folder, written, fsynced, renamed, then the folder fsynced.
- * Creates the folder (mode 0700) when missing, and fsyncs its parent then. Throws the OS error.
- * (The idea of agent/atomic.ts, repeated here because alerts/ must not import agent/.)
- */
-export function writeFileDurable(file: string, text: string, mode = 0o600): void {
-  const dir = path.dirname(file);
-  const created = fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  // Each new folder's entry lives in its parent: fsync the parents, from the first one created down.
-  for (let d = dir; created !== undefined && d !== path.dirname(created); d = path.dirname(d)) fsyncDir(path.dirname(d));
-  // pid and a counter: another process (the CLI) may write into the same folder at the same time.
-  const tmp = `${file}.${process.pid}-${++tmpSeq}.tmp`;
-  try {
-    const fd = fs.openSync(tmp, 'wx', mode);
-    try {
-      const bytes = Buffer.from(text, 'utf8');
-      let off = 0;
-      while (off < bytes.length) off += fs.writeSync(fd, bytes, off, bytes.length - off);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, file);
-    fsyncDir(dir);
-  } catch (err) {
-    try {
-      fs.rmSync(tmp, { force: true });
-    } catch {
-      // a leftover temp file is removed when the outbox opens; the first error is the one to report
-    }
-    throw err;
-  }
-}
-
-function fsyncDir(dir: string): void {
-  const fd = fs.openSync(dir, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
 /** The message of an error, for logs. */
 export function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/** Writes an outbox file durably, with a temp name of its own: the CLI queues into the same folders. */
+export function writeFileDurable(file: string, text: string): void {
+  writeFileAtomic(file, text, { uniqueTemp: true });
 }

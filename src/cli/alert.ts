@@ -1,8 +1,8 @@
 // `pkgwatch alert test`: sends a `test` event through every configured sink now, past the outbox,
 // and says for each whether it was accepted.
 import { randomUUID } from 'node:crypto';
-import os from 'node:os';
 import type { Argv } from 'yargs';
+import { alertHost } from '../agent/alerting.js';
 import { offlineInfo, readOfflineRecord } from '../agent/offlinestate.js';
 import { createSinks } from '../alerts/registry.js';
 import type { AlertEvent } from '../alerts/sink.js';
@@ -40,7 +40,7 @@ interface SinkResult {
 /** Exit 0: every sink accepted the test; 1: at least one did not; 2: no sink is configured (or a config error). */
 export async function runAlertTest(args: AlertTestArgs): Promise<ExitCode> {
   const cfg = await loadConfig({ file: args.config });
-  const host = cfg.alerts.host === '' ? os.hostname() : cfg.alerts.host;
+  const host = alertHost(cfg);
   const sinks = createSinks(cfg, { host });
   if (sinks.length === 0) {
     throw new PkgwatchError('config', 'no alert sink is configured: set [alerts.email] to (with smtp or sendmail) or [alerts.webhook] url');

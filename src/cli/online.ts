@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Argv } from 'yargs';
+import { alertHost, outboxDir } from '../agent/alerting.js';
 import { isDpkgLockHeld } from '../agent/dpkglock.js';
 import { readDpkgMarker } from '../agent/marker.js';
 import { qualifies } from '../agent/offline.js';
@@ -141,7 +142,7 @@ export async function runOnline(args: OnlineArgs): Promise<ExitCode> {
   const event: AlertEvent = {
     kind: 'site.online',
     id: randomUUID(),
-    host: cfg.alerts.host === '' ? os.hostname() : cfg.alerts.host,
+    host: alertHost(cfg),
     time: now,
     findings: forced ? findings : [],
     offline: { active: false, since: null, reason },
@@ -149,7 +150,7 @@ export async function runOnline(args: OnlineArgs): Promise<ExitCode> {
   };
   const sinks = configuredSinks(cfg);
   if (sinks.length > 0) {
-    enqueueDurable(path.join(cfg.stateDir, 'outbox'), sinks, event);
+    enqueueDurable(outboxDir(cfg.stateDir), sinks, event);
     line(`Alert site.online ${event.id} queued for ${sinks.join(', ')} (the agent delivers it).`);
   }
   const failed = actions.filter((a) => !a.ok);
