@@ -149,32 +149,35 @@ export class EmailSink implements AlertSink {
 
   async #sendSendmail(mail: SendMailOptions, flight: InFlight): Promise<void> {
     const path = this.#opts.sendmailPath ?? '/usr/sbin/sendmail';
-    const transport = nodemailer.createTransport({ sendmail: true, path, logger: false });
-    // nodemailer spawns through this (undocumented) hook; wrapping it is the only way to reach the
-    // child, to kill it on timeout and to quote its stderr (postdrop says there why it failed).
-    const inner = transport.transporter as unknown as { _spawn?: unknown };
-    if (typeof inner._spawn === 'function') {
-      inner._spawn = (cmd: string, args: readonly string[]): ChildProcess => {
-        const child = spawn(cmd, args, { stdio: ['pipe', 'ignore', 'pipe'] });
-        const rec: SendmailChild = { child, stderr: '', closed: new Promise((resolve) => child.once('close', () => resolve())) };
-        child.stderr?.setEncoding('utf8');
-        child.stderr?.on('data', (chunk: string) => {
-          if (rec.stderr.length < STDERR_MAX) rec.stderr += chunk;
-        });
-        flight.children.push(rec);
-        return child;
-      };
-    }
+    // nodemailer composes the message; the hand-over is ours, so that a timeout or close() can kill
+    // the child and an error can quote its stderr (postdrop says there why it failed).
+    const composer = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+    const raw = (await composer.sendMail(mail)).message as Buffer;
+    const from = typeof mail.from === 'string' ? mail.from : '';
+    const child = spawn(path, ['-i', '-f', from, ...this.#opts.to], { stdio: ['pipe', 'ignore', 'pipe'] });
+    const rec: SendmailChild = { child, stderr: '', closed: new Promise((resolve) => child.once('close', () => resolve())) };
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', (chunk: string) => {
+      if (rec.stderr.length < STDERR_MAX) rec.stderr += chunk;
+    });
+    flight.children.push(rec);
+    const done = new Promise<void>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('close', (code, signal) => {
+        if (code === 0) resolve();
+        else reject(new Error(signal === null ? `exited with code ${String(code)}` : `killed by ${signal}`));
+      });
+    });
+    // A sendmail that exits before reading everything makes the write fail with EPIPE: its exit says why.
+    child.stdin?.on('error', () => undefined);
+    child.stdin?.end(raw);
     try {
-      await this.#bounded(transport.sendMail({ ...mail, signal: flight.abort.signal }), flight);
+      await this.#bounded(done, flight);
     } catch (err) {
       const stopped = stoppedMessage(flight, this.#opts.timeoutMs, `waiting for ${path}`);
       if (stopped !== null) throw new Error(stopped, { cause: err });
-      const rec = flight.children[0];
-      if (rec !== undefined) await Promise.race([rec.closed, new Promise((resolve) => setTimeout(resolve, STDERR_WAIT_MS).unref())]);
-      throw new Error(sendmailMessage(err, path, rec?.child.exitCode ?? null, rec?.stderr ?? ''), { cause: err });
-    } finally {
-      transport.close();
+      await Promise.race([rec.closed, new Promise((resolve) => setTimeout(resolve, STDERR_WAIT_MS).unref())]);
+      throw new Error(sendmailMessage(err, path, child.exitCode, rec.stderr), { cause: err });
     }
   }
 

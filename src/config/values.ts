@@ -215,6 +215,8 @@ export function oneOf<T extends string>(values: readonly T[]): ValueType<T> {
 function mailboxProblem(s: string): string | null {
   if (s === '') return 'is empty; expected an address such as ops@example.com';
   if (!/^[^\s@<>()",;]+@[^\s@<>()",;]+$/.test(s)) return `${quote(s)} is not a plain address (local@domain, no name or <>)`;
+  // sendmail takes the addresses as arguments: one starting with '-' would be read as an option.
+  if (s.startsWith('-')) return `${quote(s)} starts with '-'`;
   return null;
 }
 
