@@ -1,6 +1,7 @@
 // The email alert sink: one plain-text message per batch of events, over SMTP or through the local sendmail.
 import { spawn, type ChildProcess } from 'node:child_process';
-import nodemailer, { type NodemailerError, type SendMailOptions } from 'nodemailer';
+import type Nodemailer from 'nodemailer';
+import type { NodemailerError, SendMailOptions } from 'nodemailer';
 import type { ResolvedConfig } from '../config/schema.js';
 import { renderEmail, safeText } from './message.js';
 import type { AlertEvent, AlertSink } from './sink.js';
@@ -123,6 +124,7 @@ export class EmailSink implements AlertSink {
 
   async #sendSmtp(target: SmtpTarget, mail: SendMailOptions, flight: InFlight): Promise<void> {
     const t = this.#opts.timeoutMs;
+    const nodemailer = await loadNodemailer();
     const transport = nodemailer.createTransport({
       host: target.host,
       port: target.port,
@@ -151,6 +153,7 @@ export class EmailSink implements AlertSink {
     const path = this.#opts.sendmailPath ?? '/usr/sbin/sendmail';
     // nodemailer composes the message; the hand-over is ours, so that a timeout or close() can kill
     // the child and an error can quote its stderr (postdrop says there why it failed).
+    const nodemailer = await loadNodemailer();
     const composer = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
     const raw = (await composer.sendMail(mail)).message as Buffer;
     const from = typeof mail.from === 'string' ? mail.from : '';
@@ -206,6 +209,14 @@ export class EmailSink implements AlertSink {
     this.#inFlight.clear();
     return Promise.resolve();
   }
+}
+
+/**
+ * nodemailer, loaded on the first email: the agent imports this module whether or not email is
+ * configured, and an idle agent without email should not carry it (measured by `npm run bench`).
+ */
+async function loadNodemailer(): Promise<typeof Nodemailer> {
+  return (await import('nodemailer')).default;
 }
 
 function stop(flight: InFlight, why: 'timeout' | 'close'): void {
