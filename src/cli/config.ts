@@ -2,7 +2,7 @@
 import path from 'node:path';
 import type { Argv } from 'yargs';
 import { DEFAULT_CONFIG_FILE, loadConfig } from '../config/load.js';
-import { configJson, renderConfigToml } from '../config/render.js';
+import { configJson, redactSecrets, renderConfigToml } from '../config/render.js';
 import type { ResolvedConfig } from '../config/schema.js';
 import { usageError } from '../errors.js';
 import { EXIT, type ExitCode } from './exit.js';
@@ -13,6 +13,7 @@ export interface ConfigArgs {
 
 export interface ConfigShowArgs extends ConfigArgs {
   json: boolean;
+  showSecrets: boolean;
 }
 
 /** Declares `--config FILE`, shared by both subcommands. */
@@ -39,7 +40,10 @@ export function configCommand(y: Argv, done: (code: ExitCode) => void): Argv {
     .command(
       'show',
       'print the resolved configuration: every key, defaults included, as TOML',
-      (s) => configOptions(s).option('json', { describe: 'print JSON instead (units resolved: ms, bytes/s)', type: 'boolean', default: false }) as unknown as Argv<ConfigShowArgs>,
+      (s) =>
+        configOptions(s)
+          .option('json', { describe: 'print JSON instead (units resolved: ms, bytes/s)', type: 'boolean', default: false })
+          .option('show-secrets', { describe: 'print the webhook secret, header values and SMTP password instead of (hidden)', type: 'boolean', default: false }) as unknown as Argv<ConfigShowArgs>,
       async (args) => done(await runConfigShow(args)),
     )
     .demandCommand(1, 'name a subcommand: `pkgwatch config check` or `pkgwatch config show`');
@@ -65,9 +69,10 @@ export async function runConfigCheck(args: ConfigArgs): Promise<ExitCode> {
   return EXIT.ok;
 }
 
-/** `pkgwatch config show [--json]`: prints the resolved configuration. */
+/** `pkgwatch config show [--json] [--show-secrets]`: prints the resolved configuration, secrets hidden unless asked for. */
 export async function runConfigShow(args: ConfigShowArgs): Promise<ExitCode> {
-  const cfg = await load(args);
+  const loaded = await load(args);
+  const cfg = args.showSecrets ? loaded : redactSecrets(loaded);
   await write(args.json ? configJson(cfg) : renderConfigToml(cfg));
   return EXIT.ok;
 }

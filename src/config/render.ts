@@ -111,3 +111,31 @@ export function renderConfigToml(cfg: ResolvedConfig): string {
 export function configJson(cfg: ResolvedConfig): string {
   return `${JSON.stringify(cfg, null, 2)}\n`;
 }
+
+/** What `config show` prints in place of a secret. */
+export const HIDDEN = '(hidden)';
+
+/**
+ * The configuration with its secrets replaced by HIDDEN: the webhook secret, the header values and
+ * the SMTP password. `config show` prints this unless `--show-secrets`, so that its output can be
+ * pasted into a ticket; the result still loads (every hidden value keeps its type).
+ */
+export function redactSecrets(cfg: ResolvedConfig): ResolvedConfig {
+  const { email, webhook } = cfg.alerts;
+  let smtp = email.smtp;
+  if (smtp !== '') {
+    const u = new URL(smtp);
+    if (u.password !== '') {
+      u.password = HIDDEN;
+      smtp = u.toString();
+    }
+  }
+  return {
+    ...cfg,
+    alerts: {
+      ...cfg.alerts,
+      email: { ...email, smtp },
+      webhook: { ...webhook, secret: webhook.secret === '' ? '' : HIDDEN, headers: webhook.headers.map(([k]) => [k, HIDDEN] as const) },
+    },
+  };
+}

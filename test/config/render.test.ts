@@ -5,6 +5,9 @@ import { parse } from 'smol-toml';
 import { loadConfig, loadConfigFiles } from '../../src/config/load.js';
 import { configJson, renderConfigToml } from '../../src/config/render.js';
 import { CONFIG_KEYS, CONFIG_TABLES } from '../../src/config/schema.js';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { runCli } from '../helpers/cli.js';
 import { configDir } from './tmpdir.js';
 
 test('defaults: every key and table, each with its doc as a comment, and no "(default" notes', async (t) => {
@@ -89,4 +92,23 @@ test('configJson is ResolvedConfig as JSON, in schema order, sources last', asyn
   assert.ok(json.endsWith('}\n'));
   assert.deepEqual(JSON.parse(json), cfg);
   assert.deepEqual(Object.keys(JSON.parse(json) as object), ['root', 'stateDir', 'scope', 'schedule', 'watch', 'ignore', 'alerts', 'offline', 'sources']);
+});
+
+test('config show hides the webhook secret, header values and the SMTP password unless --show-secrets; the output still loads', async (t) => {
+  const d = configDir(t);
+  d.writeMain(
+    '[alerts.email]\nto = ["ops@example.test"]\nsmtp = "smtp://mailer:s3cr3t-pw@mail.example.test:587"\n[alerts.webhook]\nurl = "https://hooks.example.test/x"\nsecret = "hmac-key-123"\nheaders = { Authorization = "Bearer tok-456" }\n',
+  );
+  const shown = await runCli(['config', 'show', '--config', d.main]);
+  assert.equal(shown.code, 0, shown.stderr);
+  for (const secret of ['s3cr3t-pw', 'hmac-key-123', 'tok-456']) assert.ok(!shown.stdout.includes(secret), `${secret} printed`);
+  assert.match(shown.stdout, /smtp = "smtp:\/\/mailer:\(hidden\)@mail\.example\.test:587"/);
+  assert.match(shown.stdout, /secret = "\(hidden\)"/);
+  const again = path.join(path.dirname(d.main), 'shown.toml');
+  writeFileSync(again, shown.stdout);
+  assert.equal((await runCli(['config', 'check', '--config', again])).code, 0);
+  const json = await runCli(['config', 'show', '--json', '--config', d.main]);
+  assert.ok(!json.stdout.includes('hmac-key-123'));
+  const all = await runCli(['config', 'show', '--show-secrets', '--config', d.main]);
+  for (const secret of ['s3cr3t-pw', 'hmac-key-123', 'tok-456']) assert.ok(all.stdout.includes(secret), `${secret} not printed with --show-secrets`);
 });
