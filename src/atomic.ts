@@ -14,6 +14,8 @@ export interface AtomicWriteOptions {
    * is `FILE.tmp`, overwritten by the next write: right for a file only one process writes.
    */
   readonly uniqueTemp?: boolean;
+  /** Give the file to this owner before it appears under its name (root writing another user's file). */
+  readonly owner?: { readonly uid: number; readonly gid: number };
 }
 
 /**
@@ -33,6 +35,7 @@ export function writeFileAtomic(file: string, text: string, opts: AtomicWriteOpt
       const bytes = Buffer.from(text, 'utf8');
       let off = 0;
       while (off < bytes.length) off += fs.writeSync(fd, bytes, off, bytes.length - off);
+      if (opts.owner !== undefined) fs.fchownSync(fd, opts.owner.uid, opts.owner.gid);
       fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);

@@ -90,6 +90,7 @@ export class Agent {
       reverify: (findings) => this.reverify(findings),
       alert: (kind, findings, actions) => this.alert(kind, findings, actions),
       onChange: () => this.writeStatus(),
+      onOnline: () => this.request('scoped'),
       signal: this.abort.signal,
     });
   }

@@ -51,6 +51,8 @@ export interface OfflineDeps {
   readonly alert: (kind: Extract<AlertKind, 'site.offline'>, findings: readonly FindingJson[], actions: readonly ActionOutcome[]) => void;
   /** Called when the offline state changed (status file). */
   readonly onChange: () => void;
+  /** Called when an operator brought the site back (the agent re-checks the scope at once). */
+  readonly onOnline: () => void;
   readonly signal: AbortSignal;
 }
 
@@ -94,7 +96,7 @@ export class OfflineController {
     let stamp: string;
     try {
       const st = fs.statSync(file);
-      stamp = `${st.ino}:${st.mtimeMs}:${st.size}`;
+      stamp = `${st.ino}:${st.mtimeMs}:${st.ctimeMs}:${st.size}`;
     } catch {
       stamp = 'absent';
     }
@@ -112,6 +114,7 @@ export class OfflineController {
     this.record = next;
     if (!first && was.active && !next.active) {
       this.deps.logger.log({ kind: 'site.online', by: next.restored?.by ?? 'unknown', forced: next.restored?.forced ?? false, reason: next.reason });
+      this.deps.onOnline();
     }
     if (!first && was.active !== next.active) this.deps.onChange();
   }

@@ -117,8 +117,9 @@ export function readOfflineRecord(stateDir: string): OfflineRecord {
 }
 
 /**
- * Writes the offline record atomically. Mode 0644: it holds no secret, and the root helper and
- * `pkgwatch status` read it. When written by root (`pkgwatch online`), it is given to state_dir's owner.
+ * Writes the offline record atomically, mode 0600 (it names what changed on this machine, and
+ * state_dir is searchable by others for nginx's sake). When written by root (`pkgwatch online`),
+ * it is given to state_dir's owner, so that the agent can read it.
  */
 export function writeOfflineRecord(stateDir: string, r: OfflineRecord): void {
   writeOwned(path.join(stateDir, OFFLINE_FILE), `${JSON.stringify(r, null, 2)}\n`, stateDir);
@@ -135,13 +136,12 @@ export function writeHelperResult(stateDir: string, r: HelperResult): void {
 }
 
 function writeOwned(file: string, text: string, stateDir: string): void {
-  // Its own temp name: the agent and `pkgwatch online` may both write it.
-  writeFileAtomic(file, text, { mode: 0o644, uniqueTemp: true });
-  if (process.getuid?.() !== 0) return;
-  try {
+  // Root (`pkgwatch online`, the helper) gives the file to state_dir's owner before it appears, so
+  // that the agent never sees a record it cannot read. Its own temp name: several processes write it.
+  let owner: { uid: number; gid: number } | undefined;
+  if (process.getuid?.() === 0) {
     const st = fs.statSync(stateDir);
-    if (st.uid !== 0) fs.chownSync(file, st.uid, st.gid);
-  } catch {
-    // Ownership is a nicety: root's file is still readable (0644) and replaceable by the agent.
+    if (st.uid !== 0) owner = { uid: st.uid, gid: st.gid };
   }
+  writeFileAtomic(file, text, { mode: 0o600, uniqueTemp: true, ...(owner === undefined ? {} : { owner }) });
 }

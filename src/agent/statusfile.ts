@@ -95,7 +95,8 @@ export function composeStatus(src: StatusSources): AgentStatus {
 }
 
 export function writeStatus(stateDir: string, status: AgentStatus): void {
-  writeFileAtomic(path.join(stateDir, STATUS_FILE), `${JSON.stringify(status, null, 2)}\n`, { mode: 0o644 });
+  // 0600: it lists what changed on this machine, and state_dir is searchable by others (0711, for nginx).
+  writeFileAtomic(path.join(stateDir, STATUS_FILE), `${JSON.stringify(status, null, 2)}\n`, { mode: 0o600 });
 }
 
 /** The last status the agent wrote, or null when there is none; throws when it cannot be read. */
