@@ -148,6 +148,6 @@ export function errorText(err: unknown): string {
 }
 
 /** Writes an outbox file durably, with a temp name of its own: the CLI queues into the same folders. */
-export function writeFileDurable(file: string, text: string): void {
-  writeFileAtomic(file, text, { uniqueTemp: true });
+export function writeFileDurable(file: string, text: string, owner?: { readonly uid: number; readonly gid: number }): void {
+  writeFileAtomic(file, text, { uniqueTemp: true, ...(owner === undefined ? {} : { owner }) });
 }

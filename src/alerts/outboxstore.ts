@@ -43,11 +43,11 @@ export class OutboxStore {
     }
   }
 
-  /** Writes a queued file durably; throws an Error naming the file. */
-  write(sink: string, key: string, text: string): void {
+  /** Writes a queued file durably (given to `owner` when set); throws an Error naming the file. */
+  write(sink: string, key: string, text: string, owner?: { readonly uid: number; readonly gid: number }): void {
     const file = this.file(sink, key);
     try {
-      writeFileDurable(file, text);
+      writeFileDurable(file, text, owner);
     } catch (err) {
       throw new Error(`cannot write ${file}: ${errorText(err)}`, { cause: err });
     }
