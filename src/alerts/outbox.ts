@@ -1,6 +1,5 @@
 // The durable alert outbox: every alert is a file per sink before any attempt, removed once the sink took it.
 import fs from 'node:fs';
-import path from 'node:path';
 import { decodeAlertEvent, encodeEntry, entryFileName, errorText, isSinkDirName } from './outboxfile.js';
 import { DeliveryLoop } from './outboxloop.js';
 import { OutboxStore } from './outboxstore.js';
@@ -466,49 +465,5 @@ export class Outbox {
     } catch {
       // the log is the caller's; a failing logger must not stop deliveries
     }
-  }
-}
-
-/**
- * Queues `event` for the named sinks from another process (the `pkgwatch online` CLI): the same
- * durable files `Outbox.enqueue` writes; the agent picks them up at its next `rescan()` (at the
- * latest within a minute). Throws, naming the file, when one cannot be written.
- */
-export function enqueueDurable(dir: string, sinks: readonly string[], event: AlertEvent): void {
-  let checked: AlertEvent;
-  try {
-    checked = decodeAlertEvent(JSON.parse(JSON.stringify(event)), 'event');
-  } catch (err) {
-    throw new Error(`cannot queue the alert: not a valid alert event (${errorText(err)})`, { cause: err });
-  }
-  const queuedMs = Date.now();
-  const store = new OutboxStore(dir, () => undefined);
-  const owner = agentOwner(dir);
-  for (const sink of new Set(sinks)) {
-    if (!isSinkDirName(sink)) throw new Error(`cannot queue the alert for ${JSON.stringify(sink)}: not a sink name`);
-    if (owner !== undefined) giveDirs([dir, path.join(dir, sink)], owner);
-    store.write(sink, entryFileName(queuedMs, checked.id), encodeEntry(sink, queuedMs, checked), owner);
-  }
-}
-
-/**
- * Root (`pkgwatch online`) queuing into the agent's outbox: the owner of state_dir (the outbox's
- * parent), so that the unprivileged agent can read and remove what root queued. Undefined otherwise.
- */
-function agentOwner(dir: string): { uid: number; gid: number } | undefined {
-  if (process.getuid?.() !== 0) return undefined;
-  try {
-    const st = fs.statSync(path.dirname(dir));
-    return st.uid === 0 ? undefined : { uid: st.uid, gid: st.gid };
-  } catch {
-    return undefined;
-  }
-}
-
-/** Creates the folders (0700) that are missing and gives root-owned ones to `owner`. */
-function giveDirs(dirs: readonly string[], owner: { uid: number; gid: number }): void {
-  for (const d of dirs) {
-    fs.mkdirSync(d, { recursive: true, mode: 0o700 });
-    if (fs.statSync(d).uid === 0) fs.chownSync(d, owner.uid, owner.gid);
   }
 }

@@ -12,7 +12,7 @@ import { qualifies } from '../agent/offline.js';
 import { readOfflineRecord, writeOfflineRecord, NEVER_OFFLINE, type OfflineRecord } from '../agent/offlinestate.js';
 import { resolveScope } from '../agent/scope.js';
 import { StateStore } from '../agent/state.js';
-import { enqueueDurable } from '../alerts/outbox.js';
+import { enqueueDurable } from '../alerts/outboxdisk.js';
 import { configuredSinks } from '../alerts/registry.js';
 import type { ActionOutcome, AlertEvent } from '../alerts/sink.js';
 import { compileIgnore } from '../config/ignore.js';

@@ -3,6 +3,8 @@ import type { Argv } from 'yargs';
 import { pidAlive, readStatus, type AgentStatus } from '../agent/statusfile.js';
 import type { RunRecord } from '../agent/state.js';
 import { readOfflineRecord } from '../agent/offlinestate.js';
+import { outboxDir } from '../agent/alerting.js';
+import { pendingOnDisk } from '../alerts/outboxdisk.js';
 import { loadConfig } from '../config/load.js';
 import { configOption } from './agent.js';
 import { EXIT, type ExitCode } from './exit.js';
@@ -29,6 +31,11 @@ export async function runStatus(args: StatusArgs): Promise<ExitCode> {
   const offline = readOfflineRecord(config.stateDir);
   if (status !== null && status.offline !== undefined) {
     status = { ...status, offline: { ...status.offline, active: offline.active, since: offline.since, reason: offline.reason, restored: offline.restored } };
+  }
+  // What is queued is on disk: right even when the agent is down or its status file is behind.
+  if (status !== null && status.alerts !== undefined) {
+    const disk = pendingOnDisk(outboxDir(config.stateDir));
+    status = { ...status, alerts: status.alerts.map((a) => ({ ...a, ...(disk.get(a.sink) ?? { pending: 0, oldest: null }) })) };
   }
   if (args.json) {
     process.stdout.write(`${JSON.stringify(status ?? { running: false, findings: [], stateDir: config.stateDir }, null, 2)}\n`);

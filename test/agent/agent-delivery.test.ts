@@ -48,6 +48,11 @@ test('webhook: 500s, then kill -9 with alerts pending, restart: every alert arri
   assert.match(webhook?.lastError ?? '', /HTTP 500/);
   await agent.kill9();
   assert.equal(hook.accepted.length, 0);
+  // With the agent down, status still tells what waits in the outbox (read from disk).
+  const down = await runCli(['status', '--json', '--config', agent.configFile]);
+  const downJson = JSON.parse(down.stdout) as { running: boolean; alerts: { sink: string; pending: number }[] };
+  assert.equal(downJson.running, false);
+  assert.equal(downJson.alerts.find((s) => s.sink === 'webhook')?.pending, 2, down.stdout);
 
   // The receiver comes back after three more failures; the restarted agent delivers both.
   hook.failNext(3);

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { chownSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { enqueueDurable } from '../../src/alerts/outbox.js';
+import { enqueueDurable } from '../../src/alerts/outboxdisk.js';
 import { alert, tempDir } from './outboxkit.js';
 
 const NOBODY = 65534;
