@@ -79,6 +79,7 @@ export class OfflineController {
     this.reload(true);
     if (!this.record.active) return;
     this.deps.logger.log({ kind: 'site.still-offline', since: this.record.since, reason: this.record.reason });
+    if (!this.record.alerted) this.alertLate();
     const cfg = this.deps.config();
     if (cfg.offline.flagFile !== '' && !fs.existsSync(cfg.offline.flagFile)) {
       const actions = await takeOffline(cfg.offline, this.context(), ['flag_file']);
@@ -177,7 +178,7 @@ export class OfflineController {
     const cfg = this.deps.config();
     const since = new Date().toISOString();
     const request = randomUUID();
-    this.record = { ...this.record, version: 1, active: true, since, reason: offlineReason(findings), findings: [...findings], request };
+    this.record = { ...this.record, version: 1, active: true, since, reason: offlineReason(findings), findings: [...findings], request, alerted: false };
     // Recorded first: whatever happens next, a restart finds the site offline.
     try {
       writeOfflineRecord(this.deps.stateDir, this.record);
@@ -196,6 +197,37 @@ export class OfflineController {
     else if (rest) actions.push(...(await takeOffline(cfg.offline, ctx, ['stop_units', 'command'])));
     this.deps.logger.log({ kind: 'site.offline', since, reason: this.record.reason ?? '', actions });
     this.deps.alert('site.offline', findings, actions);
+    this.markAlerted();
+  }
+
+  /**
+   * The agent stopped after taking the site offline but before its alert was queued: send it now,
+   * with what the helper reported, if anything, so that no site.offline goes unsaid.
+   */
+  private alertLate(): void {
+    let actions: ActionOutcome[] = [];
+    try {
+      const r = readHelperResult(this.deps.stateDir);
+      if (r !== null && r.request === this.record.request) actions = [...r.actions];
+    } catch {
+      // the alert goes out without the helper's outcome
+    }
+    if (actions.length === 0) {
+      actions = [{ action: 'command', target: 'pkgwatch agent', ok: false, detail: 'the agent stopped while taking the site offline; the outcome of its steps is unknown: check the site' }];
+    }
+    this.deps.alert('site.offline', this.record.findings, actions);
+    this.markAlerted();
+  }
+
+  private markAlerted(): void {
+    this.record = { ...this.record, alerted: true };
+    try {
+      writeOfflineRecord(this.deps.stateDir, this.record);
+      this.fileStamp = '';
+      this.reload(false);
+    } catch (err) {
+      this.deps.logger.log({ kind: 'warning', message: `cannot record in ${path.join(this.deps.stateDir, OFFLINE_FILE)} that site.offline was alerted: ${(err as Error).message}` });
+    }
   }
 
   /** Waits for the privileged helper's answer to `request` (it runs stop_units and command as root). */

@@ -29,6 +29,8 @@ export interface OfflineRecord {
   readonly acknowledged: readonly FindingJson[];
   /** The last time an operator brought it back. */
   readonly restored: { readonly at: string; readonly by: string; readonly forced: boolean } | null;
+  /** The site.offline alert for this going-offline is queued (a restart before that sends it then). */
+  readonly alerted: boolean;
 }
 
 /** What the privileged helper did for one request. */
@@ -49,6 +51,7 @@ export const NEVER_OFFLINE: OfflineRecord = Object.freeze({
   request: null,
   acknowledged: [],
   restored: null,
+  alerted: false,
 });
 
 /** The record as alerts carry it. */
@@ -63,7 +66,7 @@ function decodeList<T>(v: unknown, at: string, item: (x: unknown, at: string) =>
 
 /** Checks a parsed offline record; throws ShapeError naming the field. */
 export function decodeOfflineRecord(v: unknown): OfflineRecord {
-  const o = record(v, 'offline record', ['version', 'active', 'since', 'reason', 'findings', 'request', 'acknowledged', 'restored']);
+  const o = record(v, 'offline record', ['version', 'active', 'since', 'reason', 'findings', 'request', 'acknowledged', 'restored', 'alerted']);
   if (o['version'] !== 1) throw new ShapeError(`version: expected 1, found ${JSON.stringify(o['version'])}`);
   const since = o['since'] === null ? null : time(o['since'], 'since');
   let restored: OfflineRecord['restored'] = null;
@@ -80,6 +83,7 @@ export function decodeOfflineRecord(v: unknown): OfflineRecord {
     request: strOrNull(o['request'], 'request'),
     acknowledged: decodeList(o['acknowledged'], 'acknowledged', decodeFinding),
     restored,
+    alerted: bool(o['alerted'], 'alerted'),
   };
 }
 

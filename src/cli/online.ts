@@ -137,6 +137,7 @@ export async function runOnline(args: OnlineArgs): Promise<ExitCode> {
     request: null,
     acknowledged: forced ? findings : [],
     restored: { at: now, by, forced },
+    alerted: false,
   };
   writeOfflineRecord(cfg.stateDir, next);
   const event: AlertEvent = {

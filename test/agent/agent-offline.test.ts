@@ -174,3 +174,31 @@ test('offline through the privileged helper; the state survives kill -9 and the 
   assert.deepEqual(again.find(isKind('site.offline'), mark), [], again.transcript());
   await again.stop();
 });
+
+test('killed while taking the site offline: the restarted agent still sends site.offline', async (t) => {
+  const { fx, stateDir } = agentFixture(t);
+  const web = webDir(t);
+  const flag = path.join(web, 'maintenance.on');
+  const config: AgentToml = {
+    scope: { packages: ['app'] },
+    schedule: { scoped: YEARLY, full: YEARLY },
+    offline: { enabled: true, confirm_delay: '200ms', flag_file: flag, command: ['true'], actions_by: 'helper' },
+  };
+  const agent = await startAgent({ t, fx, stateDir, config });
+  fx.write(APP_FILE, TAMPERED);
+  // Offline recorded, the flag up, the helper never answers: the agent dies waiting for it.
+  await waitUntil('the offline record', () => existsSync(path.join(stateDir, 'offline.json')) && offlineRecord(stateDir).active);
+  await waitUntil('the flag', () => existsSync(flag));
+  await agent.kill9();
+  assert.deepEqual(agent.find(isKind('site.offline')), []);
+  const again = await startAgent({ t, fx, stateDir, config });
+  const late = again.alerts('site.offline');
+  assert.equal(late.length, 1, again.transcript());
+  assert.equal(late[0]?.event.offline.active, true);
+  assert.deepEqual(late[0]?.event.findings.map((f) => f.path), [APP_FILE]);
+  // Sent once: a second restart does not repeat it.
+  await again.stop();
+  const third = await startAgent({ t, fx, stateDir, config });
+  assert.deepEqual(third.alerts('site.offline'), []);
+  await third.stop();
+});
