@@ -1,13 +1,14 @@
 // The privileged helper's units (systemd/pkgwatch-offline.path and .service): systemd-analyze accepts them, the path unit watches the file the agent writes, and the service runs `offline-helper` as root.
 import assert from 'node:assert/strict';
-import { accessSync, constants, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import { OFFLINE_FILE } from '../../src/agent/offlinestate.js';
 import { CONFIG_KEYS } from '../../src/config/schema.js';
-import { REPO_ROOT, runProcess, type CliResult } from '../helpers/cli.js';
+import { REPO_ROOT, runProcess } from '../helpers/cli.js';
+import { isExecutable, needProgram, output, unitSection } from '../helpers/systemd.js';
 
 const PATH_UNIT = `${REPO_ROOT}systemd/pkgwatch-offline.path`;
 const SERVICE = `${REPO_ROOT}systemd/pkgwatch-offline.service`;
@@ -15,55 +16,6 @@ const NODE = '/usr/bin/node';
 const EXEC_START = `${NODE} /opt/pkgwatch/dist/cli/main.js offline-helper`;
 /** English messages from the systemd tools. */
 const C_LOCALE = { LC_ALL: 'C' };
-
-function isExecutable(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** The program, or null after skipping the test; in CI (`CI` set) a missing program fails it (as in unit.test.ts). */
-function needProgram(t: TestContext, name: string, debianPackage: string): string | null {
-  for (const dir of [...(process.env['PATH'] ?? '').split(':'), '/usr/sbin', '/usr/bin', '/sbin', '/bin']) {
-    if (dir !== '' && isExecutable(join(dir, name))) return join(dir, name);
-  }
-  const why = `${name} is not installed: install the Debian package ${debianPackage} (apt-get install ${debianPackage})`;
-  if (process.env['CI'] !== undefined) assert.fail(`CI must check the systemd files, but ${why}`);
-  t.skip(why);
-  return null;
-}
-
-function output(r: CliResult): string {
-  return `exit ${String(r.code ?? r.signal)}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`;
-}
-
-/** One section's settings of a unit file: key -> values in order; fails on a line that is not a setting. */
-function unitSection(file: string, section: string): Map<string, string[]> {
-  const settings = new Map<string, string[]>();
-  let current = '';
-  readFileSync(file, 'utf8')
-    .split('\n')
-    .forEach((raw, i) => {
-      const line = raw.trim();
-      if (line === '' || line.startsWith('#') || line.startsWith(';')) return;
-      const header = /^\[(.+)\]$/.exec(line);
-      if (header?.[1] !== undefined) {
-        current = header[1];
-        return;
-      }
-      const eq = line.indexOf('=');
-      assert.ok(eq > 0, `${file}:${i + 1}: not a setting: ${line}`);
-      const key = line.slice(0, eq).trim();
-      const value = line.slice(eq + 1).trim();
-      // systemd has no trailing comments: `Key=value # why` would put "# why" into the value.
-      assert.doesNotMatch(value, /\s#/, `${file}:${i + 1}: a comment must be on its own line`);
-      if (current === section) settings.set(key, [...(settings.get(key) ?? []), value]);
-    });
-  return settings;
-}
 
 function one(settings: Map<string, string[]>, key: string): string | undefined {
   return settings.get(key)?.at(-1);

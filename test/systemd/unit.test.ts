@@ -1,11 +1,12 @@
 // What ships in systemd/: the unit's hardening score and syntax (systemd-analyze), the sysusers and tmpfiles entries, and a dpkg hook that can never fail a dpkg run.
 import assert from 'node:assert/strict';
-import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { REPO_ROOT, runProcess, type CliResult } from '../helpers/cli.js';
+import { findProgram, isExecutable, needProgram, output, unitSection } from '../helpers/systemd.js';
 
 const UNIT = `${REPO_ROOT}systemd/pkgwatch.service`;
 const HOOK = `${REPO_ROOT}systemd/pkgwatch-dpkg.cfg`;
@@ -21,59 +22,6 @@ const C_LOCALE = { LC_ALL: 'C' };
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
-
-function isExecutable(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** The program's path, from PATH or the sbin directories a non-root PATH may lack. */
-function findProgram(name: string): string | null {
-  const dirs = [...(process.env['PATH'] ?? '').split(':'), '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
-  for (const dir of dirs) {
-    if (dir !== '' && isExecutable(join(dir, name))) return join(dir, name);
-  }
-  return null;
-}
-
-/** The program, or null after skipping the test; in CI (`CI` set) a missing program fails it. */
-function needProgram(t: TestContext, name: string, debianPackage: string): string | null {
-  const found = findProgram(name);
-  if (found !== null) return found;
-  const why = `${name} is not installed: install the Debian package ${debianPackage} (apt-get install ${debianPackage})`;
-  if (process.env['CI'] !== undefined) assert.fail(`CI must check the systemd files, but ${why}`);
-  t.skip(why);
-  return null;
-}
-
-function output(r: CliResult): string {
-  return `exit ${String(r.code ?? r.signal)}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`;
-}
-
-/** The [Service] (or other section's) settings of a unit file: key -> values in order. */
-function unitSection(text: string, section: string): Map<string, string[]> {
-  const settings = new Map<string, string[]>();
-  let current = '';
-  for (const raw of text.split('\n')) {
-    const line = raw.trim();
-    if (line === '' || line.startsWith('#') || line.startsWith(';')) continue;
-    const header = /^\[(.+)\]$/.exec(line);
-    if (header?.[1] !== undefined) {
-      current = header[1];
-      continue;
-    }
-    const eq = line.indexOf('=');
-    assert.ok(eq > 0, `not a setting: ${line}`);
-    if (current !== section) continue;
-    const key = line.slice(0, eq).trim();
-    settings.set(key, [...(settings.get(key) ?? []), line.slice(eq + 1).trim()]);
-  }
-  return settings;
-}
 
 interface Hook {
   readonly name: 'pre-invoke' | 'post-invoke';
@@ -168,8 +116,7 @@ test('systemd-analyze verify accepts the unit', async (t) => {
 });
 
 test('the unit keeps what the agent needs, whatever would lower the score', () => {
-  const text = readFileSync(UNIT, 'utf8');
-  const service = unitSection(text, 'Service');
+  const service = unitSection(UNIT, 'Service');
   const one = (key: string): string | undefined => service.get(key)?.at(-1);
   for (const [key, values] of service) {
     // systemd has no trailing comments: `Key=value # why` would put "# why" into the value.
@@ -215,7 +162,7 @@ test('sysusers creates the pkgwatch system user, tmpfiles its state directory, a
   const sysusers = needProgram(t, 'systemd-sysusers', 'systemd');
   const tmpfiles = sysusers === null ? null : needProgram(t, 'systemd-tmpfiles', 'systemd');
   if (sysusers === null || tmpfiles === null) return;
-  const service = unitSection(readFileSync(UNIT, 'utf8'), 'Service');
+  const service = unitSection(UNIT, 'Service');
   const root = await withTmp(t);
   await mkdir(join(root, 'etc'));
   // An empty root: the machine's own users are not touched.
