@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { FindingJson } from '../verify/report.js';
+import { findingFields, type FindingJson } from '../verify/report.js';
 
 /** What a full check found, as `check --format json` reports it. */
 export interface FullCheckResult {
@@ -44,15 +44,7 @@ export function runFullCheck(root: string, maxBytesPerSecond: number, signal: Ab
       try {
         const doc = JSON.parse(Buffer.concat(out).toString('utf8')) as Omit<FullCheckResult, 'exitCode'>;
         // Only the documented finding fields: `check` adds its own (e.g. `ignored`) for people.
-        const findings = doc.findings.map((f) => ({
-          package: f.package,
-          path: f.path,
-          status: f.status,
-          conffile: f.conffile,
-          expected: f.expected,
-          actual: f.actual,
-          detail: f.detail,
-        }));
+        const findings = doc.findings.map(findingFields);
         resolve({ findings, summary: doc.summary, exitCode: code });
       } catch (e) {
         reject(new Error(`full check printed no JSON document (${e instanceof Error ? e.message : String(e)})`));

@@ -12,6 +12,7 @@ import { request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
 import type { ResolvedConfig } from '../config/schema.js';
 import type { AlertEvent, AlertSink } from './sink.js';
+import { findingFields } from '../verify/report.js';
 
 /** The request header that carries `sha256=<hex HMAC-SHA256 of the body>` when a secret is set. */
 export const SIGNATURE_HEADER = 'X-Pkgwatch-Signature';
@@ -36,15 +37,7 @@ export function webhookBody(event: AlertEvent): string {
     event: event.kind,
     host: event.host,
     time: event.time,
-    findings: event.findings.map((f) => ({
-      package: f.package,
-      path: f.path,
-      status: f.status,
-      conffile: f.conffile,
-      expected: f.expected,
-      actual: f.actual,
-      detail: f.detail,
-    })),
+    findings: event.findings.map(findingFields),
     offline: { active: event.offline.active, since: event.offline.since, reason: event.offline.reason },
   };
   if (event.actions !== undefined) {

@@ -14,6 +14,14 @@ export interface FindingJson {
   detail: string | null;
 }
 
+/**
+ * Exactly the documented fields of a finding, in their documented order: what the agent keeps of
+ * `check`'s JSON (which adds `ignored` for people) and what webhooks carry.
+ */
+export function findingFields(f: FindingJson): FindingJson {
+  return { package: f.package, path: f.path, status: f.status, conffile: f.conffile, expected: f.expected, actual: f.actual, detail: f.detail };
+}
+
 /** A database warning as it appears in JSON output. */
 export interface WarningJson {
   package: string | null;
