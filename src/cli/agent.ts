@@ -4,6 +4,7 @@ import type { Argv } from 'yargs';
 import { Agent } from '../agent/agent.js';
 import { Logger } from '../agent/log.js';
 import { loadConfig } from '../config/load.js';
+import type { ResolvedConfig } from '../config/schema.js';
 import { PkgwatchError } from '../errors.js';
 import { EXIT, type ExitCode } from './exit.js';
 
@@ -21,6 +22,20 @@ export function configOption<T>(y: Argv<T>): Argv<T & { config: string | undefin
     type: 'string',
     requiresArg: true,
   });
+}
+
+/** `--config FILE` and `--state-dir DIR`, for the commands that read or write the agent's state. */
+export function stateDirOptions<T>(y: Argv<T>): Argv<T & { config: string | undefined; stateDir: string | undefined }> {
+  return configOption(y).option('state-dir', {
+    describe: "the agent's state directory (overrides `state_dir`)",
+    type: 'string',
+    requiresArg: true,
+  }) as unknown as Argv<T & { config: string | undefined; stateDir: string | undefined }>;
+}
+
+/** The configuration with `--state-dir` applied. */
+export function loadStateConfig(args: { config: string | undefined; stateDir: string | undefined }): Promise<ResolvedConfig> {
+  return loadConfig({ file: args.config, overrides: args.stateDir === undefined ? {} : { stateDir: args.stateDir } });
 }
 
 export function agentOptions(y: Argv): Argv<AgentArgs> {

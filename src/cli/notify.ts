@@ -2,8 +2,7 @@
 // is in progress before dpkg's lock shows in /proc/locks.
 import type { Argv } from 'yargs';
 import { markDpkgEnd, markDpkgStart } from '../agent/marker.js';
-import { loadConfig } from '../config/load.js';
-import { configOption } from './agent.js';
+import { loadStateConfig, stateDirOptions } from './agent.js';
 import { EXIT, type ExitCode } from './exit.js';
 
 export const NOTIFY_EVENTS = ['dpkg-start', 'dpkg-end'] as const;
@@ -15,13 +14,11 @@ export interface NotifyArgs {
 }
 
 export function notifyOptions(y: Argv): Argv<NotifyArgs> {
-  return configOption(y)
-    .positional('event', { describe: 'what happened', choices: NOTIFY_EVENTS, demandOption: true })
-    .option('state-dir', { describe: "the agent's state directory (overrides `state_dir`)", type: 'string', requiresArg: true }) as unknown as Argv<NotifyArgs>;
+  return stateDirOptions(y).positional('event', { describe: 'what happened', choices: NOTIFY_EVENTS, demandOption: true });
 }
 
 export async function runNotify(args: NotifyArgs): Promise<ExitCode> {
-  const config = await loadConfig({ file: args.config, overrides: args.stateDir === undefined ? {} : { stateDir: args.stateDir } });
+  const config = await loadStateConfig(args);
   if (args.event === 'dpkg-start') markDpkgStart(config.stateDir);
   else markDpkgEnd(config.stateDir);
   return EXIT.ok;

@@ -16,14 +16,13 @@ import { enqueueDurable } from '../alerts/outboxdisk.js';
 import { configuredSinks } from '../alerts/registry.js';
 import type { ActionOutcome, AlertEvent } from '../alerts/sink.js';
 import { compileIgnore } from '../config/ignore.js';
-import { loadConfig } from '../config/load.js';
 import type { ResolvedConfig } from '../config/schema.js';
 import { fromUtf8 } from '../dpkg/bytes.js';
 import { PkgwatchError } from '../errors.js';
 import { bringOnline } from '../respond/actions.js';
 import { findingJson, type FindingJson } from '../verify/report.js';
 import { defaultJobs, verify } from '../verify/run.js';
-import { configOption } from './agent.js';
+import { loadStateConfig, stateDirOptions } from './agent.js';
 import { EXIT, type ExitCode } from './exit.js';
 
 export interface OnlineArgs {
@@ -33,13 +32,12 @@ export interface OnlineArgs {
 }
 
 export function onlineOptions(y: Argv): Argv<OnlineArgs> {
-  return configOption(y)
-    .option('state-dir', { describe: "the agent's state directory (overrides `state_dir`)", type: 'string', requiresArg: true })
+  return stateDirOptions(y)
     .option('force', {
       describe: 'bring the site back even though findings are still open (logged and alerted)',
       type: 'boolean',
       default: false,
-    }) as unknown as Argv<OnlineArgs>;
+    });
 }
 
 /** Who ran the command, for the record and the alert. */
@@ -81,7 +79,7 @@ function outcomeLine(a: ActionOutcome): string {
 
 /** Exit 0: back online; 1: refused, findings are open; 2: an error, or a step of bringing it back failed. */
 export async function runOnline(args: OnlineArgs): Promise<ExitCode> {
-  const cfg = await loadConfig({ file: args.config, overrides: args.stateDir === undefined ? {} : { stateDir: args.stateDir } });
+  const cfg = await loadStateConfig(args);
   let record: OfflineRecord;
   try {
     record = readOfflineRecord(cfg.stateDir);

@@ -5,8 +5,7 @@ import type { RunRecord } from '../agent/state.js';
 import { readOfflineRecord } from '../agent/offlinestate.js';
 import { outboxDir } from '../agent/alerting.js';
 import { pendingOnDisk } from '../alerts/outboxdisk.js';
-import { loadConfig } from '../config/load.js';
-import { configOption } from './agent.js';
+import { loadStateConfig, stateDirOptions } from './agent.js';
 import { EXIT, type ExitCode } from './exit.js';
 import { formatBytes } from '../verify/report.js';
 
@@ -17,14 +16,13 @@ export interface StatusArgs {
 }
 
 export function statusOptions(y: Argv): Argv<StatusArgs> {
-  return configOption(y)
-    .option('state-dir', { describe: "the agent's state directory (overrides `state_dir`)", type: 'string', requiresArg: true })
-    .option('json', { describe: 'print the status as one JSON document', type: 'boolean', default: false }) as unknown as Argv<StatusArgs>;
+  return stateDirOptions(y)
+    .option('json', { describe: 'print the status as one JSON document', type: 'boolean', default: false });
 }
 
 /** Exit 0: running, nothing open; 1: findings open or the site offline; 3: the agent is not running (or never ran). */
 export async function runStatus(args: StatusArgs): Promise<ExitCode> {
-  const config = await loadConfig({ file: args.config, overrides: args.stateDir === undefined ? {} : { stateDir: args.stateDir } });
+  const config = await loadStateConfig(args);
   const saved = readStatus(config.stateDir);
   let status: AgentStatus | null = saved === null ? null : { ...saved, running: saved.running && pidAlive(saved.pid) };
   // The offline record is the truth (`pkgwatch online` changes it while the agent may be down).
