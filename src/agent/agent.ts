@@ -6,7 +6,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { displayPath, fromUtf8, toFsPath } from '../dpkg/bytes.js';
 import type { BytePath } from '../dpkg/types.js';
 import type { ResolvedConfig } from '../config/schema.js';
-import { compileIgnore } from '../config/ignore.js';
+import { compileIgnoreJson } from '../config/ignore.js';
 import type { ActionOutcome, AlertEvent, AlertKind } from '../alerts/sink.js';
 import { findingJson, type FindingJson } from '../verify/report.js';
 import { defaultJobs, verify } from '../verify/run.js';
@@ -74,7 +74,7 @@ export class Agent {
     this.config = opts.config;
     this.logger = opts.logger;
     this.store = new StateStore(opts.config.stateDir);
-    this.isIgnored = ignoreMatcher(opts.config.ignore.paths);
+    this.isIgnored = compileIgnoreJson(opts.config.ignore.paths);
     this.dpkg = new DpkgGuard({
       admindir: () => this.scope?.db.admindir ?? path.join(this.config.root, 'var/lib/dpkg'),
       stateDir: () => this.config.stateDir,
@@ -134,7 +134,7 @@ export class Agent {
       this.logger.log({ kind: 'warning', message: `state_dir changed to ${config.stateDir}: takes effect only after a restart; keeping ${this.config.stateDir}` });
     }
     this.config = { ...config, stateDir: this.config.stateDir };
-    this.isIgnored = ignoreMatcher(config.ignore.paths);
+    this.isIgnored = compileIgnoreJson(config.ignore.paths);
     this.alerting.reload(this.config);
     await this.scheduler?.stop();
     await this.refreshScope();
@@ -552,15 +552,6 @@ export class Agent {
       this.logger.log({ kind: 'warning', message: `cannot write ${path.join(this.config.stateDir, 'status.json')}: ${errText(err)}` });
     }
   }
-}
-
-/**
- * The ignore globs as a test on finding paths: findings carry paths as people read them (UTF-8),
- * the compiled globs match bytes, so the path goes back to its bytes first.
- */
-function ignoreMatcher(globs: readonly string[]): (path: string) => boolean {
-  const matches = compileIgnore(globs);
-  return (p) => matches(fromUtf8(p));
 }
 
 function record(started: Date, summary: { files: number; bytes: number }, findings: number, outcome: RunRecord['outcome']): RunRecord {

@@ -15,9 +15,8 @@ import { StateStore } from '../agent/state.js';
 import { enqueueDurable } from '../alerts/outboxdisk.js';
 import { configuredSinks } from '../alerts/registry.js';
 import type { ActionOutcome, AlertEvent } from '../alerts/sink.js';
-import { compileIgnore } from '../config/ignore.js';
+import { compileIgnoreJson } from '../config/ignore.js';
 import type { ResolvedConfig } from '../config/schema.js';
-import { fromUtf8 } from '../dpkg/bytes.js';
 import { PkgwatchError } from '../errors.js';
 import { bringOnline } from '../respond/actions.js';
 import { findingJson, type FindingJson } from '../verify/report.js';
@@ -54,12 +53,12 @@ function operator(): string {
 /** The findings that would take the site offline again: a fresh check of the scope, plus dpkg-record findings the agent holds open. */
 async function openFindings(cfg: ResolvedConfig): Promise<{ findings: FindingJson[]; packages: number }> {
   const scope = await resolveScope(cfg.root, cfg.scope.packages, cfg.scope.withDependencies);
-  const ignore = compileIgnore(cfg.ignore.paths);
+  const ignore = compileIgnoreJson(cfg.ignore.paths);
   const inScope = (pkg: string): boolean => scope.ids.has(pkg);
   const out: FindingJson[] = [];
   if (scope.args.length > 0) {
     const report = await verify({ root: cfg.root, packages: scope.args, withDeps: cfg.scope.withDependencies, conffiles: true, jobs: defaultJobs() });
-    for (const f of report.findings.map(findingJson)) if (qualifies(f, ignore(fromUtf8(f.path)), cfg, inScope)) out.push(f);
+    for (const f of report.findings.map(findingJson)) if (qualifies(f, ignore(f.path), cfg, inScope)) out.push(f);
   }
   // A forged md5sums file is seen only against the agent's baseline: trust the agent's open ones.
   const state = new StateStore(cfg.stateDir).load().state;

@@ -88,3 +88,13 @@ export function compileIgnore(globs: readonly string[]): (path: string) => boole
   const re = new RegExp(`^(?:${globs.map(globSource).join('|')})$`);
   return (path) => re.test(path);
 }
+
+/**
+ * The ignore globs as a test on findings' JSON paths (FindingJson, the agent's state): those carry
+ * paths as people read them (UTF-8), the compiled globs match bytes, so the path goes back to its
+ * bytes first.
+ */
+export function compileIgnoreJson(globs: readonly string[]): (path: string) => boolean {
+  const matches = compileIgnore(globs);
+  return (p) => matches(fromUtf8(p));
+}
