@@ -92,15 +92,28 @@ export class OfflineController {
     this.reload(false);
   }
 
-  private reload(first: boolean): void {
-    const file = path.join(this.deps.stateDir, OFFLINE_FILE);
-    let stamp: string;
+  /** What identifies the record file's current version, to notice a write by another process. */
+  private stamp(): string {
     try {
-      const st = fs.statSync(file);
-      stamp = `${st.ino}:${st.mtimeMs}:${st.ctimeMs}:${st.size}`;
+      const st = fs.statSync(path.join(this.deps.stateDir, OFFLINE_FILE));
+      return `${st.ino}:${st.mtimeMs}:${st.ctimeMs}:${st.size}`;
     } catch {
-      stamp = 'absent';
+      return 'absent';
     }
+  }
+
+  /** Writes the record; the agent's own write is not a change to react to. A failed write keeps it in memory. */
+  private save(what: string): void {
+    try {
+      writeOfflineRecord(this.deps.stateDir, this.record);
+      this.fileStamp = this.stamp();
+    } catch (err) {
+      this.deps.logger.log({ kind: 'warning', message: `cannot record ${what} in ${path.join(this.deps.stateDir, OFFLINE_FILE)}: ${(err as Error).message}; it is kept in memory` });
+    }
+  }
+
+  private reload(first: boolean): void {
+    const stamp = this.stamp();
     if (stamp === this.fileStamp) return;
     this.fileStamp = stamp;
     let next: OfflineRecord;
@@ -180,13 +193,7 @@ export class OfflineController {
     const request = randomUUID();
     this.record = { ...this.record, version: 1, active: true, since, reason: offlineReason(findings), findings: [...findings], request, alerted: false };
     // Recorded first: whatever happens next, a restart finds the site offline.
-    try {
-      writeOfflineRecord(this.deps.stateDir, this.record);
-      this.fileStamp = '';
-      this.reload(false);
-    } catch (err) {
-      this.deps.logger.log({ kind: 'warning', message: `cannot record the offline state in ${path.join(this.deps.stateDir, OFFLINE_FILE)}: ${(err as Error).message}; it is kept in memory` });
-    }
+    this.save('that the site is offline');
     this.deps.onChange();
     const ctx = this.context();
     // The flag first, by the agent itself: it is the quickest way to stop serving.
@@ -221,13 +228,7 @@ export class OfflineController {
 
   private markAlerted(): void {
     this.record = { ...this.record, alerted: true };
-    try {
-      writeOfflineRecord(this.deps.stateDir, this.record);
-      this.fileStamp = '';
-      this.reload(false);
-    } catch (err) {
-      this.deps.logger.log({ kind: 'warning', message: `cannot record in ${path.join(this.deps.stateDir, OFFLINE_FILE)} that site.offline was alerted: ${(err as Error).message}` });
-    }
+    this.save('that site.offline was alerted');
   }
 
   /** Waits for the privileged helper's answer to `request` (it runs stop_units and command as root). */
