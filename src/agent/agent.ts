@@ -7,7 +7,7 @@ import { displayPath, fromUtf8, toFsPath } from '../dpkg/bytes.js';
 import type { BytePath } from '../dpkg/types.js';
 import type { ResolvedConfig } from '../config/schema.js';
 import { compileIgnoreJson } from '../config/ignore.js';
-import type { ActionOutcome, AlertEvent, AlertKind } from '../alerts/sink.js';
+import type { ActionOutcome, AlertKind } from '../alerts/sink.js';
 import { findingJson, type FindingJson } from '../verify/report.js';
 import { defaultJobs, verify } from '../verify/run.js';
 import { Alerting, alertHost } from './alerting.js';
@@ -493,14 +493,15 @@ export class Agent {
    * Alerts: into the log at once, and into the outbox (written and fsynced before this returns),
    * which delivers to email and webhook on its own time.
    */
-  private send(drafts: readonly DraftEvent[]): void {
-    for (const d of drafts) this.alerting.send({ ...d, host: alertHost(this.config), offline: offlineInfo(this.offline.current) });
+  private send(drafts: readonly DraftEvent[], actions?: readonly ActionOutcome[]): void {
+    const host = alertHost(this.config);
+    const offline = offlineInfo(this.offline.current);
+    for (const d of drafts) this.alerting.send({ ...d, host, offline, ...(actions === undefined ? {} : { actions: [...actions] }) });
   }
 
+  /** A site.* alert: the steps taken go with it. */
   private alert(kind: AlertKind, findings: readonly FindingJson[], actions: readonly ActionOutcome[]): void {
-    const draft: DraftEvent = { kind, id: randomUUID(), time: new Date().toISOString(), findings: [...findings] };
-    const event: AlertEvent = { ...draft, host: alertHost(this.config), offline: offlineInfo(this.offline.current), actions: [...actions] };
-    this.alerting.send(event);
+    this.send([{ kind, id: randomUUID(), time: new Date().toISOString(), findings: [...findings] }], actions);
     this.writeStatus();
   }
 
