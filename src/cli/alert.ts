@@ -5,7 +5,7 @@ import type { Argv } from 'yargs';
 import { alertHost } from '../agent/alerting.js';
 import { offlineInfo, readOfflineRecord } from '../agent/offlinestate.js';
 import { createSinks } from '../alerts/registry.js';
-import type { AlertEvent } from '../alerts/sink.js';
+import { ONLINE, type AlertEvent, type OfflineInfo } from '../alerts/sink.js';
 import { loadConfig } from '../config/load.js';
 import { PkgwatchError } from '../errors.js';
 import { configOption } from './agent.js';
@@ -45,11 +45,11 @@ export async function runAlertTest(args: AlertTestArgs): Promise<ExitCode> {
   if (sinks.length === 0) {
     throw new PkgwatchError('config', 'no alert sink is configured: set [alerts.email] to (with smtp or sendmail) or [alerts.webhook] url');
   }
-  let offline;
+  let offline: OfflineInfo = ONLINE;
   try {
     offline = offlineInfo(readOfflineRecord(cfg.stateDir));
   } catch {
-    offline = { active: false, since: null, reason: null };
+    // A test alert goes out even when the offline record cannot be read (status reports that).
   }
   const event: AlertEvent = { kind: 'test', id: randomUUID(), host, time: new Date().toISOString(), findings: [], offline };
   const results = await Promise.all(
