@@ -90,7 +90,11 @@ export class Agent {
       reverify: (findings) => this.reverify(findings),
       alert: (kind, findings, actions) => this.alert(kind, findings, actions),
       onChange: () => this.writeStatus(),
-      onOnline: () => this.request('scoped'),
+      onOnline: () => {
+        // `pkgwatch online` queued site.online before it changed the record.
+        this.alerting.rescan();
+        this.request('scoped');
+      },
       signal: this.abort.signal,
     });
   }
@@ -181,12 +185,11 @@ export class Agent {
     }
   }
 
-  /** Every second: dpkg's lock and marker, the offline record, files other processes put in the outbox. */
+  /** Every second: dpkg's lock and marker, and the offline record (`pkgwatch online` changes it). */
   private tick(): void {
     if (this.stopping) return;
     void this.dpkg.poll(() => this.onDpkgEnd());
     this.offline.poll();
-    this.alerting.rescan();
   }
 
   private get stopping(): boolean {

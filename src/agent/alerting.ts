@@ -60,7 +60,7 @@ export class Alerting {
     this.outbox?.enqueue(event);
   }
 
-  /** Picks up alerts other processes queued (`pkgwatch online`). */
+  /** Picks up alerts other processes queued (`pkgwatch online`) now, not at the outbox's next minute tick. */
   rescan(): void {
     this.outbox?.rescan().catch((err: unknown) => {
       this.logger.log({ kind: 'warning', message: `cannot read the outbox: ${err instanceof Error ? err.message : String(err)}` });

@@ -125,18 +125,6 @@ export async function runOnline(args: OnlineArgs): Promise<ExitCode> {
     : `brought back online by ${by} after a clean check of the scoped packages`;
   const actions = await bringOnline(cfg.offline, { since: record.since ?? now, reason });
   for (const a of actions) line(outcomeLine(a));
-  const next: OfflineRecord = {
-    version: 1,
-    active: false,
-    since: null,
-    reason,
-    findings: [],
-    request: null,
-    acknowledged: forced ? findings : [],
-    restored: { at: now, by, forced },
-    alerted: false,
-  };
-  writeOfflineRecord(cfg.stateDir, next);
   const event: AlertEvent = {
     kind: 'site.online',
     id: randomUUID(),
@@ -151,6 +139,19 @@ export async function runOnline(args: OnlineArgs): Promise<ExitCode> {
     enqueueDurable(outboxDir(cfg.stateDir), sinks, event);
     line(`Alert site.online ${event.id} queued for ${sinks.join(', ')} (the agent delivers it).`);
   }
+  // Recorded after the alert is queued: the agent, seeing the record change, picks the alert up.
+  const next: OfflineRecord = {
+    version: 1,
+    active: false,
+    since: null,
+    reason,
+    findings: [],
+    request: null,
+    acknowledged: forced ? findings : [],
+    restored: { at: now, by, forced },
+    alerted: false,
+  };
+  writeOfflineRecord(cfg.stateDir, next);
   const failed = actions.filter((a) => !a.ok);
   if (failed.length > 0) {
     line(`${failed.length} step(s) failed: the site may not be fully back; fix them by hand (see above).`);
