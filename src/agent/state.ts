@@ -164,19 +164,31 @@ export class StateStore {
    */
   load(): { state: AgentState; warning: string | null } {
     fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    let problem: string;
     try {
-      const text = fs.readFileSync(this.file, 'utf8');
-      try {
-        return { state: decodeState(JSON.parse(text)), warning: null };
-      } catch (err) {
-        problem = err instanceof SyntaxError ? `not valid JSON (${err.message})` : `not a valid state (${errorText(err)})`;
-      }
+      return { state: this.peek() ?? freshState(), warning: null };
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { state: freshState(), warning: null };
-      problem = `cannot be read (${errorText(err)})`;
+      return { state: freshState(), warning: `${errorText(err)}; ${this.#keepCorrupt()}` };
     }
-    return { state: freshState(), warning: `${this.file}: ${problem}; ${this.#keepCorrupt()}` };
+  }
+
+  /**
+   * The saved state for another process to look at (`pkgwatch online`): null when there is none;
+   * throws an Error naming the file when it is unreadable or invalid. Never writes or moves a file.
+   */
+  peek(): AgentState | null {
+    let text: string;
+    try {
+      text = fs.readFileSync(this.file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw new Error(`${this.file}: cannot be read (${errorText(err)})`, { cause: err });
+    }
+    try {
+      return decodeState(JSON.parse(text));
+    } catch (err) {
+      const problem = err instanceof SyntaxError ? `not valid JSON (${err.message})` : `not a valid state (${errorText(err)})`;
+      throw new Error(`${this.file}: ${problem}`, { cause: err });
+    }
   }
 
   /** Moves the bad file aside for forensics and says where it went. */

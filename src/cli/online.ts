@@ -11,7 +11,7 @@ import { readDpkgMarker } from '../agent/marker.js';
 import { qualifies } from '../agent/offline.js';
 import { readOfflineRecord, writeOfflineRecord, NEVER_OFFLINE, type OfflineRecord } from '../agent/offlinestate.js';
 import { resolveScope } from '../agent/scope.js';
-import { StateStore } from '../agent/state.js';
+import { StateStore, type OpenFinding } from '../agent/state.js';
 import { enqueueDurable } from '../alerts/outboxdisk.js';
 import { configuredSinks } from '../alerts/registry.js';
 import type { ActionOutcome, AlertEvent } from '../alerts/sink.js';
@@ -61,8 +61,13 @@ async function openFindings(cfg: ResolvedConfig): Promise<{ findings: FindingJso
     for (const f of report.findings.map(findingJson)) if (qualifies(f, ignore(f.path), cfg, inScope)) out.push(f);
   }
   // A forged md5sums file is seen only against the agent's baseline: trust the agent's open ones.
-  const state = new StateStore(cfg.stateDir).load().state;
-  for (const o of state.findings) {
+  let open: readonly OpenFinding[] = [];
+  try {
+    open = new StateStore(cfg.stateDir).peek()?.findings ?? [];
+  } catch (err) {
+    process.stderr.write(`pkgwatch: warning: ${(err as Error).message}; dpkg-record (database-changed) findings the agent holds are not considered\n`);
+  }
+  for (const o of open) {
     if (o.finding.status === 'database-changed' && qualifies(o.finding, o.ignored, cfg, inScope)) out.push(o.finding);
   }
   return { findings: out, packages: scope.ids.size };
