@@ -29,8 +29,13 @@ type RunKind = ScheduleName | 'realtime';
 
 /** How often the dpkg lock and the hook's marker are looked at. */
 const DPKG_POLL_MS = 1000;
-/** Watcher events are gathered this long, so one editor save is one check. */
-const REALTIME_DEBOUNCE_MS = 50;
+/**
+ * Watcher events are gathered until they pause this long, so one editor save, or a burst of
+ * writes, is one check of whole files rather than many checks of half-written ones...
+ */
+const REALTIME_QUIET_MS = 50;
+/** ...but a steady stream of events is checked at least this often. */
+const REALTIME_MAX_WAIT_MS = 250;
 /** Database events wait this long for dpkg's lock to show before they are judged. */
 const DB_SETTLE_MS = 300;
 
@@ -58,6 +63,8 @@ export class Agent {
   private readonly pending = new Set<ScheduleName>();
   private readonly realtimePaths = new Set<BytePath>();
   private realtimeTimer: NodeJS.Timeout | null = null;
+  /** performance.now() of the first event the pending real-time timer gathers. */
+  private realtimeSince = 0;
   private dbTimer: NodeJS.Timeout | null = null;
   /** Host paths of database files written while dpkg ran, since the last baseline. */
   /** The dpkg guard's epoch when the first database event of the pending batch was seen. */
@@ -291,10 +298,14 @@ export class Agent {
     if (this.stopping) return;
     if (this.realtimePaths.size === 0) void this.dpkg.observe(); // a short dpkg run must not go unseen
     this.realtimePaths.add(p);
-    this.realtimeTimer ??= setTimeout(() => {
+    const now = performance.now();
+    if (this.realtimeTimer === null) this.realtimeSince = now;
+    else if (now - this.realtimeSince + REALTIME_QUIET_MS > REALTIME_MAX_WAIT_MS) return; // it fires soon anyway
+    else clearTimeout(this.realtimeTimer);
+    this.realtimeTimer = setTimeout(() => {
       this.realtimeTimer = null;
       void this.drain();
-    }, REALTIME_DEBOUNCE_MS);
+    }, REALTIME_QUIET_MS);
   }
 
   private onWatchDegraded(reason: string, detail: string): void {

@@ -68,6 +68,23 @@ function findingsOf(events: readonly AlertEvent[], kind: AlertKind): FindingJson
   return events.filter((e) => e.kind === kind).flatMap((e) => e.findings);
 }
 
+function pathKey(f: FindingJson): string {
+  return `${f.package}\0${f.path}`;
+}
+
+/**
+ * The findings of one kind across a batch, one per package and path: its latest state. A path
+ * reported twice in one batch (written again, or read half-written and then whole) is one file.
+ */
+function latestOf(events: readonly AlertEvent[], kind: AlertKind): FindingJson[] {
+  const latest = new Map<string, FindingJson>();
+  for (const f of findingsOf(events, kind)) {
+    latest.delete(pathKey(f));
+    latest.set(pathKey(f), f);
+  }
+  return [...latest.values()];
+}
+
 function packagesOf(findings: readonly FindingJson[]): string[] {
   return [...new Set(findings.map((f) => f.package))];
 }
@@ -97,9 +114,9 @@ function failedSteps(e: AlertEvent): number {
 
 /** The subject without its `[pkgwatch] host: ` prefix: the main news, the site's state, then the rest. */
 function summarize(events: readonly AlertEvent[]): string {
-  const opened = findingsOf(events, 'findings.opened');
-  const reminder = findingsOf(events, 'findings.reminder');
-  const resolved = findingsOf(events, 'findings.resolved');
+  const opened = latestOf(events, 'findings.opened');
+  const reminder = latestOf(events, 'findings.reminder');
+  const resolved = latestOf(events, 'findings.resolved');
   const site = lastSiteEvent(events);
   const hasTest = events.some((e) => e.kind === 'test');
   const wentOffline = site?.kind === 'site.offline' ? site : undefined;
@@ -171,8 +188,8 @@ function wrap(text: string, first: string, rest: string): string[] {
   return out;
 }
 
-function eventTitle(e: AlertEvent): string {
-  const n = e.findings.length;
+/** The heading of an event that lists `n` findings. */
+function eventTitle(e: AlertEvent, n: number): string {
   switch (e.kind) {
     case 'findings.opened':
       return `${n} new ${n === 1 ? 'finding' : 'findings'}`;
@@ -205,14 +222,45 @@ function renderFinding(f: FindingJson): string[] {
   return lines;
 }
 
-/** Each event under its heading, with its findings; findings beyond MAX_LISTED_FINDINGS are counted. */
+/** An earlier state of a path opened again later in the same batch, shown with its latest state. */
+interface EarlierState {
+  readonly time: string;
+  readonly finding: FindingJson;
+}
+
+function renderEarlier(states: readonly EarlierState[]): string[] {
+  return states.flatMap(({ time, finding: f }) =>
+    wrap(`${safeText(f.status)}, actual ${f.actual === null ? '(none)' : safeText(f.actual)}, at ${iso(time)}`, '  earlier:  ', '            '),
+  );
+}
+
+/**
+ * Each event under its heading, with its findings; findings beyond MAX_LISTED_FINDINGS are counted.
+ * A path opened again by a later event of the batch is listed once, under the later event, with
+ * its earlier states.
+ */
 function renderEvents(events: readonly AlertEvent[], host: string): string[] {
   const out: string[] = [];
   const listed = new Set<string>();
+  const lastOpened = new Map<string, number>();
+  events.forEach((e, i) => {
+    if (e.kind === 'findings.opened') for (const f of e.findings) lastOpened.set(pathKey(f), i);
+  });
+  const earlier = new Map<string, EarlierState[]>();
   let budget = MAX_LISTED_FINDINGS;
-  for (const e of events) {
-    out.push(...heading(`${eventTitle(e)} at ${iso(e.time)}`));
+  events.forEach((e, i) => {
     let findings = e.findings;
+    let later = 0;
+    if (e.kind === 'findings.opened') {
+      findings = findings.filter((f) => {
+        if ((lastOpened.get(pathKey(f)) ?? i) <= i) return true;
+        earlier.set(pathKey(f), [...(earlier.get(pathKey(f)) ?? []), { time: e.time, finding: f }]);
+        later++;
+        return false;
+      });
+    }
+    out.push(...heading(`${eventTitle(e, findings.length)} at ${iso(e.time)}`));
+    if (later > 0) out.push(`(${plural(later, 'file')} changed again later in this batch: listed further down)`);
     if (e.kind === 'site.offline') {
       // The findings that took the site offline usually came in this batch already.
       findings = findings.filter((f) => !listed.has(findingKey(f)));
@@ -224,12 +272,13 @@ function renderEvents(events: readonly AlertEvent[], host: string): string[] {
     const shown = findings.slice(0, budget);
     for (const f of shown) {
       out.push('', ...renderFinding(f));
+      if (e.kind === 'findings.opened') out.push(...renderEarlier(earlier.get(pathKey(f)) ?? []));
       listed.add(findingKey(f));
     }
     budget -= shown.length;
     if (shown.length < findings.length) out.push('', `... and ${findings.length - shown.length} more: run \`pkgwatch status\` on ${host}`);
     out.push('');
-  }
+  });
   return out;
 }
 

@@ -73,6 +73,21 @@ test('the subject of a mixed batch leads with opened findings and still mentions
   assert.equal(subject([event('findings.opened', THREE.slice(0, 1)), event('findings.reminder', THREE.slice(1))]), '[pkgwatch] web1: 1 file changed in libfoo; 2 still open');
 });
 
+test('a path opened again in the same batch is one file: counted once, listed once with its earlier state', () => {
+  const EMPTY = 'd41d8cd98f00b204e9800998ecf8427e';
+  // The burst case: the agent read files half-written (empty), then whole.
+  const first = event('findings.opened', [finding('big', '/srv/a.php', { actual: EMPTY }), finding('big', '/srv/b.php', { actual: EMPTY })]);
+  const second = event('findings.opened', [finding('big', '/srv/a.php'), finding('big', '/srv/c.php')], { time: '2024-01-31T12:00:01.000Z' });
+  const mail = renderEmail([first, second], CTX);
+  assert.equal(mail.subject, '[pkgwatch] web1: 3 files changed in big');
+  assert.equal(mail.text.split('path:     /srv/a.php').length - 1, 1, mail.text);
+  assert.match(mail.text, /== 1 new finding at 2024-01-31T12:00:00.000Z ==\n\(1 file changed again later in this batch: listed further down\)/);
+  const later = mail.text.slice(mail.text.indexOf('== 2 new findings at 2024-01-31T12:00:01.000Z =='));
+  assert.match(flat(later), new RegExp(`path: +/srv/a\\.php status: +changed expected: ${MD5_A} actual: +${MD5_B} earlier: +changed, actual ${EMPTY}, at 2024-01-31T12:00:00.000Z`));
+  // Resolved and reminders count files too.
+  assert.equal(subject([event('findings.reminder', THREE), event('findings.reminder', THREE)]), '[pkgwatch] web1: reminder: 3 findings still open in libfoo, myapp');
+});
+
 test('the subject caps the package list and its length, and escapes control characters', () => {
   const seven = ['a', 'b', 'c', 'd', 'e', 'f', 'g'].map((p) => finding(p, `/usr/bin/${p}`));
   assert.equal(subject([event('findings.opened', seven)]), '[pkgwatch] web1: 7 files changed in a, b, c and 4 more');
