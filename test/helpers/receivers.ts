@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TestContext } from 'node:test';
 import { SMTPServer, type SMTPServerDataStream } from 'smtp-server';
@@ -176,12 +177,21 @@ export function assertHookSchema(v: unknown): asserts v is Hook {
   assert.equal(typeof off['active'], 'boolean');
 }
 
-/** Starts an HTTP receiver on 127.0.0.1 that verifies `X-Pkgwatch-Signature` with `secret`; closed when the test ends. */
-export async function startHookReceiver(t: TestContext, secret: string, port = 0): Promise<HookReceiver> {
+/** A certificate and key (PEM) that make the receiver an https one. */
+export interface ReceiverTls {
+  readonly cert: string;
+  readonly key: string;
+}
+
+/**
+ * Starts an HTTP receiver on 127.0.0.1 that verifies `X-Pkgwatch-Signature` with `secret`, or an
+ * https one with `tls`; closed when the test ends.
+ */
+export async function startHookReceiver(t: TestContext, secret: string, port = 0, tls?: ReceiverTls): Promise<HookReceiver> {
   const accepted: Hook[] = [];
   let failing = 0;
   let requests = 0;
-  const server = http.createServer((req, res) => {
+  const handler: http.RequestListener = (req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -209,7 +219,8 @@ export async function startHookReceiver(t: TestContext, secret: string, port = 0
       accepted.push(parsed);
       res.writeHead(200).end('ok');
     });
-  });
+  };
+  const server = tls === undefined ? http.createServer(handler) : https.createServer({ cert: tls.cert, key: tls.key }, handler);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, '127.0.0.1', () => resolve());
@@ -224,7 +235,7 @@ export async function startHookReceiver(t: TestContext, secret: string, port = 0
   };
   t.after(close);
   return {
-    url: `http://127.0.0.1:${actual}/hook`,
+    url: `${tls === undefined ? 'http' : 'https'}://127.0.0.1:${actual}/hook`,
     port: actual,
     accepted,
     get requests() {
