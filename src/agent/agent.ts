@@ -2,7 +2,6 @@
 // state. One Agent per process; `start`, `reload`, `close` are its lifecycle (STYLE 10).
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { setTimeout as delay } from 'node:timers/promises';
 import { displayPath, fromUtf8, toFsPath } from '../dpkg/bytes.js';
 import type { BytePath } from '../dpkg/types.js';
 import type { ResolvedConfig } from '../config/schema.js';
@@ -21,21 +20,13 @@ import { offlineInfo } from './offlinestate.js';
 import { missedSince, Scheduler, type ScheduleName } from './scheduler.js';
 import { resolveScope, type Scope } from './scope.js';
 import { sdNotify, watchdogIntervalMs } from './sdnotify.js';
+import { RunQueue, type RunKind } from './runqueue.js';
 import { StateStore, type AgentState, type RunRecord } from './state.js';
 import { composeStatus, writeStatus } from './statusfile.js';
 import { PathWatcher } from './watcher.js';
 
-type RunKind = ScheduleName | 'realtime';
-
 /** How often the dpkg lock and the hook's marker are looked at. */
 const DPKG_POLL_MS = 1000;
-/**
- * Watcher events are gathered until they pause this long, so one editor save, or a burst of
- * writes, is one check of whole files rather than many checks of half-written ones...
- */
-const REALTIME_QUIET_MS = 50;
-/** ...but a steady stream of events is checked at least this often. */
-const REALTIME_MAX_WAIT_MS = 250;
 /** Database events wait this long for dpkg's lock to show before they are judged. */
 const DB_SETTLE_MS = 300;
 
@@ -60,16 +51,11 @@ export class Agent {
   private watcher: PathWatcher | null = null;
   private dbWatcher: PathWatcher | null = null;
   private readonly timers: NodeJS.Timeout[] = [];
-  private readonly pending = new Set<ScheduleName>();
-  private readonly realtimePaths = new Set<BytePath>();
-  private realtimeTimer: NodeJS.Timeout | null = null;
-  /** performance.now() of the first event the pending real-time timer gathers. */
-  private realtimeSince = 0;
+  private readonly queue: RunQueue;
   private dbTimer: NodeJS.Timeout | null = null;
   /** Host paths of database files written while dpkg ran, since the last baseline. */
   /** The dpkg guard's epoch when the first database event of the pending batch was seen. */
   private dbEpoch: number | null = null;
-  private draining: Promise<void> | null = null;
   private readonly abort = new AbortController();
   private readonly dpkg: DpkgGuard;
   private closed: Promise<void> | null = null;
@@ -88,6 +74,7 @@ export class Agent {
       logger: this.logger,
       onChange: () => this.writeStatus(),
     });
+    this.queue = new RunQueue({ dpkg: this.dpkg, logger: this.logger, dpkgPollMs: DPKG_POLL_MS, run: (kind, paths) => this.run(kind, paths) });
     this.alerting = new Alerting(this.logger);
     this.offline = new OfflineController({
       config: () => this.config,
@@ -105,7 +92,6 @@ export class Agent {
       signal: this.abort.signal,
     });
   }
-
 
   /** Loads state, resolves the scope, starts watchers and schedules; READY=1 when done. */
   async start(): Promise<void> {
@@ -163,16 +149,16 @@ export class Agent {
 
   private async doClose(): Promise<void> {
     this.logger.log({ kind: 'agent.stopping' });
+    const queueClosed = this.queue.close(); // no new run starts from here on
     await this.notify('STOPPING=1');
     this.abort.abort(new Error('the agent is stopping'));
     for (const t of this.timers) clearInterval(t);
-    if (this.realtimeTimer !== null) clearTimeout(this.realtimeTimer);
     if (this.dbTimer !== null) clearTimeout(this.dbTimer);
     await Promise.all([
       this.scheduler?.stop(),
       this.watcher?.close(),
       this.dbWatcher?.close(),
-      this.draining?.catch(() => undefined),
+      queueClosed,
       this.offline.settle(),
     ]);
     await this.alerting.close();
@@ -296,16 +282,7 @@ export class Agent {
 
   private onFileEvent(p: BytePath): void {
     if (this.stopping) return;
-    if (this.realtimePaths.size === 0) void this.dpkg.observe(); // a short dpkg run must not go unseen
-    this.realtimePaths.add(p);
-    const now = performance.now();
-    if (this.realtimeTimer === null) this.realtimeSince = now;
-    else if (now - this.realtimeSince + REALTIME_QUIET_MS > REALTIME_MAX_WAIT_MS) return; // it fires soon anyway
-    else clearTimeout(this.realtimeTimer);
-    this.realtimeTimer = setTimeout(() => {
-      this.realtimeTimer = null;
-      void this.drain();
-    }, REALTIME_QUIET_MS);
+    this.queue.addPath(p);
   }
 
   private onWatchDegraded(reason: string, detail: string): void {
@@ -368,39 +345,7 @@ export class Agent {
 
   private request(name: ScheduleName): void {
     if (this.stopping) return;
-    this.pending.add(name);
-    void this.drain();
-  }
-
-  /** Runs what is pending, one run at a time; runs wait while dpkg runs. */
-  private drain(): Promise<void> {
-    this.draining ??= this.drainLoop().finally(() => {
-      this.draining = null;
-    });
-    return this.draining;
-  }
-
-  private async drainLoop(): Promise<void> {
-    let deferredLogged = false;
-    while (!this.stopping && (this.pending.size > 0 || this.realtimePaths.size > 0)) {
-      if (this.dpkg.running || (await this.dpkg.observe())) {
-        if (!deferredLogged) this.logger.log({ kind: 'run.deferred', schedule: this.pending.has('full') ? 'full' : 'scoped', reason: 'dpkg-running' });
-        deferredLogged = true;
-        await sleep(DPKG_POLL_MS, this.abort.signal);
-        continue;
-      }
-      if (this.realtimePaths.size > 0) {
-        const paths = new Set(this.realtimePaths);
-        this.realtimePaths.clear();
-        await this.run('realtime', paths);
-      } else if (this.pending.has('scoped')) {
-        this.pending.delete('scoped');
-        await this.run('scoped', null);
-      } else if (this.pending.has('full')) {
-        this.pending.delete('full');
-        await this.run('full', null);
-      }
-    }
+    this.queue.request(name);
   }
 
   private async run(kind: RunKind, paths: ReadonlySet<BytePath> | null): Promise<void> {
@@ -413,8 +358,7 @@ export class Agent {
     const overlapped = async (): Promise<boolean> => {
       if (!(await this.dpkg.busySince(epoch))) return false;
       this.logger.log({ kind: 'run.deferred', schedule: kind, reason: 'dpkg-running' });
-      if (kind === 'realtime' && paths !== null) for (const p of paths) this.realtimePaths.add(p);
-      else if (kind !== 'realtime') this.pending.add(kind);
+      this.queue.requeue(kind, paths);
       return true;
     };
     if (kind === 'full' && this.catchUpFull) {
@@ -584,9 +528,4 @@ function record(started: Date, summary: { files: number; bytes: number }, findin
 
 function errText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-/** Waits `ms`, or less when `signal` aborts; never rejects. */
-async function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  await delay(ms, undefined, { signal }).catch(() => undefined);
 }
