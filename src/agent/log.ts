@@ -44,7 +44,6 @@ export type LogEvent =
   | { readonly kind: 'run.deferred'; readonly schedule: RunSchedule; readonly reason: 'dpkg-running' | 'busy' }
   | { readonly kind: 'watch.started'; readonly dirs: number; readonly paths: number }
   | { readonly kind: 'watch.degraded'; readonly reason: WatchDegradedReason; readonly detail: string }
-  | { readonly kind: 'watch.restored' }
   | { readonly kind: 'dpkg.started'; readonly source: 'lock' | 'hook' }
   | { readonly kind: 'dpkg.finished'; readonly changedPackages: readonly string[] }
   | { readonly kind: 'state.corrupt'; readonly file: string; readonly detail: string }
@@ -80,7 +79,6 @@ export const LOG_PRIORITY: Readonly<Record<LogKind, LogPriority>> = Object.freez
   'run.deferred': 5,
   'watch.started': 6,
   'watch.degraded': 4,
-  'watch.restored': 5,
   'dpkg.started': 6,
   'dpkg.finished': 6,
   'state.corrupt': 4,
@@ -192,8 +190,6 @@ function sentence(e: LogEvent): string {
       return `real-time watch started: ${plural(e.dirs, 'directory', 'directories')}, ${plural(e.paths, 'path')}`;
     case 'watch.degraded':
       return `real-time watch degraded (${WATCH_REASON[e.reason]}): ${e.detail}; changes may go unseen until the next check`;
-    case 'watch.restored':
-      return 'real-time watch restored';
     case 'dpkg.started':
       return `dpkg transaction started (${e.source === 'lock' ? 'dpkg lock taken' : 'dpkg hook'})`;
     case 'dpkg.finished':

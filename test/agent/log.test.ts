@@ -1,9 +1,11 @@
 // The agent's log: text, JSON and journald renderings of the same events, byte for byte.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { LOG_PRIORITY, Logger, type LogEvent, type LoggerOptions } from '../../src/agent/log.js';
+import { LOG_PRIORITY, Logger, type LogEvent, type LoggerOptions, type LogPriority } from '../../src/agent/log.js';
 import type { AlertEvent } from '../../src/alerts/sink.js';
 import type { FindingJson } from '../../src/verify/report.js';
+import { REPO_ROOT } from '../helpers/cli.js';
 
 const NOW = new Date('2024-01-31T12:00:00.000Z');
 
@@ -134,7 +136,6 @@ test('every kind renders as one sentence', () => {
     [{ kind: 'run.deferred', schedule: 'scoped', reason: 'busy' }, '<5>run deferred (scoped): another run is in progress'],
     [{ kind: 'watch.started', dirs: 1, paths: 3456 }, '<6>real-time watch started: 1 directory, 3,456 paths'],
     [{ kind: 'watch.started', dirs: 120, paths: 1 }, '<6>real-time watch started: 120 directories, 1 path'],
-    [{ kind: 'watch.restored' }, '<5>real-time watch restored'],
     [{ kind: 'dpkg.started', source: 'lock' }, '<6>dpkg transaction started (dpkg lock taken)'],
     [{ kind: 'dpkg.started', source: 'hook' }, '<6>dpkg transaction started (dpkg hook)'],
     [{ kind: 'dpkg.finished', changedPackages: [] }, '<6>dpkg transaction finished: no packages changed'],
@@ -187,36 +188,23 @@ test('every kind renders as one sentence', () => {
   for (const [e, line] of events) assert.equal(render('text', true, e), `${line}\n`, e.kind);
 });
 
-test('every kind has a syslog priority', () => {
-  assert.deepEqual(LOG_PRIORITY, {
-    'agent.started': 5,
-    'agent.ready': 6,
-    'agent.reloaded': 5,
-    'agent.stopping': 5,
-    'run.started': 6,
-    'run.finished': 6,
-    'run.failed': 3,
-    'run.deferred': 5,
-    'watch.started': 6,
-    'watch.degraded': 4,
-    'watch.restored': 5,
-    'dpkg.started': 6,
-    'dpkg.finished': 6,
-    'state.corrupt': 4,
-    'config.invalid': 3,
-    alert: 4,
-    'alert.delivered': 6,
-    'alert.failed': 4,
-    'alert.dropped': 3,
-    'alert.corrupt': 3,
-    'alert.write-failed': 3,
-    'offline.confirming': 4,
-    'offline.unconfirmed': 5,
-    'site.offline': 2,
-    'site.still-offline': 4,
-    'site.online': 5,
-    warning: 4,
-  });
+test("every kind has the syslog priority README's log table gives it, and README lists every kind once", () => {
+  const readme = readFileSync(`${REPO_ROOT}README.md`, 'utf8');
+  const start = readme.indexOf('| kind | priority | meaning |');
+  assert.ok(start >= 0, "README's log table is missing");
+  const byName: Record<string, LogPriority> = { critical: 2, error: 3, warning: 4, notice: 5, info: 6 };
+  const documented: Record<string, LogPriority> = {};
+  for (const row of readme.slice(start).split('\n').slice(2)) {
+    if (!row.startsWith('|')) break;
+    const [kinds = '', priority = ''] = row.split(' | ');
+    const level = byName[priority.split(' ')[0] ?? ''];
+    assert.ok(level !== undefined, `a row with a priority the test cannot read: ${row}`);
+    for (const [, kind] of kinds.matchAll(/`([^`]+)`/g)) {
+      assert.ok(kind !== undefined && !(kind in documented), `${kind} is listed twice`);
+      documented[kind] = level;
+    }
+  }
+  assert.deepEqual(LOG_PRIORITY, documented);
 });
 
 test('the default writer is stdout', async () => {
