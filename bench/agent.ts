@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { FixtureRoot, type FixtureFile } from '../test/helpers/fixture.js';
+import { prng } from '../test/helpers/prng.js';
 
 /** Targets from the project brief: an alert within a second of the change (p95), and a small idle agent. */
 const TARGET_P95_MS = 1000;
@@ -239,18 +240,6 @@ function appFiles(count: number, dirs: number): FixtureFile[] {
     out.push({ path: `/usr/share/app/${dir}/f${String(i).padStart(4, '0')}.dat`, content: Buffer.alloc(size, `app file ${i}\n`) });
   }
   return out;
-}
-
-/** A small deterministic PRNG (mulberry32), so every run changes the same files in the same order. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function shuffled<T>(xs: readonly T[], seed: number): T[] {

@@ -7,22 +7,11 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { MultiMd5, simdAvailable } from '../../src/verify/md5simd.js';
+import { prng } from '../helpers/prng.js';
 
 const skip = !simdAvailable();
 /** The staging size per lane in md5simd.ts: refills happen at multiples of it. */
 const STAGE = 64 * 1024;
-
-/** Deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** 4 MiB of seeded noise; file contents are slices of it. */
 const POOL = ((): Buffer => {
