@@ -71,6 +71,7 @@ export const DEFAULT_MAX_PENDING = 10_000;
 const TICK_MS = 60_000;
 // How long close() (and a sink being replaced) waits for a send in flight before abandoning it.
 const ABANDON_MS = 2_000;
+
 interface Entry {
   /** The file name (or `memory-N` when it cannot have one); unique within its sink. */
   readonly key: string;

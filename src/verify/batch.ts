@@ -3,6 +3,7 @@
 import { closeSync } from 'node:fs';
 import { isOpened, judgeDigest, type CheckOutcome, type PathChecker } from './check.js';
 import type { FdHasher } from './md5.js';
+import { LANES } from './md5simd.js';
 import type { BatchProblem, BatchRequest, BatchResult } from './protocol.js';
 
 /**
@@ -13,11 +14,6 @@ import type { BatchProblem, BatchRequest, BatchResult } from './protocol.js';
 const BIG_FILE_BYTES = 1 << 20;
 /** Big files held open at most before they are hashed: bounds open descriptors per worker. */
 const BIG_GROUP_MAX = 64;
-/**
- * A group is hashed early once it is large enough that its largest file is at most this share
- * of it: the largest file then does not run alone in one lane for long after the others end.
- */
-const LANES = 8;
 
 interface Pending {
   readonly i: number;
@@ -70,6 +66,8 @@ export class BatchRunner {
       }
     }
     this.hash(small, out);
+    // Early once there is a file per lane and the largest is at most 1/LANES of the group's bytes:
+    // it then does not run alone in one lane for long after the others end.
     const balanced = this.big.length >= LANES && this.bigBytes >= LANES * this.bigMax;
     if (balanced || this.big.length >= BIG_GROUP_MAX) this.hashBig(out);
     return out.result(req.id, this.big.length);

@@ -46,8 +46,8 @@ function shift(i: number): number {
   return SHIFTS[(i >> 4) * 4 + (i & 3)] ?? 0;
 }
 
-/** Lanes of the wide kernel. */
-const LANES = 8;
+/** Lanes of the wide kernel: files hashed side by side. */
+export const LANES = 8;
 /** Bytes a lane reads per refill; a multiple of 64. */
 const STAGE = 64 * 1024;
 /** A lane's region: STAGE, plus room for the padding (at most 72 bytes) after it. */
