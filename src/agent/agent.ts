@@ -17,10 +17,10 @@ import { runFullCheck } from './fullcheck.js';
 import type { Logger, WatchDegradedReason } from './log.js';
 import { OfflineController } from './offline.js';
 import { offlineInfo } from './offlinestate.js';
-import { missedSince, Scheduler, type ScheduleName } from './scheduler.js';
+import { RunQueue, type RunKind } from './runqueue.js';
+import { missedSince, Scheduler } from './scheduler.js';
 import { resolveScope, type Scope } from './scope.js';
 import { sdNotify, watchdogIntervalMs } from './sdnotify.js';
-import { RunQueue, type RunKind } from './runqueue.js';
 import { StateStore, type AgentState, type RunRecord } from './state.js';
 import { composeStatus, writeStatus } from './statusfile.js';
 import { PathWatcher } from './watcher.js';
@@ -53,7 +53,6 @@ export class Agent {
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly queue: RunQueue;
   private dbTimer: NodeJS.Timeout | null = null;
-  /** Host paths of database files written while dpkg ran, since the last baseline. */
   /** The dpkg guard's epoch when the first database event of the pending batch was seen. */
   private dbEpoch: number | null = null;
   private readonly abort = new AbortController();
@@ -87,7 +86,7 @@ export class Agent {
       onOnline: () => {
         // `pkgwatch online` queued site.online before it changed the record.
         this.alerting.rescan();
-        this.request('scoped');
+        this.queue.request('scoped');
       },
       signal: this.abort.signal,
     });
@@ -234,7 +233,7 @@ export class Agent {
       this.watcher = new PathWatcher({
         root: cfg.root,
         paths: scope.paths,
-        onEvent: (e) => this.onFileEvent(e.path),
+        onEvent: (e) => this.queue.addPath(e.path),
         onDegraded: (reason, detail) => this.onWatchDegraded(reason, detail),
       });
       this.dbWatcher = new PathWatcher({
@@ -258,14 +257,14 @@ export class Agent {
     this.scheduler = new Scheduler({
       expressions: { scoped, full: cfg.schedule.full },
       splayMs: cfg.schedule.splayMs,
-      onDue: (name) => this.request(name),
+      onDue: (name) => this.queue.request(name),
     });
     this.scheduler.start();
   }
 
   /** At start: a scoped check now, and the full check if one fell due while the agent was down. */
   private async catchUp(): Promise<void> {
-    if ((this.scope?.args.length ?? 0) > 0) this.request('scoped');
+    if ((this.scope?.args.length ?? 0) > 0) this.queue.request('scoped');
     const last = this.state.lastDue.full;
     const now = new Date();
     if (last === undefined) {
@@ -274,23 +273,18 @@ export class Agent {
       this.persist();
     } else if (await missedSince(this.config.schedule.full, new Date(last), now)) {
       this.catchUpFull = true;
-      this.request('full');
+      this.queue.request('full');
     }
   }
 
   // ---- events ---------------------------------------------------------------------------
-
-  private onFileEvent(p: BytePath): void {
-    if (this.stopping) return;
-    this.queue.addPath(p);
-  }
 
   private onWatchDegraded(reason: string, detail: string): void {
     const why: WatchDegradedReason = /ENOSPC|limit/i.test(`${reason} ${detail}`) ? 'watch-limit' : /overflow/i.test(reason) ? 'overflow' : 'error';
     this.logger.log({ kind: 'watch.degraded', reason: why, detail: `${reason}: ${detail}` });
     this.writeStatus();
     // Coverage is not lost silently: the scoped schedule covers what the watcher cannot.
-    this.request('scoped');
+    this.queue.request('scoped');
   }
 
   private onDbEvent(file: BytePath): void {
@@ -338,15 +332,10 @@ export class Agent {
     const changed = before === null || this.baseline === null ? [] : [...new Set(compareSnapshots(before, this.baseline).map((c) => c.package))];
     this.logger.log({ kind: 'dpkg.finished', changedPackages: changed });
     // Files that match their new md5sums raise nothing.
-    if ((this.scope?.args.length ?? 0) > 0) this.request('scoped');
+    if ((this.scope?.args.length ?? 0) > 0) this.queue.request('scoped');
   }
 
   // ---- runs ------------------------------------------------------------------------------
-
-  private request(name: ScheduleName): void {
-    if (this.stopping) return;
-    this.queue.request(name);
-  }
 
   private async run(kind: RunKind, paths: ReadonlySet<BytePath> | null): Promise<void> {
     const cfg = this.config;
