@@ -4,13 +4,13 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { ALERT_KINDS, ONLINE, type AlertEvent } from '../../src/alerts/sink.js';
 import { SIGNATURE_HEADER, signBody, webhookBody, WebhookSink, type WebhookConfig } from '../../src/alerts/webhook.js';
+import { startHookReceiver } from '../helpers/receivers.js';
 import { selfSignedCert } from '../helpers/tls.js';
 
 const SECRET = 'correct horse battery staple';
@@ -405,26 +405,17 @@ test('an https URL against a plain-HTTP port fails cleanly', async () => {
 test('https: a certificate this process does not trust fails before anything is sent, and says what to do', async (t) => {
   const dir = mkdtempSync(path.join(tmpdir(), 'pkgwatch-tls-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const tls = selfSignedCert(dir);
-  let requests = 0;
-  const server = createHttpsServer({ cert: tls.cert, key: tls.key }, (_req, res) => {
-    requests++;
-    res.writeHead(200).end();
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  t.after(() => server.close());
-  const { port } = server.address() as AddressInfo;
+  const hook = await startHookReceiver(t, SECRET, 0, selfSignedCert(dir));
   // Trusting it needs NODE_EXTRA_CA_CERTS at start-up: agent-delivery.test runs pkgwatch with it.
-  const sink = new WebhookSink(config(`https://127.0.0.1:${port}/hook`));
+  const sink = new WebhookSink(config(hook.url));
   try {
     await assert.rejects(sink.send([OPENED]), {
-      message: `TLS handshake with 127.0.0.1:${port} failed: DEPTH_ZERO_SELF_SIGNED_CERT: self-signed certificate (the certificate is not trusted: add its CA with NODE_EXTRA_CA_CERTS, see README "Webhook")`,
+      message: `TLS handshake with 127.0.0.1:${hook.port} failed: DEPTH_ZERO_SELF_SIGNED_CERT: self-signed certificate (the certificate is not trusted: add its CA with NODE_EXTRA_CA_CERTS, see README "Webhook")`,
     });
   } finally {
     await sink.close();
   }
-  assert.equal(requests, 0);
+  assert.equal(hook.requests, 0);
 });
 
 test('close() aborts a hanging request, which rejects; close is idempotent and later sends reject', async () => {
