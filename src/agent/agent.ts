@@ -10,20 +10,20 @@ import type { ActionOutcome, AlertKind } from '../alerts/sink.js';
 import { findingJson, type FindingJson } from '../verify/report.js';
 import { defaultJobs, verify } from '../verify/run.js';
 import { Alerting, alertHost } from './alerting.js';
-import { DpkgGuard } from './dpkgguard.js';
-import { advanceBaseline, compareSnapshots, databaseFindings, snapshotFromJson, snapshotPackages, snapshotToJson, type DbSnapshot } from './dbsnapshot.js';
+import { DpkgGuard } from '../dpkgrun/guard.js';
+import { advanceBaseline, compareSnapshots, databaseFindings, snapshotFromJson, snapshotPackages, snapshotToJson, type DbSnapshot } from '../dpkgrun/dbsnapshot.js';
 import { applyRun, dueReminders, type DraftEvent } from './findings.js';
 import { runFullCheck } from './fullcheck.js';
 import type { Logger, WatchDegradedReason } from './log.js';
 import { OfflineController } from './offline.js';
-import { offlineInfo } from './offlinestate.js';
+import { offlineInfo } from '../respond/offlinestate.js';
 import { RunQueue, type RunKind } from './runqueue.js';
 import { missedSince, Scheduler } from './scheduler.js';
 import { resolveScope, type Scope } from './scope.js';
 import { sdNotify, watchdogIntervalMs } from './sdnotify.js';
 import { StateStore, type AgentState, type RunRecord } from './state.js';
 import { composeStatus, writeStatus } from './statusfile.js';
-import { PathWatcher } from './watcher.js';
+import { PathWatcher } from '../watch/watcher.js';
 
 /** How often the dpkg lock and the hook's marker are looked at. */
 const DPKG_POLL_MS = 1000;
@@ -70,7 +70,7 @@ export class Agent {
     this.dpkg = new DpkgGuard({
       admindir: () => this.scope?.db.admindir ?? path.join(this.config.root, 'var/lib/dpkg'),
       stateDir: () => this.config.stateDir,
-      logger: this.logger,
+      report: (e) => this.logger.log(e),
       onChange: () => this.writeStatus(),
     });
     this.queue = new RunQueue({ dpkg: this.dpkg, logger: this.logger, dpkgPollMs: DPKG_POLL_MS, run: (kind, paths) => this.run(kind, paths) });

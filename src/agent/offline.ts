@@ -9,7 +9,7 @@ import type { ResolvedConfig } from '../config/schema.js';
 import { takeOffline } from '../respond/actions.js';
 import type { FindingJson } from '../verify/report.js';
 import type { Logger } from './log.js';
-import { HELPER_RESULT_FILE, NEVER_OFFLINE, OFFLINE_FILE, readHelperResult, readOfflineRecord, writeOfflineRecord, type OfflineRecord } from './offlinestate.js';
+import { HELPER_RESULT_FILE, NEVER_OFFLINE, OFFLINE_FILE, readHelperResult, readOfflineRecord, writeOfflineRecord, type OfflineRecord } from '../respond/offlinestate.js';
 import { findingKey, type OpenFinding } from './state.js';
 
 /** How often the agent looks for the helper's answer. */

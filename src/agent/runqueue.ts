@@ -2,7 +2,7 @@
 // over a short quiet window; scheduled runs are coalesced by kind. Real-time checks go first, then
 // scoped, then full.
 import type { BytePath } from '../dpkg/types.js';
-import type { DpkgGuard } from './dpkgguard.js';
+import type { DpkgGuard } from '../dpkgrun/guard.js';
 import type { Logger } from './log.js';
 import type { ScheduleName } from './scheduler.js';
 

@@ -3,13 +3,13 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { SinkStatus } from '../alerts/outbox.js';
 import type { FindingJson } from '../verify/report.js';
-import type { OfflineRecord } from './offlinestate.js';
+import type { OfflineRecord } from '../respond/offlinestate.js';
 import { writeFileAtomic } from '../atomic.js';
 import type { ResolvedConfig } from '../config/schema.js';
 import type { ScheduleName } from './scheduler.js';
 import type { Scope } from './scope.js';
 import type { AgentState } from './state.js';
-import type { WatcherStats } from './watcher.js';
+import type { WatcherStats } from '../watch/watcher.js';
 
 export const STATUS_FILE = 'status.json';
 

@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Argv } from 'yargs';
 import { alertHost } from '../agent/alerting.js';
-import { offlineInfo, readOfflineRecord } from '../agent/offlinestate.js';
+import { offlineInfo, readOfflineRecord } from '../respond/offlinestate.js';
 import { createSinks } from '../alerts/registry.js';
 import { ONLINE, type AlertEvent, type OfflineInfo } from '../alerts/sink.js';
 import { loadConfig } from '../config/load.js';

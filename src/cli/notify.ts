@@ -1,7 +1,7 @@
 // `pkgwatch notify dpkg-start|dpkg-end`: what the dpkg hook runs, so the agent knows an upgrade
 // is in progress before dpkg's lock shows in /proc/locks.
 import type { Argv } from 'yargs';
-import { markDpkgEnd, markDpkgStart } from '../agent/marker.js';
+import { markDpkgEnd, markDpkgStart } from '../dpkgrun/marker.js';
 import { loadStateConfig, stateDirOptions } from './agent.js';
 import { EXIT, type ExitCode } from './exit.js';
 

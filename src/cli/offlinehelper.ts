@@ -1,7 +1,7 @@
 // `pkgwatch offline-helper`: run as root by pkgwatch-offline.service when the agent (unprivileged)
 // records that the site goes offline; stops the units and runs the command the config names.
 import type { Argv } from 'yargs';
-import { readHelperResult, readOfflineRecord, writeHelperResult } from '../agent/offlinestate.js';
+import { readHelperResult, readOfflineRecord, writeHelperResult } from '../respond/offlinestate.js';
 import { loadConfig } from '../config/load.js';
 import { takeOffline } from '../respond/actions.js';
 import { configOption } from './agent.js';

@@ -2,7 +2,7 @@
 import type { Argv } from 'yargs';
 import { pidAlive, readStatus, type AgentStatus } from '../agent/statusfile.js';
 import type { RunRecord } from '../agent/state.js';
-import { readOfflineRecord } from '../agent/offlinestate.js';
+import { readOfflineRecord } from '../respond/offlinestate.js';
 import { outboxDir } from '../agent/alerting.js';
 import { pendingOnDisk } from '../alerts/outboxdisk.js';
 import { loadStateConfig, stateDirOptions } from './agent.js';

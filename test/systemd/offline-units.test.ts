@@ -5,7 +5,7 @@ import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { OFFLINE_FILE } from '../../src/agent/offlinestate.js';
+import { OFFLINE_FILE } from '../../src/respond/offlinestate.js';
 import { CONFIG_KEYS } from '../../src/config/schema.js';
 import { REPO_ROOT, runProcess } from '../helpers/cli.js';
 import { isExecutable, needProgram, output, unitSection } from '../helpers/systemd.js';

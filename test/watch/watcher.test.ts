@@ -9,12 +9,12 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { PathWatcher, type WatchEvent, type WatchEventKind } from '../../src/agent/watcher.js';
+import { PathWatcher, type WatchEvent, type WatchEventKind } from '../../src/watch/watcher.js';
 import { fromUtf8 } from '../../src/dpkg/bytes.js';
 import type { BytePath } from '../../src/dpkg/types.js';
 import { fixture } from '../helpers/fixture.js';
 
-const WATCHER_JS = fileURLToPath(new URL('../../src/agent/watcher.js', import.meta.url));
+const WATCHER_JS = fileURLToPath(new URL('../../src/watch/watcher.js', import.meta.url));
 /** Generous: an event that does not arrive in this long is a failure, not slowness. */
 const TIMEOUT_MS = 5000;
 

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { devMajorMinor, findDpkgLocks, isDpkgLockHeld, parseProcLocks } from '../../src/agent/dpkglock.js';
+import { devMajorMinor, findDpkgLocks, isDpkgLockHeld, parseProcLocks } from '../../src/dpkgrun/lock.js';
 
 const SAMPLE = [
   '1: POSIX  ADVISORY  WRITE 1234 fd:01:5678 0 EOF',

@@ -6,9 +6,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { markDpkgEnd, markDpkgStart, MARKER_FILE, MARKER_MAX_AGE_MS, readDpkgMarker } from '../../src/agent/marker.js';
+import { markDpkgEnd, markDpkgStart, MARKER_FILE, MARKER_MAX_AGE_MS, readDpkgMarker } from '../../src/dpkgrun/marker.js';
 
-const MARKER_JS = fileURLToPath(new URL('../../src/agent/marker.js', import.meta.url));
+const MARKER_JS = fileURLToPath(new URL('../../src/dpkgrun/marker.js', import.meta.url));
 
 function tempDir(t: TestContext): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pkgwatch-marker-'));

@@ -1,15 +1,18 @@
 // Whether dpkg is running, as the agent sees it: dpkg's lock or the hook's marker, every sighting
 // recorded so that nothing a dpkg run changed is judged against the record from before it.
-import type { Logger } from './log.js';
-import { isDpkgLockHeld } from './dpkglock.js';
+import { isDpkgLockHeld } from './lock.js';
 import { readDpkgMarker } from './marker.js';
+
+/** What the guard reports; the same shapes as the agent's log events of these kinds. */
+export type DpkgGuardEvent = { readonly kind: 'dpkg.started'; readonly source: 'lock' | 'hook' } | { readonly kind: 'warning'; readonly message: string };
 
 export interface DpkgGuardOptions {
   /** The dpkg admin dir whose lock dpkg takes (it follows the scope's database). */
   readonly admindir: () => string;
   /** Where the hook's marker lives. */
   readonly stateDir: () => string;
-  readonly logger: Logger;
+  /** What the guard has to say: a dpkg run it sighted, or a warning (the agent logs both). */
+  readonly report: (e: DpkgGuardEvent) => void;
   /** Called when the agent's view of dpkg changes (for the status file). */
   readonly onChange: () => void;
 }
@@ -34,13 +37,13 @@ export class DpkgGuard {
     try {
       lock = await isDpkgLockHeld(this.opts.admindir());
     } catch (err) {
-      this.opts.logger.log({ kind: 'warning', message: `cannot read /proc/locks: ${err instanceof Error ? err.message : String(err)}` });
+      this.opts.report({ kind: 'warning', message: `cannot read /proc/locks: ${err instanceof Error ? err.message : String(err)}` });
     }
     const active = lock || readDpkgMarker(this.opts.stateDir()).running;
     if (active && !this.running) {
       this.running = true;
       this.epoch++;
-      this.opts.logger.log({ kind: 'dpkg.started', source: lock ? 'lock' : 'hook' });
+      this.opts.report({ kind: 'dpkg.started', source: lock ? 'lock' : 'hook' });
       this.opts.onChange();
     }
     return active;

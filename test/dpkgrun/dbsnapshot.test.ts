@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { test } from 'node:test';
-import { compareSnapshots, snapshotPackages, type DbSnapshot } from '../../src/agent/dbsnapshot.js';
+import { compareSnapshots, snapshotPackages, type DbSnapshot } from '../../src/dpkgrun/dbsnapshot.js';
 import { loadDatabase } from '../../src/dpkg/loader.js';
 import type { Database } from '../../src/dpkg/types.js';
 import { fixture, type FixtureRoot } from '../helpers/fixture.js';
