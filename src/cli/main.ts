@@ -105,7 +105,23 @@ function report(err: unknown): ExitCode {
   return EXIT.error;
 }
 
-main(hideBin(process.argv)).then(
+/**
+ * `pkgwatch check | head`: the reader went away. Stop at once and quietly, with the status a shell
+ * gives a program killed by SIGPIPE (128 + 13), as `dpkg --verify` and `debsums` end there. Node
+ * ignores SIGPIPE, so without this the write error would end the process with a stack trace.
+ */
+const EXIT_PIPE = 141;
+
+const args = hideBin(process.argv);
+// The agent logs to stdout for journald: losing it is not a reason to stop watching quietly.
+if (args[0] !== 'agent') {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(EXIT_PIPE);
+    process.exitCode = report(err);
+  });
+}
+
+main(args).then(
   (code) => {
     process.exitCode = code;
   },
