@@ -2,7 +2,8 @@
 import type { Argv } from 'yargs';
 import { compileIgnore } from '../config/ignore.js';
 import { loadConfig } from '../config/load.js';
-import { usageError } from '../errors.js';
+import { compileGlob, isGlob } from '../dpkg/fnmatch.js';
+import { PkgwatchError, usageError } from '../errors.js';
 import type { Finding } from '../verify/finding.js';
 import { defaultJobs, verify, type VerifyReport } from '../verify/run.js';
 import { EXIT, type ExitCode } from './exit.js';
@@ -16,10 +17,23 @@ export interface CheckArgs {
   admindir: string | undefined;
   withDeps: boolean;
   conffiles: boolean;
-  jobs: number;
-  maxMbPerS: number;
+  jobs: string | undefined;
+  maxMbPerS: string;
   format: Format;
+  showIgnored: boolean;
+  verbose: boolean;
+  quiet: boolean;
 }
+
+/** check's part of the exit-code table in README.md, for `check --help`. */
+const EXIT_CODES = [
+  'Exit codes:',
+  '  0  nothing found (warnings alone are 0)',
+  '  1  integrity findings: changed, missing, wrong-type or database-changed (not counting ignored paths)',
+  '  2  error: bad usage, unknown or not-installed package, unreadable dpkg database or config',
+  '  3  incomplete: some files could not be read, nothing else was found',
+  '  141  standard output was closed (pkgwatch check | head)',
+].join('\n');
 
 /** Declares the options of `check` on a yargs instance. */
 export function checkOptions(y: Argv): Argv<CheckArgs> {
@@ -39,24 +53,45 @@ export function checkOptions(y: Argv): Argv<CheckArgs> {
     .option('admindir', { describe: 'dpkg database directory (default <root>/var/lib/dpkg)', type: 'string', requiresArg: true })
     .option('with-deps', { describe: "add the named packages' Depends and Pre-Depends, recursively", type: 'boolean', default: false })
     .option('conffiles', { describe: 'check conffiles (--no-conffiles to skip them)', type: 'boolean', default: true })
-    .option('jobs', { alias: 'j', describe: 'hashing threads', type: 'number', default: defaultJobs(), defaultDescription: 'all cores', requiresArg: true })
+    // Strings, parsed here: yargs would turn `--jobs abc` into NaN and lose what was typed.
+    .option('jobs', { alias: 'j', describe: 'hashing threads', type: 'string', defaultDescription: 'all cores', requiresArg: true })
     .option('max-mb-per-s', {
       describe: 'hash at most N MB per second in all (background checks on a busy server); 0 = no limit',
-      type: 'number',
-      default: 0,
+      type: 'string',
+      default: '0',
       requiresArg: true,
     })
-    .option('format', { alias: 'f', describe: 'output format', choices: FORMATS, default: 'text', requiresArg: true }) as unknown as Argv<CheckArgs>;
+    .option('format', { alias: 'f', describe: 'output format', choices: FORMATS, default: 'text', requiresArg: true })
+    .option('show-ignored', { describe: 'text: list findings on [ignore] paths too (they are always counted apart, and always in JSON)', type: 'boolean', default: false })
+    .option('verbose', { alias: 'v', describe: 'text: list every missing path, not one line per missing folder', type: 'boolean', default: false })
+    .option('quiet', { alias: 'q', describe: 'findings only: no summary, no progress (the exit code is unchanged)', type: 'boolean', default: false })
+    .epilog(EXIT_CODES) as unknown as Argv<CheckArgs>;
 }
 
 /** Runs `check` and writes its report; returns the exit code. */
 export async function runCheck(args: CheckArgs): Promise<ExitCode> {
-  if (!Number.isInteger(args.jobs) || args.jobs < 1 || args.jobs > 256) {
-    throw usageError(`--jobs must be a whole number from 1 to 256, got '${String(args.jobs)}'`);
+  try {
+    return await check(args);
+  } catch (err) {
+    // Scripts parse stdout: with --format json, an error is a JSON document there too.
+    if (args.format === 'json') {
+      const e = err instanceof PkgwatchError ? { kind: err.kind, message: err.message } : { kind: 'internal', message: err instanceof Error ? err.message : String(err) };
+      await write(`${JSON.stringify({ error: e }, null, 2)}\n`, 'utf8');
+    }
+    throw err;
+  }
+}
+
+async function check(args: CheckArgs): Promise<ExitCode> {
+  const jobsText = args.jobs ?? String(defaultJobs());
+  const jobs = /^\d+$/.test(jobsText.trim()) ? Number(jobsText) : NaN;
+  if (!Number.isInteger(jobs) || jobs < 1 || jobs > 256) {
+    throw usageError(`--jobs must be a whole number from 1 to 256, got '${jobsText}'`);
   }
   if (args.root === '') throw usageError('--root needs a directory, got an empty string');
-  if (!Number.isFinite(args.maxMbPerS) || args.maxMbPerS < 0) {
-    throw usageError(`--max-mb-per-s must be a number of MB per second, 0 or more, got '${String(args.maxMbPerS)}'`);
+  const maxMbPerS = args.maxMbPerS.trim() === '' ? NaN : Number(args.maxMbPerS);
+  if (!Number.isFinite(maxMbPerS) || maxMbPerS < 0) {
+    throw usageError(`--max-mb-per-s must be a number of MB per second, 0 or more, got '${args.maxMbPerS}'`);
   }
   // Findings on the agent's [ignore] paths are still reported, marked, and do not set the exit code.
   const config = await loadConfig({ file: args.config });
@@ -64,7 +99,7 @@ export async function runCheck(args: CheckArgs): Promise<ExitCode> {
   // Globs and paths are both bytes (compileIgnore takes byte-string paths).
   const ignored = (f: Finding): boolean => isIgnored(f.path);
   const machine = args.format !== 'text';
-  const progress = ProgressLine.wanted(process.stderr, machine) ? new ProgressLine(process.stderr) : null;
+  const progress = !args.quiet && ProgressLine.wanted(process.stderr, machine) ? new ProgressLine(process.stderr) : null;
   let report: VerifyReport;
   try {
     report = await verify({
@@ -73,8 +108,8 @@ export async function runCheck(args: CheckArgs): Promise<ExitCode> {
       packages: args.packages,
       withDeps: args.withDeps,
       conffiles: args.conffiles,
-      jobs: args.jobs,
-      maxBytesPerSecond: args.maxMbPerS * 1_000_000,
+      jobs,
+      maxBytesPerSecond: maxMbPerS * 1_000_000,
       onProgress: progress === null ? undefined : (p) => progress.update(p),
     });
   } finally {
@@ -82,9 +117,10 @@ export async function runCheck(args: CheckArgs): Promise<ExitCode> {
   }
 
   if (args.format !== 'json') for (const w of report.warnings) process.stderr.write(renderWarning(w));
+  const dependencies = args.withDeps ? addedByDeps(report.packages, args.packages) : null;
   switch (args.format) {
     case 'json':
-      await write(renderJson(report, ignored), 'utf8');
+      await write(renderJson(report, ignored, dependencies), 'utf8');
       break;
     case 'dpkg':
       await write(renderDpkg(report), 'latin1');
@@ -93,10 +129,30 @@ export async function runCheck(args: CheckArgs): Promise<ExitCode> {
       await write(renderDebsums(report, args.root), 'latin1');
       break;
     case 'text':
-      await write(renderText(report, process.stdout.isTTY && process.env['NO_COLOR'] === undefined, ignored), 'utf8');
+      await write(
+        renderText(report, {
+          colour: process.stdout.isTTY && process.env['NO_COLOR'] === undefined,
+          ignored,
+          showIgnored: args.showIgnored,
+          verbose: args.verbose,
+          quiet: args.quiet,
+          dependencies,
+        }),
+        'utf8',
+      );
       break;
   }
   return exitCodeOf(report, ignored);
+}
+
+/** The checked packages (packageId) that no argument named: what --with-deps added. */
+function addedByDeps(checked: readonly string[], args: readonly string[]): string[] {
+  const named = args.map((a): ((id: string) => boolean) => {
+    if (!isGlob(a)) return (id) => id === a || id.split(':')[0] === a.split(':')[0];
+    const re = compileGlob(a);
+    return (id) => re.test(id) || re.test(id.split(':')[0] ?? id);
+  });
+  return checked.filter((id) => !named.some((m) => m(id)));
 }
 
 /** 1 when anything is changed, missing or of the wrong type; 3 when only unreadable files; else 0. */

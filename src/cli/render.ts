@@ -10,11 +10,13 @@ export const FORMATS = ['text', 'json', 'dpkg', 'debsums'] as const;
 export type Format = (typeof FORMATS)[number];
 
 /** The JSON document of `check --format json`. */
-export function renderJson(report: VerifyReport, ignored: (f: Finding) => boolean = () => false): string {
+export function renderJson(report: VerifyReport, ignored: (f: Finding) => boolean = () => false, dependencies: readonly string[] | null = null): string {
   const doc = {
     findings: report.findings.map((f) => ({ ...findingJson(f), ignored: ignored(f) })),
     warnings: report.warnings.map(warningJson),
     summary: report.summary,
+    // Only with --with-deps: the packages it added to the named ones.
+    ...(dependencies === null ? {} : { dependencies }),
   };
   return `${JSON.stringify(doc, null, 2)}\n`;
 }
@@ -81,13 +83,60 @@ export function renderDebsums(report: VerifyReport, root: string): string {
 
 const STATUS_WIDTH = 10;
 
+/** How renderText shows a report. */
+export interface TextOptions {
+  /** ANSI colours (a terminal, no NO_COLOR). */
+  readonly colour?: boolean;
+  /** Findings on the agent's [ignore] paths: counted apart, listed only with `showIgnored`. */
+  readonly ignored?: (f: Finding) => boolean;
+  readonly showIgnored?: boolean;
+  /** Every missing path, instead of one line for a missing folder and a count of what it held. */
+  readonly verbose?: boolean;
+  /** Findings only: no summary line. */
+  readonly quiet?: boolean;
+  /** Packages that --with-deps added to the named ones (named in one line before the summary). */
+  readonly dependencies?: readonly string[] | null;
+}
+
+/** `1 package`, `2 packages`, with thousands separators. */
+export function plural(n: number, word: string): string {
+  return `${n.toLocaleString('en-US')} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/**
+ * Missing findings of one package whose path lies under another missing finding of it (a folder
+ * that is gone): the folder's line stands for them. Returns, per kept finding, how many it hides.
+ */
+function collapseMissing(findings: readonly Finding[]): Map<Finding, number> {
+  const missing = new Map<string, Finding>();
+  for (const f of findings) if (f.status === 'missing') missing.set(`${f.package}\0${f.path}`, f);
+  const kept = new Map<Finding, number>();
+  for (const f of findings) kept.set(f, 0);
+  for (const f of findings) {
+    if (f.status !== 'missing') continue;
+    // The topmost missing folder above it stands for it.
+    let top: Finding | undefined;
+    for (let cut = f.path.lastIndexOf('/'); cut > 0; cut = f.path.lastIndexOf('/', cut - 1)) {
+      top = missing.get(`${f.package}\0${f.path.slice(0, cut)}`) ?? top;
+    }
+    if (top === undefined) continue;
+    kept.delete(f);
+    kept.set(top, (kept.get(top) ?? 0) + 1);
+  }
+  return kept;
+}
+
 /** Text for people: findings grouped by package, then a summary line. */
-export function renderText(report: VerifyReport, colour: boolean, ignored: (f: Finding) => boolean = () => false): string {
+export function renderText(report: VerifyReport, opts: TextOptions = {}): string {
+  const colour = opts.colour ?? false;
+  const ignored = opts.ignored ?? ((): boolean => false);
   const paint = (code: string, s: string): string => (colour ? `\x1b[${code}m${s}\x1b[0m` : s);
   const statusColour: Record<FindingStatus, string> = { changed: '31', missing: '31', 'wrong-type': '31', unreadable: '33', 'database-changed': '31' };
+  const shown = report.findings.filter((f) => opts.showIgnored === true || !ignored(f));
+  const lines = opts.verbose === true ? new Map(shown.map((f) => [f, 0])) : collapseMissing(shown);
   let out = '';
   let current: string | null = null;
-  for (const f of report.findings) {
+  for (const [f, hidden] of lines) {
     if (f.package !== current) {
       current = f.package;
       out += `${out === '' ? '' : '\n'}${paint('1', f.package)}\n`;
@@ -98,22 +147,34 @@ export function renderText(report: VerifyReport, colour: boolean, ignored: (f: F
       out += `  ${' '.repeat(STATUS_WIDTH)} expected ${f.expected}, found ${f.actual}\n`;
     }
     if (f.detail !== null) out += `  ${' '.repeat(STATUS_WIDTH)} ${displayPath(f.detail)}\n`;
+    if (hidden > 0) out += `  ${' '.repeat(STATUS_WIDTH)} and ${plural(hidden, 'more missing path')} beneath it (--verbose lists them)\n`;
   }
+  if (opts.quiet === true) return out;
   if (out !== '') out += '\n';
-  out += `${summaryLine(report)}\n`;
+  if (opts.dependencies !== undefined && opts.dependencies !== null) {
+    const deps = opts.dependencies;
+    out += deps.length === 0 ? '--with-deps added no package\n' : `--with-deps added ${plural(deps.length, 'package')}: ${deps.join(', ')}\n`;
+  }
+  out += `${summaryLine(report, ignored)}\n`;
   return out;
 }
 
-/** `checked 710 packages, 94,632 files, 4.5 GB in 3.2 s: 3 changed, 1 missing in 2 packages` */
-export function summaryLine(report: VerifyReport): string {
+/**
+ * `checked 710 packages, 94,632 paths, 4.5 GB in 3.2 s: 3 changed, 1 missing in 2 packages, 1,287 ignored`
+ * (findings on [ignore] paths are counted apart, not in the statuses).
+ */
+export function summaryLine(report: VerifyReport, ignored: (f: Finding) => boolean = () => false): string {
   const s = report.summary;
-  const head = `checked ${s.packages.toLocaleString('en-US')} packages, ${s.files.toLocaleString('en-US')} paths, ${formatBytes(s.bytes)} in ${(s.durationMs / 1000).toFixed(1)} s`;
-  if (report.findings.length === 0) return `${head}: no findings`;
+  const head = `checked ${plural(s.packages, 'package')}, ${plural(s.files, 'path')}, ${formatBytes(s.bytes)} in ${(s.durationMs / 1000).toFixed(1)} s`;
+  const counted = report.findings.filter((f) => !ignored(f));
+  const ignoredCount = report.findings.length - counted.length;
+  const tail = ignoredCount === 0 ? '' : `, ${ignoredCount.toLocaleString('en-US')} ignored`;
+  if (counted.length === 0) return `${head}: no findings${tail}`;
   const counts = new Map<FindingStatus, number>();
-  for (const f of report.findings) counts.set(f.status, (counts.get(f.status) ?? 0) + 1);
+  for (const f of counted) counts.set(f.status, (counts.get(f.status) ?? 0) + 1);
   const parts = (['changed', 'missing', 'wrong-type', 'unreadable', 'database-changed'] as const)
     .filter((k) => counts.has(k))
-    .map((k) => `${counts.get(k)} ${k}`);
-  const pkgs = new Set(report.findings.map((f) => f.package)).size;
-  return `${head}: ${parts.join(', ')} in ${pkgs} package${pkgs === 1 ? '' : 's'}`;
+    .map((k) => `${(counts.get(k) ?? 0).toLocaleString('en-US')} ${k}`);
+  const pkgs = new Set(counted.map((f) => f.package)).size;
+  return `${head}: ${parts.join(', ')} in ${plural(pkgs, 'package')}${tail}`;
 }

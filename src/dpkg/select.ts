@@ -4,7 +4,7 @@ import { usageError } from '../errors.js';
 import { fromUtf8 } from './bytes.js';
 import { compileGlob, isGlob } from './fnmatch.js';
 import { packageId } from './loader.js';
-import type { Database, PackageRecord, Relation } from './types.js';
+import type { Database, DbWarning, PackageRecord, Relation } from './types.js';
 
 /** A package we check: its Status state is `installed` (debsums also takes half-configured; we do not). */
 function isInstalled(p: PackageRecord): boolean {
@@ -103,29 +103,29 @@ function groupSatisfiers(
  * No arguments: every installed package. An argument is a name (`nginx`: the native-architecture
  * or `all` instance; an error when several foreign instances leave it ambiguous),
  * `libc6:amd64`, `libc6:any`, `foo:native`) or an fnmatch pattern (`python3-*`, matched against
- * `name` and `name:arch`). Arguments that match nothing, or only packages that are not installed,
- * are collected into one usage error, one line each. With `withDeps`, adds the installed packages
+ * `name` and `name:arch`). Names that match nothing, or only packages that are not installed,
+ * are collected into one usage error, one line each. A pattern that matches no installed package
+ * is a warning pushed to `warnings` (the rest is still checked), or one of those errors when no
+ * `warnings` array is given or when no argument selected anything. With `withDeps`, adds the installed packages
  * that satisfy the Depends and Pre-Depends of the selection, transitively; versions are ignored
  * (an installed dependency is code the application runs at whatever version) and unsatisfied
  * groups are skipped.
  */
-export function selectPackages(db: Database, args: readonly string[], withDeps: boolean): PackageRecord[] {
+export function selectPackages(db: Database, args: readonly string[], withDeps: boolean, warnings?: DbWarning[]): PackageRecord[] {
   const installed = db.packages.filter(isInstalled);
   const selected = new Set<PackageRecord>();
   if (args.length === 0) {
     for (const p of installed) selected.add(p);
   } else {
     const problems: string[] = [];
+    const emptyPatterns: string[] = [];
     for (const arg of args) {
       const pattern = isGlob(arg);
       const matches = matchArg(db, arg);
-      if (matches.length === 0) {
-        problems.push(unknownMessage(db, arg, pattern));
-        continue;
-      }
       let ok = matches.filter(isInstalled);
       if (ok.length === 0) {
-        problems.push(notInstalledMessage(arg, matches, pattern));
+        const message = matches.length === 0 ? unknownMessage(db, arg, pattern) : notInstalledMessage(arg, matches, pattern);
+        (pattern ? emptyPatterns : problems).push(message);
         continue;
       }
       if (!pattern && !arg.includes(':') && ok.length > 1) {
@@ -141,7 +141,11 @@ export function selectPackages(db: Database, args: readonly string[], withDeps: 
       }
       for (const p of ok) selected.add(p);
     }
-    if (problems.length > 0) throw usageError(problems.join('\n'));
+    if (problems.length > 0 || warnings === undefined || selected.size === 0) {
+      if (problems.length + emptyPatterns.length > 0) throw usageError([...problems, ...emptyPatterns].join('\n'));
+    } else {
+      for (const message of emptyPatterns) warnings.push({ package: null, file: 'command line', line: null, message });
+    }
   }
 
   if (withDeps) {

@@ -75,7 +75,8 @@ export async function verify(req: VerifyRequest): Promise<VerifyReport> {
   req.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     const db = await loadDatabase(req.admindir === undefined ? { root: req.root } : { root: req.root, admindir: req.admindir });
-    const selected = selectPackages(db, req.packages, req.withDeps);
+    const selectWarnings: DbWarning[] = [];
+    const selected = selectPackages(db, req.packages, req.withDeps, selectWarnings);
     const planner = new Planner(db, { conffiles: req.conffiles, only: req.paths ?? null });
     // Index of the last item of each package, in item order, for the packages-done count.
     const lastItems: number[] = [];
@@ -112,7 +113,7 @@ export async function verify(req: VerifyRequest): Promise<VerifyReport> {
     return {
       packages: selected.map(packageId),
       findings: collected.findings,
-      warnings: [...db.warnings, ...plan.warnings, ...collected.warnings],
+      warnings: [...selectWarnings, ...db.warnings, ...plan.warnings, ...collected.warnings],
       summary: {
         packages: selected.length,
         files: plan.items.length,

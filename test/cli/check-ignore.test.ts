@@ -30,7 +30,9 @@ test('a finding on an ignored path is reported with ignored: true and exit 0; an
   );
   const text = await runCli(['check', '--root', fx.root, '--config', cfg]);
   assert.equal(text.code, 0);
-  assert.match(text.stdout, /changed {4}\/usr\/lib\/node_modules\/npm\/index\.js \(ignored: \[ignore\] paths\)/);
+  assert.match(text.stdout, /: no findings, 1 ignored\n$/);
+  const shown = await runCli(['check', '--root', fx.root, '--config', cfg, '--show-ignored']);
+  assert.match(shown.stdout, /changed {4}\/usr\/lib\/node_modules\/npm\/index\.js \(ignored: \[ignore\] paths\)/);
 
   fx.write('/srv/app/main.py', 'backdoor\n');
   const both = await checkJson(fx, ['--config', cfg]);

@@ -35,13 +35,15 @@ test('naming an installed package checks it alone', async (t) => {
   assert.deepEqual(json.findings, []);
 });
 
-test('an unknown package name is exit 2 with a message naming it, and no report on stdout', async (t) => {
+test('an unknown package name is exit 2 with a message naming it, and no report on stdout (JSON: an error document)', async (t) => {
   const fx = fixture(t);
   add(fx, 'alpha');
   const res = await runCli(['check', '--root', fx.root, '--format', 'json', 'nosuchpkg']);
   assert.equal(res.code, 2);
   assert.match(res.stderr, /nosuchpkg/);
-  assert.equal(res.stdout, '');
+  assert.deepEqual(Object.keys(JSON.parse(res.stdout) as object), ['error']);
+  const text = await runCli(['check', '--root', fx.root, 'nosuchpkg']);
+  assert.equal(text.stdout, '');
 });
 
 test('an unknown name next to a known one is still exit 2 naming the unknown one', async (t) => {
@@ -181,7 +183,7 @@ test('a missing status file is exit 2 with a message naming the file', async (t)
   const res = await runCli(['check', '--root', fx.root, '--format', 'json']);
   assert.equal(res.code, 2);
   assert.ok(res.stderr.includes(fx.statusFile), res.stderr);
-  assert.equal(res.stdout, '');
+  assert.ok((JSON.parse(res.stdout) as { error: { message: string } }).error.message.includes(fx.statusFile), res.stdout);
 });
 
 test('an unreadable status file is exit 2 with a message naming the file', async (t) => {
@@ -193,7 +195,7 @@ test('an unreadable status file is exit 2 with a message naming the file', async
   const res = await runCli(['check', '--root', fx.root, '--format', 'json'], asUser);
   assert.equal(res.code, 2);
   assert.ok(res.stderr.includes(fx.statusFile), res.stderr);
-  assert.equal(res.stdout, '');
+  assert.ok((JSON.parse(res.stdout) as { error: { message: string } }).error.message.includes(fx.statusFile), res.stdout);
 });
 
 test('a --root that is not a Debian system is exit 2 naming the status file it looked for', async (t) => {
