@@ -76,6 +76,8 @@ async function main(argv: string[]): Promise<ExitCode> {
         code = await runNotify(args);
       },
     )
+    // `pkgwatch completion >/etc/bash_completion.d/pkgwatch`: yargs' own bash completion script.
+    .completion('completion', 'print a bash completion script (save it as /etc/bash_completion.d/pkgwatch)')
     .demandCommand(1, 'name a command, e.g. `pkgwatch check`')
     .strict()
     .recommendCommands()
