@@ -229,7 +229,8 @@ function sentence(e: LogEvent): string {
     case 'site.still-offline':
       return `the site is offline since ${e.since ?? 'an unknown time'}: ${e.reason ?? 'no reason recorded'}; run \`pkgwatch online\` to restore`;
     case 'site.online':
-      return `site brought back online by ${e.by}${e.forced ? ' with --force' : ''}${e.reason === null ? '' : `: ${e.reason}`}`;
+      // The reason, where there is one, already says who did it and how.
+      return e.reason === null ? `site brought back online by ${e.by}${e.forced ? ' with --force' : ''}` : `site back online: ${e.reason}`;
     case 'warning':
       return e.message;
   }

@@ -85,7 +85,8 @@ export const cronExpression: ValueType<string> = {
     try {
       const r = validateDetailed(v);
       if (r.valid) return ok(v);
-      why = r.errors.map((e) => e.message).join('; ');
+      // node-cron words it '61 is a invalid expression for minute'.
+      why = r.errors.map((e) => e.message.replace(/^(.*) is a invalid expression for (\w+)$/, '$1 is not a valid $2')).join('; ');
     } catch (err) {
       why = err instanceof Error ? err.message : String(err);
     }

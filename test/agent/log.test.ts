@@ -183,6 +183,7 @@ test('every kind renders as one sentence', () => {
       '<4>the site is offline since 2024-01-31T12:00:00.000Z: r; run `pkgwatch online` to restore',
     ],
     [{ kind: 'site.online', by: 'alice', forced: true, reason: null }, '<5>site brought back online by alice with --force'],
+    [{ kind: 'site.online', by: 'root', forced: false, reason: 'brought back online by root after a clean check of the scoped packages' }, '<5>site back online: brought back online by root after a clean check of the scoped packages'],
     [{ kind: 'warning', message: 'systemd-notify failed' }, '<4>systemd-notify failed'],
   ];
   for (const [e, line] of events) assert.equal(render('text', true, e), `${line}\n`, e.kind);

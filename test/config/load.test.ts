@@ -188,11 +188,11 @@ test('cron expressions: 5 fields, 6 fields with seconds, and node-cron\'s reason
   d.writeMain('[schedule]\nscoped = "*/5 * * *"\nfull = "0 61 * * * *"\n');
   await assertConfigError(loadConfig({ file: d.main }), [
     `${d.main}:2: key 'schedule.scoped': '*/5 * * *' is not a valid cron expression (expected 5 or 6 fields but got 4); example: "*/5 * * * *"`,
-    `${d.main}:3: key 'schedule.full': '0 61 * * * *' is not a valid cron expression (61 is a invalid expression for minute); example: "30 3 * * 0"`,
+    `${d.main}:3: key 'schedule.full': '0 61 * * * *' is not a valid cron expression (61 is not a valid minute); example: "30 3 * * 0"`,
   ]);
   d.writeMain('[schedule]\nfull = "61 3 * * 0"\n');
   await assertConfigError(loadConfig({ file: d.main }), [
-    `${d.main}:2: key 'schedule.full': '61 3 * * 0' is not a valid cron expression (61 is a invalid expression for minute); example: "30 3 * * 0"`,
+    `${d.main}:2: key 'schedule.full': '61 3 * * 0' is not a valid cron expression (61 is not a valid minute); example: "30 3 * * 0"`,
   ]);
 });
 
