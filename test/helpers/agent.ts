@@ -437,8 +437,3 @@ export async function holdLock(t: TestContext, file: string): Promise<LockHolder
     },
   };
 }
-
-/** Waits `ms` (to give the agent the chance to do something it must not do). */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
