@@ -8,7 +8,7 @@ import { agentFixture, APP_FILE, EVERY_2S, isAlert, isRunFinished, startAgent, Y
 test('status: exit 0 while running clean, 1 with a finding open (text names the path), 3 after stop', async (t) => {
   const { fx } = agentFixture(t);
   const agent = await startAgent({ t, fx, config: { scope: { packages: ['app'] }, schedule: { scoped: EVERY_2S, full: YEARLY }, watch: { enabled: false } } });
-  const status = (): ReturnType<typeof runCli> => runCli(['status', '--config', agent.configFile], { timeoutMs: 20_000 });
+  const status = (): ReturnType<typeof runCli> => runCli(['status', '--config', agent.configFile]);
 
   const first = await agent.waitFor('the start-up run', isRunFinished('scoped'));
   const clean = await status();
