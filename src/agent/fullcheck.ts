@@ -14,10 +14,18 @@ export interface FullCheckResult {
 
 const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 
+/**
+ * Test-only: `PKGWATCH_FULL_CHECK_NICE=0` in the agent's environment runs the full check without
+ * nice and ionice, so that tests on a busy machine wait for the check, not for idle CPU (README,
+ * "Tests"). Any other value, or none, keeps the lowest priority.
+ */
+export const FULL_CHECK_NICE_ENV = 'PKGWATCH_FULL_CHECK_NICE';
+
 /** argv of the child: nice and ionice where present (they are in every Debian base system). */
-export function fullCheckCommand(root: string, maxBytesPerSecond: number): string[] {
+export function fullCheckCommand(root: string, maxBytesPerSecond: number, env: NodeJS.ProcessEnv = process.env): string[] {
   const check = [process.execPath, CLI, 'check', '--format', 'json', '--root', root, '--jobs', '1'];
   if (maxBytesPerSecond > 0) check.push('--max-mb-per-s', String(maxBytesPerSecond / 1_000_000));
+  if (env[FULL_CHECK_NICE_ENV] === '0') return check;
   const prefix: string[] = [];
   if (existsSync('/usr/bin/nice')) prefix.push('/usr/bin/nice', '-n', '19');
   // -t: a sandbox that refuses ioprio_set must not fail the check; it then runs at normal I/O priority.

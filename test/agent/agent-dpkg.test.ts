@@ -16,7 +16,7 @@ import {
   isAlert,
   isKind,
   isRunFinished,
-  sleep,
+  LIB_FILE,
   startAgent,
   YEARLY,
   type AgentProcess,
@@ -35,24 +35,26 @@ function upgradeApp(fx: FixtureRoot): void {
 }
 
 const GUARD_CONFIG = { scope: { packages: ['app'] }, schedule: { scoped: EVERY_2S, full: YEARLY }, watch: { enabled: true } };
+/** Only the watchers (and dpkg's end) start runs: a run.deferred after a change is the watcher's. */
+const WATCH_ONLY = { ...GUARD_CONFIG, schedule: { scoped: YEARLY, full: YEARLY } };
 
 /**
- * After dpkg ended: dpkg.finished names app, and a scoped run after it is clean; then a second one,
- * so any late database judgement would have had its chance. Asserts no alert of any kind.
+ * After dpkg ended: dpkg.finished names app, and the scoped run the agent starts after it (which
+ * also judges dpkg's record) is clean. Then the agent is stopped, which waits for whatever run or
+ * judgement is under way: asserts no alert of any kind in the whole log.
  */
 async function assertQuietAfterDpkg(agent: AgentProcess, from: number): Promise<void> {
   const finished = await agent.waitFor<LogLine & { changedPackages: string[] }>('dpkg.finished', isKind('dpkg.finished'), { from });
-  assert.deepEqual(finished.line.changedPackages, ['app'], 'the new baseline differs from the old one for app');
-  const run1 = await agent.waitFor<RunFinishedLine>('a scoped run after dpkg', isRunFinished('scoped'), { from: finished.index });
-  assert.equal(run1.line.outcome, 'clean', agent.transcript());
-  const run2 = await agent.waitFor<RunFinishedLine>('a second scoped run after dpkg', isRunFinished('scoped'), { from: run1.index + 1 });
-  assert.equal(run2.line.outcome, 'clean', agent.transcript());
+  assert.deepEqual(finished.line.changedPackages, ['app'], `the new baseline differs from the old one for app\n${agent.transcript()}`);
+  const run = await agent.waitFor<RunFinishedLine>('a scoped run after dpkg', isRunFinished('scoped'), { from: finished.index });
+  assert.equal(run.line.outcome, 'clean', agent.transcript());
+  await agent.stop();
   assert.deepEqual(agent.alerts(), [], `an upgrade under dpkg raises nothing\n${agent.transcript()}`);
 }
 
-/** Starts the agent with watch and scoped runs every 2 s; waits for the clean start-up run. */
-async function startGuarded(t: TestContext, fx: FixtureRoot, stateDir: string): Promise<AgentProcess> {
-  const agent = await startAgent({ t, fx, stateDir, config: GUARD_CONFIG });
+/** Starts the agent with watch (and scoped runs every 2 s unless told); waits for the clean start-up run. */
+async function startGuarded(t: TestContext, fx: FixtureRoot, stateDir: string, config: typeof GUARD_CONFIG = GUARD_CONFIG): Promise<AgentProcess> {
+  const agent = await startAgent({ t, fx, stateDir, config });
   await agent.waitFor('watch.started', isKind('watch.started'));
   const first = await agent.waitFor<RunFinishedLine>('the start-up scoped run', isRunFinished('scoped'));
   assert.equal(first.line.outcome, 'clean', agent.transcript());
@@ -61,40 +63,37 @@ async function startGuarded(t: TestContext, fx: FixtureRoot, stateDir: string): 
 
 test('agent: file and md5sums changed together while a process holds the dpkg lock: no alert', async (t) => {
   const { fx, stateDir } = agentFixture(t);
-  const agent = await startGuarded(t, fx, stateDir);
+  const agent = await startGuarded(t, fx, stateDir, WATCH_ONLY);
 
   const locked = agent.mark();
   const lock = await holdLock(t, path.join(fx.admindir, 'lock'));
   const started = await agent.waitFor<LogLine & { source: string }>('dpkg.started', isKind('dpkg.started'), { from: locked });
   assert.equal(started.line.source, 'lock');
+  const changed = agent.mark();
   upgradeApp(fx);
-  // The schedule fired (and the watcher saw the change): runs wait for dpkg. The wait is logged once
-  // per wait, possibly before dpkg.started (the run loop looks at the lock itself).
-  await agent.waitFor('a deferred run', isKind('run.deferred'), { from: locked });
-  await sleep(1500);
+  // The watcher saw the change while dpkg runs: its check waits for dpkg (no schedule starts runs here).
+  await agent.waitFor('the watcher\'s run, deferred', isKind('run.deferred'), { from: changed });
   const released = agent.mark();
   await lock.release();
   await assertQuietAfterDpkg(agent, released);
-  await agent.stop();
 });
 
 test('agent: file and md5sums changed together between notify dpkg-start and dpkg-end: no alert', async (t) => {
   const { fx, stateDir } = agentFixture(t);
-  const agent = await startGuarded(t, fx, stateDir);
+  const agent = await startGuarded(t, fx, stateDir, WATCH_ONLY);
 
   const marked = agent.mark();
-  const start = await runCli(['notify', 'dpkg-start', '--config', agent.configFile], { timeoutMs: 20_000 });
+  const start = await runCli(['notify', 'dpkg-start', '--config', agent.configFile]);
   assert.deepEqual([start.code, start.stderr], [0, '']);
   const started = await agent.waitFor<LogLine & { source: string }>('dpkg.started', isKind('dpkg.started'), { from: marked });
   assert.equal(started.line.source, 'hook');
+  const changed = agent.mark();
   upgradeApp(fx);
-  await agent.waitFor('a deferred run', isKind('run.deferred'), { from: marked });
-  await sleep(1500);
+  await agent.waitFor('the watcher\'s run, deferred', isKind('run.deferred'), { from: changed });
   const ended = agent.mark();
-  const end = await runCli(['notify', 'dpkg-end', '--config', agent.configFile], { timeoutMs: 20_000 });
+  const end = await runCli(['notify', 'dpkg-end', '--config', agent.configFile]);
   assert.deepEqual([end.code, end.stderr], [0, '']);
   await assertQuietAfterDpkg(agent, ended);
-  await agent.stop();
 });
 
 /** The database-changed finding for app's md5sums (detail is free text). */
@@ -147,38 +146,49 @@ test('agent: an md5sums rewritten alone with no dpkg running: database-changed',
   await agent.stop();
 });
 
-test('agent: a long dpkg run (12 s) with runs waiting leaves the agent quiet on stderr', async (t) => {
+/** Reminders the long dpkg run lasts: at least this many seconds of the agent's own time (reminder = 1s). */
+const LONG_RUN_REMINDERS = 12;
+
+test('agent: a long dpkg run (a dozen reminders long) with runs waiting leaves the agent quiet on stderr', async (t) => {
   const { fx, stateDir } = agentFixture(t);
-  const agent = await startGuarded(t, fx, stateDir);
+  // An open finding in libapp (in scope as app's dependency), reminded every second: the agent's
+  // own clock, which keeps ticking in the log while dpkg runs and every check waits.
+  fx.write(LIB_FILE, 'LIB = 2\n');
+  const agent = await startAgent({ t, fx, stateDir, config: { ...GUARD_CONFIG, alerts: { reminder: '1s' } } });
+  await agent.waitFor('the start-up scoped run', isRunFinished('scoped', 'findings'));
   const locked = agent.mark();
   const lock = await holdLock(t, path.join(fx.admindir, 'lock'));
   await agent.waitFor('dpkg.started', isKind('dpkg.started'), { from: locked });
-  await agent.waitFor('a deferred run', isKind('run.deferred'), { from: locked });
-  // A real upgrade holds the lock for minutes; the waiting run loop must not pile anything up.
-  await sleep(12_000);
+  const deferred = await agent.waitFor('a deferred run', isKind('run.deferred'), { from: locked });
+  // A real upgrade holds the lock for minutes; the run loop, looking at dpkg once a second while
+  // the schedule keeps firing, must not pile anything up (a listener per wait, say) over a dozen
+  // seconds of waiting, measured by the agent's own reminders rather than the test's clock.
+  let at = deferred.index;
+  for (let i = 1; i <= LONG_RUN_REMINDERS; i++) {
+    at = (await agent.waitFor(`reminder ${i} of ${LONG_RUN_REMINDERS} while dpkg runs`, isAlert('findings.reminder'), { from: at + 1 })).index;
+  }
+  assert.deepEqual(agent.lines.slice(deferred.index, at).filter(isKind('run.started')), [], `no check runs while dpkg runs\n${agent.transcript()}`);
   const released = agent.mark();
   await lock.release();
   const finished = await agent.waitFor('dpkg.finished', isKind('dpkg.finished'), { from: released });
-  await agent.waitFor('a scoped run after dpkg', isRunFinished('scoped', 'clean'), { from: finished.index });
+  const after = await agent.waitFor<RunFinishedLine>('a scoped run after dpkg', isRunFinished('scoped'), { from: finished.index });
+  assert.deepEqual([after.line.outcome, after.line.findings], ['findings', 1], agent.transcript());
   assert.equal(agent.stderr, '', agent.transcript());
   await agent.stop();
 });
 
-test('agent: a quick dpkg run (lock held a fraction of a second, between two polls) raises nothing', async (t) => {
+test('agent: a quick dpkg run (lock dropped as soon as the agent has seen it) raises nothing', async (t) => {
   const { fx, stateDir } = agentFixture(t);
   const agent = await startGuarded(t, fx, stateDir);
   const locked = agent.mark();
   // A small package upgrades in well under a second: the lock is taken, file and md5sums are
-  // written, the lock is dropped, all before the agent's once-a-second poll may look.
+  // written, the lock is dropped. The agent looks at dpkg when its watchers report the change
+  // (and once a second); the lock is dropped the moment the agent has logged that it saw dpkg.
   const lock = await holdLock(t, path.join(fx.admindir, 'lock'));
   upgradeApp(fx);
-  await sleep(100);
+  await agent.waitFor('dpkg.started', isKind('dpkg.started'), { from: locked });
   await lock.release();
-  // Two scoped runs later, whatever the watchers saw has been judged.
-  const run1 = await agent.waitFor<RunFinishedLine>('a scoped run after dpkg', isRunFinished('scoped'), { from: locked });
-  await agent.waitFor('a second scoped run after dpkg', isRunFinished('scoped'), { from: run1.index + 1 });
-  assert.deepEqual(agent.alerts(), [], `a change made under dpkg's lock is dpkg's own\n${agent.transcript()}`);
-  await agent.stop();
+  await assertQuietAfterDpkg(agent, locked);
 });
 
 test('agent: md5sums forged while the agent was down are found at the next start, and stay open', async (t) => {

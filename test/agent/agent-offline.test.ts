@@ -4,7 +4,22 @@ import assert from 'node:assert/strict';
 import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { agentFixture, agentTempDir, APP_CONTENT, APP_FILE, isKind, LIB_FILE, startAgent, YEARLY, type AgentToml, type LogLine } from '../helpers/agent.js';
+import {
+  agentFixture,
+  agentTempDir,
+  APP_CONTENT,
+  APP_FILE,
+  EVERY_2S,
+  isKind,
+  isRunFinished,
+  LIB_FILE,
+  startAgent,
+  YEARLY,
+  type AgentProcess,
+  type AgentToml,
+  type LogLine,
+  type RunFinishedLine,
+} from '../helpers/agent.js';
 import { runCli } from '../helpers/cli.js';
 import { request, startNginx } from '../helpers/nginx.js';
 import { startHookReceiver, waitUntil } from '../helpers/receivers.js';
@@ -17,6 +32,15 @@ function webDir(t: TestContext): string {
   const dir = agentTempDir(t, 'pkgwatch-web-');
   chmodSync(dir, 0o711);
   return dir;
+}
+
+/** Asserts that from line `from` on the agent neither began to take the site offline nor took it offline. */
+function assertStayedOnline(agent: AgentProcess, from: number): void {
+  assert.deepEqual(
+    agent.lines.slice(from).filter((l) => l.kind === 'offline.confirming' || l.kind === 'site.offline'),
+    [],
+    agent.transcript(),
+  );
 }
 
 function offlineRecord(stateDir: string): { active: boolean; reason: string | null; restored: { by: string; forced: boolean } | null } {
@@ -79,10 +103,14 @@ test('offline: 200, then a tampered scoped file takes the site offline (503); on
   await agent.waitFor('site.online', isKind('site.online'), { from: mark });
   await waitUntil('the site.online webhook', () => hook.accepted.some((h) => h.event === 'site.online'));
   assert.equal(hook.accepted.find((h) => h.event === 'site.online')?.offline.active, false);
-  // Back online with the file restored, the agent does not take it down again.
-  await new Promise((r) => setTimeout(r, 1500));
-  assert.deepEqual(agent.find(isKind('site.offline'), mark), []);
+  // Back online with the file restored, the agent does not take it down again. The marker: the
+  // scoped run the agent starts when the site comes back (after any real-time run of the restored
+  // file, which goes first); every run decides about going offline before it logs run.finished, and
+  // site.offline always follows an offline.confirming. The exit then flushes the rest of the log.
+  const after = await agent.waitFor<RunFinishedLine>('the scoped run after site.online', isRunFinished('scoped'), { from: mark });
+  assert.equal(after.line.outcome, 'clean', agent.transcript());
   await agent.stop();
+  assertStayedOnline(agent, mark);
 });
 
 test('offline guards: a change undone within confirm_delay, an ignored path, and a conffile leave the site online', async (t) => {
@@ -96,9 +124,12 @@ test('offline guards: a change undone within confirm_delay, an ignored path, and
     stateDir,
     config: {
       scope: { packages: ['app', 'appconf'] },
-      schedule: { scoped: YEARLY, full: YEARLY },
+      // Scheduled runs are the markers below: each one judges every scoped file.
+      schedule: { scoped: EVERY_2S, full: YEARLY },
       ignore: { paths: [LIB_FILE] },
-      offline: { enabled: true, confirm_delay: '1500ms', flag_file: flag },
+      // The test restores the file after it sees offline.confirming: the delay must outlast the
+      // test's reaction on a busy machine, so it is a safety net, not a tuned window.
+      offline: { enabled: true, confirm_delay: '10s', flag_file: flag },
     },
   });
   // An edited conffile and an ignored path are alerted (or kept) but never take the site down.
@@ -106,8 +137,11 @@ test('offline guards: a change undone within confirm_delay, an ignored path, and
   fx.write('/etc/app/app.ini', 'debug = true\n');
   fx.write(LIB_FILE, 'LIB = 2\n');
   await agent.waitFor('the conffile finding', (l: LogLine) => l.kind === 'alert' && JSON.stringify(l).includes('app.ini'), { from });
-  await new Promise((r) => setTimeout(r, 2500));
-  assert.deepEqual(agent.find(isKind('offline.confirming'), from), [], agent.transcript());
+  // The marker: a scoped run that found both. Every run decides about going offline (and logs
+  // offline.confirming if it would) before it logs run.finished.
+  const both = await agent.waitFor<RunFinishedLine>('a scoped run that finds the conffile and the ignored path', (l) => isRunFinished('scoped')(l) && l.findings === 2, { from });
+  assert.equal(both.line.outcome, 'findings');
+  assertStayedOnline(agent, from);
 
   // Tampered and put back before the confirming re-check: left online.
   from = agent.mark();
@@ -115,10 +149,10 @@ test('offline guards: a change undone within confirm_delay, an ignored path, and
   await agent.waitFor('confirming', isKind('offline.confirming'), { from });
   fx.write(APP_FILE, APP_CONTENT);
   const un = await agent.waitFor('unconfirmed', isKind('offline.unconfirmed'), { from });
-  assert.equal(un.line['reason'], 'resolved');
-  assert.deepEqual(agent.find(isKind('site.offline')), []);
-  assert.ok(!existsSync(flag));
+  assert.equal(un.line['reason'], 'resolved', agent.transcript());
   await agent.stop();
+  assert.deepEqual(agent.find(isKind('site.offline')), [], agent.transcript());
+  assert.ok(!existsSync(flag));
 });
 
 test('offline through the privileged helper; the state survives kill -9 and the flag is put back at start; online --force is recorded', async (t) => {
@@ -162,6 +196,7 @@ test('offline through the privileged helper; the state survives kill -9 and the 
   assert.ok(existsSync(flag), 'the flag is put back at start');
 
   // --force brings it back despite the open finding; the record says so, and the same finding does not take it down again.
+  await again.waitFor('the start-up run', isRunFinished('scoped'));
   const mark = again.mark();
   const forced = await runCli(['online', '--force', '--config', again.configFile]);
   assert.equal(forced.code, 0, forced.stdout + forced.stderr);
@@ -169,10 +204,17 @@ test('offline through the privileged helper; the state survives kill -9 and the 
   assert.equal(offlineRecord(stateDir).restored?.forced, true);
   assert.ok(!existsSync(flag));
   await again.waitFor('site.online', (l) => l.kind === 'site.online' && l['forced'] === true, { from: mark });
-  writeFileSync(fx.path(APP_FILE), TAMPERED); // the same content again: the same, acknowledged, finding
-  await new Promise((r) => setTimeout(r, 1500));
-  assert.deepEqual(again.find(isKind('site.offline'), mark), [], again.transcript());
+  // The markers: the scoped run the agent starts when the site comes back, and the real-time run of
+  // the file written again (same content: the same, acknowledged, finding). Each run decides about
+  // going offline (offline.confirming comes before site.offline) before it logs run.finished.
+  const rescan = await again.waitFor<RunFinishedLine>('the scoped run after site.online', isRunFinished('scoped'), { from: mark });
+  assert.deepEqual([rescan.line.outcome, rescan.line.findings], ['findings', 1], again.transcript());
+  const rewritten = again.mark();
+  writeFileSync(fx.path(APP_FILE), TAMPERED);
+  const realtime = await again.waitFor<RunFinishedLine>('the real-time run of the rewritten file', isRunFinished('realtime'), { from: rewritten });
+  assert.deepEqual([realtime.line.outcome, realtime.line.findings], ['findings', 1], again.transcript());
   await again.stop();
+  assertStayedOnline(again, mark);
 });
 
 test('killed while taking the site offline: the restarted agent still sends site.offline', async (t) => {

@@ -38,16 +38,19 @@ export interface Response {
   readonly body: string;
 }
 
+/** Safety nets against a hang (an answer, nginx's start-up): never a limit a busy machine should reach. */
+const WAIT_MS = 120_000;
+
 /** One request on a fresh connection (no keep-alive between test steps). */
 export function request(url: string, method = 'GET'): Promise<Response> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method, agent: false, timeout: 30_000 }, (res) => {
+    const req = http.request(url, { method, agent: false, timeout: WAIT_MS }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (b: Buffer) => chunks.push(b));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
       res.on('error', reject);
     });
-    req.on('timeout', () => req.destroy(new Error(`${method} ${url}: no answer within 30 s`)));
+    req.on('timeout', () => req.destroy(new Error(`${method} ${url}: no answer within ${WAIT_MS / 1000} s`)));
     req.on('error', reject);
     req.end();
   });
@@ -147,7 +150,7 @@ export async function startNginx(t: TestContext, opts: NginxOptions): Promise<Ru
     };
     t.after(stop);
 
-    const deadline = Date.now() + 30_000;
+    const deadline = Date.now() + WAIT_MS;
     while (running && Date.now() < deadline) {
       try {
         await request(`${url}/`);
@@ -159,6 +162,6 @@ export async function startNginx(t: TestContext, opts: NginxOptions): Promise<Ru
     await stop();
     const log = await readFile(errorLog, 'utf8').catch(() => '');
     if (/Address already in use/.test(stderr + log) && attempt < 5) continue;
-    assert.fail(`nginx did not answer on ${url} within 30 s:\n--- stderr\n${stderr}--- ${errorLog}\n${log}--- nginx.conf\n${await readFile(conf, 'utf8')}`);
+    assert.fail(`nginx did not answer on ${url} within ${WAIT_MS / 1000} s:\n--- stderr\n${stderr}--- ${errorLog}\n${log}--- nginx.conf\n${await readFile(conf, 'utf8')}`);
   }
 }

@@ -8,10 +8,10 @@ import type { AddressInfo } from 'node:net';
 import type { TestContext } from 'node:test';
 import { SMTPServer, type SMTPServerDataStream } from 'smtp-server';
 
-/** How long waitFor waits: generous, a slow machine is not a failure. */
-const WAIT_MS = 60_000;
+/** How long waitUntil waits: only a safety net against a hang, never a limit a busy machine should reach. */
+const WAIT_MS = 180_000;
 
-/** Polls `cond` until it holds, failing with `what` after `timeoutMs`. */
+/** Polls `cond` (every 50 ms) until it holds, failing with `what` after `timeoutMs`. */
 export async function waitUntil(what: string, cond: () => boolean, timeoutMs = WAIT_MS): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!cond()) {

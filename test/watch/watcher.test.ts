@@ -1,6 +1,6 @@
 // The path watcher on real directories: events for the set only, replace/unlink/chmod, directories that
 // come and go, symlinked directories, host paths, update(), close(), and degraded modes (watch limit,
-// permissions, names chokidar cannot watch). Latencies are printed as diagnostics, never asserted.
+// permissions, names chokidar cannot watch). Its latency is measured by `npm run bench`, not here.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -15,22 +15,18 @@ import type { BytePath } from '../../src/dpkg/types.js';
 import { fixture } from '../helpers/fixture.js';
 
 const WATCHER_JS = fileURLToPath(new URL('../../src/watch/watcher.js', import.meta.url));
-/** Generous: an event that does not arrive in this long is a failure, not slowness. */
-const TIMEOUT_MS = 5000;
-
-interface Seen extends WatchEvent {
-  readonly at: number;
-}
+/** Only a safety net: an event that does not arrive in this long is lost, not slow. */
+const TIMEOUT_MS = 120_000;
 
 /** Collects a watcher's callbacks and waits for events. */
 class Collector {
-  readonly events: Seen[] = [];
+  readonly events: WatchEvent[] = [];
   readonly degraded: [string, string][] = [];
   private cursor = 0;
   private waiter: (() => void) | null = null;
 
   readonly onEvent = (e: WatchEvent): void => {
-    this.events.push({ ...e, at: performance.now() });
+    this.events.push(e);
     this.waiter?.();
   };
 
@@ -39,7 +35,7 @@ class Collector {
   };
 
   /** Waits for the next event (after those already taken) on `p`, of `kind` when given; returns it and skips past it. */
-  async next(p: BytePath, kind?: WatchEventKind): Promise<Seen> {
+  async next(p: BytePath, kind?: WatchEventKind): Promise<WatchEvent> {
     const deadline = performance.now() + TIMEOUT_MS;
     for (;;) {
       for (let i = this.cursor; i < this.events.length; i++) {
@@ -65,7 +61,7 @@ class Collector {
   }
 
   /** Events taken so far and not yet skipped past, for "nothing else happened" checks. */
-  since(mark: number): Seen[] {
+  since(mark: number): WatchEvent[] {
     return this.events.slice(mark);
   }
 }
@@ -82,13 +78,6 @@ function start(t: TestContext, root: string, paths: readonly BytePath[]): { w: P
   t.after(() => w.close());
   return { w, c };
 }
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? NaN;
-}
-
-const ms = (x: number): string => `${x.toFixed(2)} ms`;
 
 test('events for the set only: write, chmod, replace by rename, unlink, re-create; update(); close() twice', async (t) => {
   const root = tempRoot(t);
@@ -146,10 +135,18 @@ test('events for the set only: write, chmod, replace by rename, unlink, re-creat
   await w.close();
   await w.close();
   assert.equal(w.stats().dirs, 0);
+  // No event after close. The marker: a second watcher, started after the close, reports the same
+  // write and then a later one. The process reads inotify events from one descriptor and hands each
+  // to every watch on the directory at once, so the closed watcher would have had the first write
+  // before the second watcher reports the second.
   const after = c.events.length;
+  const second = start(t, root, ['/d3/e', '/d3/marker']);
+  await second.w.start();
   fs.writeFileSync(path.join(root, 'd3/e'), 'after close');
-  await new Promise((r) => setTimeout(r, 100));
-  assert.equal(c.events.length, after, 'no event after close');
+  await second.c.next('/d3/e', 'change');
+  fs.writeFileSync(path.join(root, 'd3/marker'), 'later');
+  await second.c.next('/d3/marker', 'add');
+  assert.deepEqual(c.since(after), [], 'no event after close');
   assert.deepEqual(c.degraded, []);
 });
 
@@ -186,40 +183,6 @@ test('lifecycle: update() before start() is applied by start(); start() after cl
   w.update(['/a/f']); // ignored after close
   await w.settled();
   assert.equal(w.stats().dirs, 0);
-});
-
-test('latency from the change to onEvent (measured, not asserted)', async (t) => {
-  const root = tempRoot(t);
-  fs.mkdirSync(path.join(root, 'd'));
-  fs.writeFileSync(path.join(root, 'd/f'), 'x');
-  const { w, c } = start(t, root, ['/d/f']);
-  await w.start();
-  const measure = async (kind: WatchEventKind, act: () => void): Promise<number[]> => {
-    const out: number[] = [];
-    for (let i = 0; i < 20; i++) {
-      const t0 = performance.now();
-      act();
-      const e = await c.next('/d/f', kind);
-      out.push(e.at - t0);
-      if (kind === 'unlink') fs.writeFileSync(path.join(root, 'd/f'), 'x');
-      if (kind === 'unlink') await c.next('/d/f', 'add');
-    }
-    return out;
-  };
-  const lines: string[] = [];
-  for (const [name, kind, act] of [
-    ['write in place', 'change', () => fs.writeFileSync(path.join(root, 'd/f'), 'y')],
-    ['chmod', 'change', () => fs.chmodSync(path.join(root, 'd/f'), 0o640)],
-    ['mv new old', 'add', () => {
-      fs.writeFileSync(path.join(root, 'd/f.new'), 'z');
-      fs.renameSync(path.join(root, 'd/f.new'), path.join(root, 'd/f'));
-    }],
-    ['unlink', 'unlink', () => fs.unlinkSync(path.join(root, 'd/f'))],
-  ] as const) {
-    const xs = await measure(kind, act);
-    lines.push(`${name}: median ${ms(median(xs))}, max ${ms(Math.max(...xs))} (20 runs)`);
-  }
-  for (const l of lines) t.diagnostic(l);
 });
 
 test('a missing directory is awaited; one removed, re-created or replaced is watched again', async (t) => {
