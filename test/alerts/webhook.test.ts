@@ -12,7 +12,7 @@ import { ALERT_KINDS, ONLINE, type AlertEvent } from '../../src/alerts/sink.js';
 import { SIGNATURE_HEADER, signBody, webhookBody, WebhookSink, type WebhookConfig } from '../../src/alerts/webhook.js';
 import { startHookReceiver } from '../helpers/receivers.js';
 import { selfSignedCert } from '../helpers/tls.js';
-import { timedWhenReady } from '../helpers/wait.js';
+import { timedWhenReady, until } from '../helpers/wait.js';
 
 const SECRET = 'correct horse battery staple';
 
@@ -178,6 +178,20 @@ async function closedPort(): Promise<number> {
   s.close();
   await once(s, 'close');
   return port;
+}
+
+/** A timeout no test waits for. */
+const NO_TIMEOUT = 3_600_000;
+
+/** `p`, failing instead if it has not settled by the safety net. */
+async function settledBeforeSafetyNet(p: Promise<void>): Promise<void> {
+  let settled = false;
+  p.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  await until(() => settled, 'the send to settle');
+  return p;
 }
 
 // --- the wire format ----------------------------------------------------------------------------
@@ -365,9 +379,10 @@ test('a huge 200 body is delivered without reading it all, and the connection is
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(total) });
     res.write(Buffer.alloc(1024 * 1024, 0x61));
   });
-  const sink = new WebhookSink(config(r.url));
+  // No timeout to fall back on: a sink that waited for the rest would still be waiting at the safety net.
+  const sink = new WebhookSink(config(r.url, { timeoutMs: NO_TIMEOUT }));
   try {
-    await sink.send([OPENED]);
+    await settledBeforeSafetyNet(sink.send([OPENED]));
     await serverSawClose;
   } finally {
     await sink.close();
@@ -380,9 +395,9 @@ test('a huge error body is cut to a snippet', async () => {
     res.writeHead(503, { 'content-length': String(10 * 1024 * 1024) });
     res.write(Buffer.alloc(1024 * 1024, 0x62));
   });
-  const sink = new WebhookSink(config(r.url));
+  const sink = new WebhookSink(config(r.url, { timeoutMs: NO_TIMEOUT }));
   try {
-    await assert.rejects(sink.send([OPENED]), { message: `HTTP 503 from ${r.url}: ${'b'.repeat(200)}...` });
+    await assert.rejects(settledBeforeSafetyNet(sink.send([OPENED])), { message: `HTTP 503 from ${r.url}: ${'b'.repeat(200)}...` });
   } finally {
     await sink.close();
     await r.close();
