@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { decodeState, findingKey, freshState, StateStore, type AgentState, type OpenFinding } from '../../src/agent/state.js';
 import type { FindingJson } from '../../src/verify/report.js';
+import { SAFETY_NET_MS } from '../helpers/wait.js';
 
 function tempDir(t: { after: (fn: () => void) => void }): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pkgwatch-state-'));
@@ -223,9 +224,11 @@ test('a leftover state.json.tmp from a crash is ignored and overwritten', (t) =>
 });
 
 // The child saves states of varying size in a tight loop and prints the sequence number of each
-// save after save() returned. Killing it with SIGKILL at random moments must always leave a
-// state.json that loads without warning and holds at least the last acknowledged save. (This
-// proves atomicity against a killed process; durability against power loss rests on the fsyncs.)
+// save after save() returned. Each round kills it with SIGKILL once it has acknowledged a random
+// number of saves; it goes on saving while that line travels, so the kill lands at an unknown point
+// of a later save. Every kill must leave a state.json that loads without warning and holds at least
+// the last acknowledged save. (This proves atomicity against a killed process; durability against
+// power loss rests on the fsyncs.)
 const STATE_MODULE = fileURLToPath(new URL('../../src/agent/state.js', import.meta.url));
 const CHILD = `
 import { StateStore, findingKey } from ${JSON.stringify(STATE_MODULE)};
@@ -233,7 +236,6 @@ const store = new StateStore(process.argv[1]);
 const { state, warning } = store.load();
 if (warning !== null) { console.error(warning); process.exit(3); }
 let seq = state.lastRuns.full?.files ?? 0;
-process.stdout.write('ready\\n');
 for (;;) {
   seq++;
   const n = (seq * 7) % 60;
@@ -251,29 +253,31 @@ for (;;) {
 }
 `;
 
-function killRound(dir: string, delayMs: number): Promise<{ acked: number; code: number | null; stderr: string }> {
+/** Starts the child on `dir`, SIGKILLs it once it has acknowledged `saves` saves (or at the safety net), and reports what it acknowledged. */
+function killRound(dir: string, saves: number): Promise<{ first: number; acked: number; code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--input-type=module', '-e', CHILD, dir], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let stderr = '';
-    let armed = false;
+    const acks = (): number[] =>
+      out
+        .split('\n')
+        .slice(0, -1) // the last piece may be half a line
+        .filter((l) => /^\d+$/.test(l))
+        .map(Number);
+    const safetyNet = setTimeout(() => child.kill('SIGKILL'), SAFETY_NET_MS);
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (chunk: string) => {
       out += chunk;
-      if (!armed && out.includes('ready\n')) {
-        armed = true;
-        setTimeout(() => child.kill('SIGKILL'), delayMs);
-      }
+      if (acks().length >= saves) child.kill('SIGKILL');
     });
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (chunk: string) => (stderr += chunk));
     child.on('error', reject);
-    child.on('close', (code) => {
-      const acked = out
-        .split('\n')
-        .filter((l) => /^\d+$/.test(l))
-        .map(Number);
-      resolve({ acked: acked.length === 0 ? -1 : Math.max(...acked), code, stderr });
+    child.on('close', (code, signal) => {
+      clearTimeout(safetyNet);
+      const acked = acks();
+      resolve({ first: acked[0] ?? -1, acked: acked.at(-1) ?? -1, code, signal, stderr });
     });
   });
 }
@@ -281,25 +285,24 @@ function killRound(dir: string, delayMs: number): Promise<{ acked: number; code:
 test('kill -9 at random moments never leaves a broken or older state.json', async (t) => {
   const dir = tempDir(t);
   let last = 0;
+  let atLeast = 0;
   for (let round = 0; round < 10; round++) {
-    const delay = 5 + Math.floor(Math.random() * 80);
-    const r = await killRound(dir, delay);
-    assert.equal(r.stderr, '', `round ${round}: the child could not load the state it left`);
-    assert.equal(r.code, null, `round ${round}: the child was killed, not exited`);
-    if (!fs.existsSync(path.join(dir, 'state.json'))) {
-      // Killed before the first save finished: nothing was acknowledged, so nothing is lost.
-      assert.deepEqual([r.acked, last], [-1, 0], `round ${round}: state.json vanished`);
-      continue;
-    }
-    const text = fs.readFileSync(path.join(dir, 'state.json'), 'utf8');
-    const state = decodeState(JSON.parse(text));
+    const saves = 1 + Math.floor(Math.random() * 30);
+    atLeast += saves;
+    const r = await killRound(dir, saves);
+    const what = `round ${round} (killed after ${saves} acknowledged saves)`;
+    assert.equal(r.stderr, '', `${what}: the child could not load the state it left`);
+    assert.deepEqual([r.code, r.signal], [null, 'SIGKILL'], `${what}: the child was killed, not exited`);
+    // It went on from the state the last kill left.
+    assert.equal(r.first, last + 1, `${what}: the child started from ${r.first - 1}, not ${last}`);
+    assert.ok(r.acked >= last + saves, `${what}: only ${r.acked - last} saves acknowledged`);
+    const state = decodeState(JSON.parse(fs.readFileSync(path.join(dir, 'state.json'), 'utf8')));
     const seq = state.lastRuns.full?.files ?? 0;
     // Everything acknowledged is on disk; at most the save in flight went further.
-    assert.ok(seq >= r.acked && seq <= Math.max(r.acked, last) + 1, `round ${round}: saved ${seq}, acknowledged ${r.acked}`);
-    assert.ok(seq >= last, `round ${round}: state went back from ${last} to ${seq}`);
+    assert.ok(seq === r.acked || seq === r.acked + 1, `${what}: saved ${seq}, acknowledged ${r.acked}`);
     assert.equal(state.findings.length, (seq * 7) % 60);
     assert.equal(new StateStore(dir).load().warning, null);
     last = seq;
   }
-  assert.ok(last > 10, `only ${last} saves in 10 rounds: the child did not run`);
+  assert.ok(last >= atLeast, `${last} saves, fewer than the ${atLeast} acknowledged`);
 });

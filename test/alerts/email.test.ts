@@ -7,6 +7,7 @@ import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { SMTPServer } from 'smtp-server';
 import { EmailSink, type EmailSinkOptions } from '../../src/alerts/email.js';
+import { timedWhenReady, uniqueSleep, until, waitNoProcessWith } from '../helpers/wait.js';
 import { ONLINE, type AlertEvent } from '../../src/alerts/sink.js';
 import type { FindingJson } from '../../src/verify/report.js';
 
@@ -277,23 +278,47 @@ async function rawServer(t: TestContext, onConnection: (s: net.Socket) => void):
   return address.port;
 }
 
+/** The message a send rejected with. */
+async function rejection(sending: Promise<void>): Promise<string> {
+  return sending.then(
+    () => assert.fail('expected a rejection'),
+    (err: unknown) => (err instanceof Error ? err.message : String(err)),
+  );
+}
+
 test('a server that accepts the connection but never answers times out', async (t) => {
-  const port = await rawServer(t, () => undefined);
-  const sink = sinkFor(t, { smtp: `smtp://127.0.0.1:${port}`, timeoutMs: 1000 });
-  await assert.rejects(sink.send([OPENED]), { message: `timed out after 1 s waiting for an answer from 127.0.0.1:${port}` });
+  await timedWhenReady(t, 1000, async (timeoutMs) => {
+    const port = await rawServer(t, () => undefined);
+    const sink = sinkFor(t, { smtp: `smtp://127.0.0.1:${port}`, timeoutMs });
+    const message = await rejection(sink.send([OPENED]));
+    // Another timer wins only when this process stalls for seconds: before the connection (connect
+    // timer) or between connecting and the greeting timer (the overall timer).
+    const stalled = [`connecting to`, `talking to`].map((doing) => `timed out after ${timeoutMs / 1000} s ${doing} 127.0.0.1:${port}`);
+    if (stalled.includes(message)) return { ready: false, result: null };
+    assert.equal(message, `timed out after ${timeoutMs / 1000} s waiting for an answer from 127.0.0.1:${port}`);
+    return { ready: true, result: null };
+  });
 });
 
 test('a server that answers too slowly to ever finish is cut off by the overall timer', async (t) => {
-  // Greets, then answers EHLO one byte at a time, never idle long enough for nodemailer's own timeouts.
-  const port = await rawServer(t, (s) => {
-    s.write('220 slow.example ESMTP\r\n');
-    s.once('data', () => {
-      const timer = setInterval(() => s.write('2'), 200);
-      s.on('close', () => clearInterval(timer));
+  await timedWhenReady(t, 1000, async (timeoutMs) => {
+    // Greets, then answers EHLO one byte at a time, never idle long enough for nodemailer's own timeouts.
+    const port = await rawServer(t, (s) => {
+      s.write('220 slow.example ESMTP\r\n');
+      s.once('data', () => {
+        const timer = setInterval(() => s.write('2'), 100);
+        s.on('close', () => clearInterval(timer));
+      });
     });
+    const sink = sinkFor(t, { smtp: `smtp://127.0.0.1:${port}`, timeoutMs });
+    const message = await rejection(sink.send([OPENED]));
+    // Another timer wins only when this process stalls for the whole timeout: before the connection
+    // (connect timer), or between two bytes (idle timer).
+    const stalled = [`connecting to`, `waiting for an answer from`].map((doing) => `timed out after ${timeoutMs / 1000} s ${doing} 127.0.0.1:${port}`);
+    if (stalled.includes(message)) return { ready: false, result: null };
+    assert.equal(message, `timed out after ${timeoutMs / 1000} s talking to 127.0.0.1:${port}`);
+    return { ready: true, result: null };
   });
-  const sink = sinkFor(t, { smtp: `smtp://127.0.0.1:${port}`, timeoutMs: 1000 });
-  await assert.rejects(sink.send([OPENED]), { message: `timed out after 1 s talking to 127.0.0.1:${port}` });
 });
 
 test('close() stops a send in flight', async (t) => {
@@ -373,38 +398,31 @@ test('sendmail: a missing binary rejects and says so', async (t) => {
 
 test('sendmail: a binary that hangs is killed after the timeout', async (t) => {
   const dir = tempDir(t);
-  const pidFile = path.join(dir, 'pid');
-  const sink = sinkFor(t, { sendmail: true, sendmailPath: sendmailScript(dir, `echo $$ > '${pidFile}'\nexec sleep 60`), timeoutMs: 1000 });
-  await assert.rejects(sink.send([OPENED]), { message: /^timed out after 1 s waiting for .*sendmail$/ });
-  await waitGone(Number(readFileSync(pidFile, 'utf8')));
+  const seconds = uniqueSleep();
+  await timedWhenReady(t, 1000, async (timeoutMs) => {
+    // `started` says the script ran before the timeout fired; earlier, the kill only stops sh starting up.
+    const started = path.join(dir, `started-${timeoutMs}`);
+    const script = sendmailScript(dir, `: > '${started}'\nexec sleep ${seconds}`);
+    const sink = sinkFor(t, { sendmail: true, sendmailPath: script, timeoutMs });
+    assert.equal(await rejection(sink.send([OPENED])), `timed out after ${timeoutMs / 1000} s waiting for ${script}`);
+    await waitNoProcessWith(script, seconds);
+    return { ready: existsSync(started), result: null };
+  });
 });
 
 test('sendmail: close() kills a binary that is still running', async (t) => {
   const dir = tempDir(t);
-  const pidFile = path.join(dir, 'pid');
-  const script = sendmailScript(dir, `echo $$ > '${pidFile}'\nexec sleep 60`);
-  const sink = sinkFor(t, { sendmail: true, sendmailPath: script, timeoutMs: 60_000 });
+  const seconds = uniqueSleep();
+  const started = path.join(dir, 'started');
+  const script = sendmailScript(dir, `: > '${started}'\nexec sleep ${seconds}`);
+  // A timeout far beyond the wait for the script: only close() stops it.
+  const sink = sinkFor(t, { sendmail: true, sendmailPath: script, timeoutMs: 3_600_000 });
   const sending = sink.send([OPENED]);
-  for (let i = 0; i < 300 && !existsSync(pidFile); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+  await until(() => existsSync(started), 'the stand-in sendmail to start');
   await sink.close();
   await assert.rejects(sending, { message: `stopped waiting for ${script}: the email sink was closed` });
-  await waitGone(Number(readFileSync(pidFile, 'utf8')));
+  await waitNoProcessWith(script, seconds);
 });
-
-/** Waits (up to 10 s) for a process to be gone, and fails if it is not. */
-async function waitGone(pid: number): Promise<void> {
-  for (let i = 0; i < 100 && alive(pid); i++) await new Promise((resolve) => setTimeout(resolve, 100));
-  assert.equal(alive(pid), false);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 test('no transport configured rejects with what to set; close is idempotent and later sends reject', async (t) => {
   const none = sinkFor(t, {});

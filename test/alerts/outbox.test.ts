@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { LogRecorder, TestSink, alert, hang, openOutbox, queued, settle, tempDir, until } from './outboxkit.js';
+import { LogRecorder, TestSink, alert, hang, openOutbox, queued, tempDir, until } from './outboxkit.js';
 
 test('enqueue writes a 0600 file per sink before send is called; delivery removes it', async (t) => {
   const dir = tempDir(t);
@@ -95,8 +95,8 @@ test('a burst within gatherMs is one send when maxBatch allows, else batches of 
   outbox.start();
   const events = [1, 2, 3, 4, 5].map((n) => alert(n));
   for (const ev of events) outbox.enqueue(ev);
-  await until(() => rec.of('alert.delivered').length === 4, 'the sends');
-  await settle();
+  // Every event delivered to both sinks: no send can come after this.
+  await until(() => rec.of('alert.delivered').flatMap((d) => d.ids).length >= 10, 'the sends');
   assert.equal(email.calls.length, 1);
   assert.deepEqual(
     email.calls[0]?.events.map((e) => e.id),
@@ -132,10 +132,17 @@ test('deliveries older than max_age are dropped, logged and counted in dropped.j
   ]);
   assert.deepEqual(queued(dir, 'webhook'), []);
   assert.deepEqual(JSON.parse(fs.readFileSync(path.join(dir, 'dropped.json'), 'utf8')), { version: 1, dropped: { webhook: 1 } });
-  await settle();
+  // A later event goes out next: a dropped one still in the queue would have gone before it.
   const calls = sink.calls.length;
-  await settle();
-  assert.equal(sink.calls.length, calls, 'no more attempts once dropped');
+  sink.behave = () => Promise.resolve();
+  const later = alert(2);
+  outbox.enqueue(later);
+  await until(() => rec.of('alert.delivered').length >= 1, 'the later delivery');
+  assert.deepEqual(
+    sink.calls.slice(calls).map((c) => c.events.map((e) => e.id)),
+    [[later.id]],
+    'no more attempts once dropped',
+  );
   assert.deepEqual(
     outbox.status().map((s) => [s.sink, s.pending, s.dropped]),
     [['webhook', 0, 1]],
@@ -198,18 +205,27 @@ test('a hanging sink does not delay another; close abandons the hung send and no
   outbox.enqueue(first);
   await until(() => stuck.calls.length === 1 && webhook.calls.length === 1, 'both sinks called');
   outbox.enqueue(second);
-  await until(() => webhook.calls.length === 2, 'the second webhook delivery while email hangs');
+  await until(() => rec.of('alert.delivered').length === 2, 'the second webhook delivery while email hangs');
   assert.deepEqual(webhook.ids(), [first.id, second.id]);
   assert.equal(stuck.calls.length, 1, 'one delivery in flight per sink');
   await outbox.close();
   await outbox.close(); // idempotent
-  outbox.enqueue(alert(3)); // does not throw after close; written for the next start
+  const third = alert(3);
+  outbox.enqueue(third); // does not throw after close; written for the next start
   await outbox.rescan();
-  await settle(300);
-  assert.equal(stuck.calls.length, 1);
-  assert.equal(webhook.calls.length, 2);
   assert.equal(queued(dir, 'email').length, 3, 'the abandoned deliveries stay for the restart');
   assert.equal(queued(dir, 'webhook').length, 1);
+  // The restart delivers them; the closed outbox, which has no loop left to wake, sent nothing meanwhile.
+  const email2 = new TestSink('email', { maxBatch: 10 });
+  const webhook2 = new TestSink('webhook');
+  const rec2 = new LogRecorder();
+  const restarted = await openOutbox(t, dir, [email2, webhook2], rec2);
+  restarted.start();
+  await until(() => rec2.of('alert.delivered').flatMap((d) => d.ids).length >= 4, 'the deliveries after the restart');
+  assert.deepEqual(email2.ids(), [first.id, second.id, third.id]);
+  assert.deepEqual(webhook2.ids(), [third.id]);
+  assert.equal(stuck.calls.length, 1);
+  assert.equal(webhook.calls.length, 2);
 });
 
 test('status shows pending, oldest, last error, next attempt, and sinks no longer configured', async (t) => {
@@ -278,7 +294,7 @@ test('setSinks starts new sinks, stops removed ones (their files stay) and resta
   outbox.start();
   const one = alert(1);
   outbox.enqueue(one);
-  await until(() => email.calls.length === 1, 'the email delivery');
+  await until(() => rec.of('alert.delivered').length === 1, 'the email delivery');
   outbox.setSinks([webhook]);
   const two = alert(2);
   outbox.enqueue(two);
@@ -286,7 +302,11 @@ test('setSinks starts new sinks, stops removed ones (their files stay) and resta
   assert.deepEqual(webhook.ids(), [two.id]);
   const three = alert(3);
   outbox.enqueue(three, ['email']);
-  await settle();
+  // A removed sink's loop would send at once, as the webhook does with the next event.
+  const four = alert(4);
+  outbox.enqueue(four, ['webhook']);
+  await until(() => rec.of('alert.delivered').length >= 3, 'the webhook delivery after it');
+  assert.deepEqual(webhook.ids(), [two.id, four.id]);
   assert.equal(email.calls.length, 1, 'a removed sink is not called');
   assert.equal(queued(dir, 'email').length, 1);
   assert.deepEqual(
@@ -298,7 +318,7 @@ test('setSinks starts new sinks, stops removed ones (their files stay) and resta
   );
   const email2 = new TestSink('email');
   outbox.setSinks([webhook, email2]);
-  await until(() => rec.of('alert.delivered').length === 3, 'the re-added sink delivering what waited');
+  await until(() => rec.of('alert.delivered').length === 4, 'the re-added sink delivering what waited');
   assert.deepEqual(email2.ids(), [three.id]);
   assert.deepEqual(queued(dir, 'email'), []);
   assert.equal(email.calls.length, 1);

@@ -1,11 +1,12 @@
 // Shared pieces of the outbox tests: temp dirs, alert events, a scriptable in-test sink, waiting for conditions.
-import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Outbox, type OutboxEvent, type OutboxOptions } from '../../src/alerts/outbox.js';
 import { ONLINE, type AlertEvent, type AlertSink } from '../../src/alerts/sink.js';
+
+export { until } from '../helpers/wait.js';
 
 /** A temp dir removed when the test ends. */
 export function tempDir(t: { after: (fn: () => void) => void }): string {
@@ -83,20 +84,6 @@ export class LogRecorder {
   of<K extends OutboxEvent['kind']>(kind: K): Extract<OutboxEvent, { kind: K }>[] {
     return this.events.filter((e): e is Extract<OutboxEvent, { kind: K }> => e.kind === kind);
   }
-}
-
-/** Waits until `cond` holds, polling; fails naming `what` after a generous timeout. */
-export async function until(cond: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
-/** Lets timers and I/O run for `ms` (to show that something does NOT happen). */
-export function settle(ms = 150): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 const WEEK = 7 * 24 * 3600_000;

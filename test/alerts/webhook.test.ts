@@ -12,6 +12,7 @@ import { ALERT_KINDS, ONLINE, type AlertEvent } from '../../src/alerts/sink.js';
 import { SIGNATURE_HEADER, signBody, webhookBody, WebhookSink, type WebhookConfig } from '../../src/alerts/webhook.js';
 import { startHookReceiver } from '../helpers/receivers.js';
 import { selfSignedCert } from '../helpers/tls.js';
+import { timedWhenReady, until } from '../helpers/wait.js';
 
 const SECRET = 'correct horse battery staple';
 
@@ -179,6 +180,20 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
+/** A timeout no test waits for. */
+const NO_TIMEOUT = 3_600_000;
+
+/** `p`, failing instead if it has not settled by the safety net. */
+async function settledBeforeSafetyNet(p: Promise<void>): Promise<void> {
+  let settled = false;
+  p.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  await until(() => settled, 'the send to settle');
+  return p;
+}
+
 // --- the wire format ----------------------------------------------------------------------------
 
 test('webhookBody is exactly the documented keys, in order; actions only when given', () => {
@@ -323,18 +338,21 @@ test('a redirect is not followed', async () => {
   }
 });
 
-test('a receiver that never answers: rejects after timeoutMs', async () => {
-  const r = await receiver(() => {
-    /* never answers */
+test('a receiver that never answers: rejects after timeoutMs', async (t) => {
+  await timedWhenReady(t, 500, async (timeoutMs) => {
+    const r = await receiver(() => {
+      /* never answers */
+    });
+    const sink = new WebhookSink(config(r.url, { timeoutMs }));
+    try {
+      await assert.rejects(sink.send([OPENED]), { message: `timed out after ${timeoutMs / 1000} s waiting for ${r.url}` });
+      // A timeout that fired before the whole request arrived (a stalled process) tests a slow send instead.
+      return { ready: r.received.length === 1, result: null };
+    } finally {
+      await sink.close();
+      await r.close();
+    }
   });
-  const sink = new WebhookSink(config(r.url, { timeoutMs: 500 }));
-  try {
-    await assert.rejects(sink.send([OPENED]), { message: `timed out after 0.5 s waiting for ${r.url}` });
-    assert.equal(r.received.length, 1);
-  } finally {
-    await sink.close();
-    await r.close();
-  }
 });
 
 test('a closed port: cannot connect, ECONNREFUSED; no userinfo, secret or header value in the message', async () => {
@@ -361,9 +379,10 @@ test('a huge 200 body is delivered without reading it all, and the connection is
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(total) });
     res.write(Buffer.alloc(1024 * 1024, 0x61));
   });
-  const sink = new WebhookSink(config(r.url));
+  // No timeout to fall back on: a sink that waited for the rest would still be waiting at the safety net.
+  const sink = new WebhookSink(config(r.url, { timeoutMs: NO_TIMEOUT }));
   try {
-    await sink.send([OPENED]);
+    await settledBeforeSafetyNet(sink.send([OPENED]));
     await serverSawClose;
   } finally {
     await sink.close();
@@ -376,9 +395,9 @@ test('a huge error body is cut to a snippet', async () => {
     res.writeHead(503, { 'content-length': String(10 * 1024 * 1024) });
     res.write(Buffer.alloc(1024 * 1024, 0x62));
   });
-  const sink = new WebhookSink(config(r.url));
+  const sink = new WebhookSink(config(r.url, { timeoutMs: NO_TIMEOUT }));
   try {
-    await assert.rejects(sink.send([OPENED]), { message: `HTTP 503 from ${r.url}: ${'b'.repeat(200)}...` });
+    await assert.rejects(settledBeforeSafetyNet(sink.send([OPENED])), { message: `HTTP 503 from ${r.url}: ${'b'.repeat(200)}...` });
   } finally {
     await sink.close();
     await r.close();

@@ -113,10 +113,10 @@ function tempDir(t: TestContext): string {
   return dir;
 }
 
-/** Starts python3 holding a lock on `file`; resolves once it says so. */
+/** Starts python3 holding a lock on `file` until it is killed (or its stdin closes); resolves once it says it holds it. */
 function holdLock(t: TestContext, file: string, lockCall: string, mode = 'w'): Promise<ChildProcess> {
-  const script = `import fcntl,sys,time; f=open(sys.argv[1],${JSON.stringify(mode)}); ${lockCall}; print("locked", flush=True); time.sleep(30)`;
-  const child = spawn('python3', ['-c', script, file], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const script = `import fcntl,sys; f=open(sys.argv[1],${JSON.stringify(mode)}); ${lockCall}; print("locked", flush=True); sys.stdin.read()`;
+  const child = spawn('python3', ['-c', script, file], { stdio: ['pipe', 'pipe', 'inherit'] });
   t.after(() => child.kill('SIGKILL'));
   return new Promise((resolve, reject) => {
     child.once('error', reject);

@@ -1,13 +1,14 @@
 // The offline actions on real files and real processes: the flag file, commands (exit codes, output, timeouts), systemctl calls, and the order of the steps.
 import assert from 'node:assert/strict';
-import { accessSync, constants, readdirSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { chmod, link, lstat, mkdir, mkdtemp, readFile, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
 import type { ActionOutcome } from '../../src/alerts/sink.js';
 import { runProcess } from '../helpers/cli.js';
+import { needProgram } from '../helpers/systemd.js';
+import { timedWhenReady, uniqueSleep, waitNoProcessWith } from '../helpers/wait.js';
 import { ACTION_NAMES, bringOnline, describeActions, takeOffline, type OfflineConfig, type RespondContext } from '../../src/respond/actions.js';
 
 const CTX: RespondContext = { since: '2026-01-02T03:04:05.000Z', reason: 'changed: /usr/share/my-app/app.py (my-app)' };
@@ -37,48 +38,6 @@ async function withUmask<T>(fn: () => Promise<T>): Promise<T> {
   } finally {
     process.umask(old);
   }
-}
-
-/** `sleep` arguments no other process has: 30 s and some random fraction. */
-function uniqueSeconds(): string {
-  return `30.${String(Math.floor(Math.random() * 1e9)).padStart(9, '0')}`;
-}
-
-/** Pids of live processes whose command line has this argument (zombies do not count: a container's PID 1 may not reap orphans). */
-function processesWith(arg: string): number[] {
-  const found: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (!readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').includes(arg)) continue;
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue;
-      found.push(Number(entry));
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return found;
-}
-
-/** Waits until no process runs with this argument. */
-async function waitNone(arg: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (processesWith(arg).length > 0 && Date.now() < deadline) await delay(20);
-  assert.deepEqual(processesWith(arg), [], `processes with ${arg} still running`);
-}
-
-function findProgram(name: string): string | null {
-  for (const dir of [...(process.env['PATH'] ?? '').split(':'), '/usr/bin', '/bin']) {
-    if (dir === '') continue;
-    try {
-      accessSync(join(dir, name), constants.X_OK);
-      return join(dir, name);
-    } catch {
-      // not here
-    }
-  }
-  return null;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -162,7 +121,7 @@ test('a directory that may not be written fails with the user and what to do', a
     // Root writes anywhere: the same call runs as `nobody` in a child process.
     const module = new URL('../../src/respond/actions.js', import.meta.url).href;
     const script = `import(${JSON.stringify(module)}).then(async (m) => console.log(JSON.stringify(await m.takeOffline(${JSON.stringify(config({ flagFile }))}, ${JSON.stringify(CTX)}))))`;
-    const r = await runProcess(process.execPath, ['-e', script], { uid: 65534, gid: 65534, cwd: '/', timeoutMs: 60_000 });
+    const r = await runProcess(process.execPath, ['-e', script], { uid: 65534, gid: 65534, cwd: '/' });
     assert.equal(r.code, 0, r.stderr);
     o = only(JSON.parse(r.stdout) as ActionOutcome[]);
   } else {
@@ -218,26 +177,39 @@ test('a command that cannot even be spawned is an outcome, not a throw', async (
   }
 });
 
-test('a `sleep 30` that outlives command_timeout is killed by SIGTERM', async () => {
-  const seconds = uniqueSeconds();
+test('a `sleep` that outlives command_timeout is killed by SIGTERM', async () => {
+  // sleep is running once spawn returns (it waits for the exec), so the timeout cannot come too early.
+  const seconds = uniqueSleep();
   const o = only(await takeOffline(config({ command: ['sleep', seconds], commandTimeoutMs: 300 }), CTX));
   assert.deepEqual(o, { action: 'command', target: `sleep ${seconds}`, ok: false, detail: 'killed by SIGTERM after timeout 300 ms (no output)' });
-  await waitNone(seconds);
+  await waitNoProcessWith(seconds);
 });
 
-test('a timeout kills the children the command started too', async () => {
-  const seconds = uniqueSeconds();
-  const o = only(await takeOffline(config({ command: ['sh', '-c', `sleep ${seconds} & sleep ${seconds} & wait`], commandTimeoutMs: 300 }), CTX));
-  assert.match(o.detail, /^killed by SIGTERM after timeout 300 ms/);
-  await waitNone(seconds);
+test('a timeout kills the children the command started too', async (t) => {
+  const dir = await tmp(t);
+  const seconds = uniqueSleep();
+  // Only a timeout that fires after both children were started tests this (`ready` says they were).
+  const { result: o } = await timedWhenReady(t, 300, async (timeoutMs) => {
+    const ready = join(dir, `ready-${timeoutMs}`);
+    const o = only(await takeOffline(config({ command: ['sh', '-c', `sleep ${seconds} & sleep ${seconds} & : > ${ready}; wait`], commandTimeoutMs: timeoutMs }), CTX));
+    await waitNoProcessWith(seconds);
+    return { ready: existsSync(ready), result: o };
+  });
+  assert.match(o.detail, /^killed by SIGTERM after timeout /);
 });
 
-test('a command that ignores SIGTERM is killed with SIGKILL after the grace time', async () => {
-  const seconds = uniqueSeconds();
-  // The ignored SIGTERM is inherited through exec. 1 s: time enough for sh to set the trap first.
-  const o = only(await takeOffline(config({ command: ['sh', '-c', `trap '' TERM; exec sleep ${seconds}`], commandTimeoutMs: 1000 }), { ...CTX, killGraceMs: 300 }));
-  assert.equal(o.detail, 'killed by SIGKILL after timeout 1 s (no output)');
-  await waitNone(seconds);
+test('a command that ignores SIGTERM is killed with SIGKILL after the grace time', async (t) => {
+  const dir = await tmp(t);
+  const seconds = uniqueSleep();
+  // The ignored SIGTERM is inherited through exec. Only a timeout that fires after sh set the trap
+  // tests this (`ready` says it did); before it, SIGTERM ends sh at once.
+  const { timeoutMs, result: o } = await timedWhenReady(t, 1000, async (timeoutMs) => {
+    const ready = join(dir, `ready-${timeoutMs}`);
+    const o = only(await takeOffline(config({ command: ['sh', '-c', `trap '' TERM; : > ${ready}; exec sleep ${seconds}`], commandTimeoutMs: timeoutMs }), { ...CTX, killGraceMs: 300 }));
+    await waitNoProcessWith(seconds);
+    return { ready: existsSync(ready), result: o };
+  });
+  assert.equal(o.detail, `killed by SIGKILL after timeout ${timeoutMs / 1000} s (no output)`);
 });
 
 test('control characters in the output are escaped, and long output is cut to its end', async () => {
@@ -358,12 +330,10 @@ test('a missing systemctl program is a failed outcome per unit', async () => {
   );
 });
 
-test('the real systemctl, where there is one, gives a failed outcome with its error, never a throw', async (t) => {
-  const systemctl = findProgram('systemctl');
-  if (systemctl === null) {
-    t.skip('no systemctl here');
-    return;
-  }
+test('the real systemctl gives a failed outcome with its error, never a throw', async (t) => {
+  // CI installs systemd; elsewhere a missing systemctl skips this.
+  const systemctl = needProgram(t, 'systemctl', 'systemd');
+  if (systemctl === null) return;
   // A unit that exists nowhere: stopping it fails with systemd as PID 1 ("not loaded") and without
   // it ("System has not been booted with systemd").
   const o = only(await takeOffline(config({ stopUnits: ['pkgwatch-test-no-such-unit.service'] }), { ...CTX, systemctl }));
