@@ -1,54 +1,82 @@
-// Atomic, durable file replacement: temp file, fsync, rename, fsync of the directory.
+// Atomic, durable file replacement: a uniquely named temp file (O_EXCL|O_NOFOLLOW), fsync, rename, fsync of the directory.
 import fs from 'node:fs';
 import path from 'node:path';
-
-let tmpSeq = 0;
+import { errnoCode } from './errors.js';
+import { SafeDir } from './safedir.js';
 
 /** Options of writeFileAtomic. */
 export interface AtomicWriteOptions {
-  /** The file's mode when created (default 0600). */
+  /** The file's mode, set explicitly whatever the umask (default 0600). */
   readonly mode?: number;
-  /**
-   * A temp name of its own (`FILE.PID-N.tmp`, created exclusively), for folders other processes
-   * write into too (the outbox, where `pkgwatch online` queues alerts). By default the temp file
-   * is `FILE.tmp`, overwritten by the next write: right for a file only one process writes.
-   */
-  readonly uniqueTemp?: boolean;
-  /** Give the file to this owner before it appears under its name (root writing another user's file). */
-  readonly owner?: { readonly uid: number; readonly gid: number };
 }
 
 /**
  * Replaces `file` with `text` so that a crash or `kill -9` at any moment leaves either the old or
- * the new content, never a mix. Creates the folder (mode 0700) when missing, and fsyncs the parents
- * of what it created. Throws the OS error when it cannot be written; callers name the file.
+ * the new content, never a mix. The temp file always has a name of its own (`FILE.PID-RANDOM.tmp`,
+ * created with O_EXCL|O_NOFOLLOW), so a link planted at any name is never written through, and
+ * several processes may write the same file. The folder's path is trusted (followed, and created
+ * with mode 0700 when missing, its new parents fsynced); the file's name is not: a link there is
+ * replaced, never followed. For folders inside a folder another user controls, open them with
+ * SafeDir.dir instead. Running as root in a folder another user owns (the agent's state dir), the
+ * file goes to that owner. Throws the OS error when it cannot be written; callers name the file.
  */
 export function writeFileAtomic(file: string, text: string, opts: AtomicWriteOptions = {}): void {
   const dir = path.dirname(file);
   const created = fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   // Each new folder's entry lives in its parent: fsync the parents, from the first one created down.
-  for (let d = dir; created !== undefined && d !== path.dirname(created); d = path.dirname(d)) fsyncDir(path.dirname(d));
-  const tmp = opts.uniqueTemp === true ? `${file}.${process.pid}-${++tmpSeq}.tmp` : `${file}.tmp`;
+  for (let d = dir; created !== undefined; d = path.dirname(d)) {
+    fsyncDir(path.dirname(d));
+    if (d === created || d === path.dirname(d)) break;
+  }
+  const d = SafeDir.open(dir);
   try {
-    const fd = fs.openSync(tmp, opts.uniqueTemp === true ? 'wx' : 'w', opts.mode ?? 0o600);
-    try {
-      const bytes = Buffer.from(text, 'utf8');
-      let off = 0;
-      while (off < bytes.length) off += fs.writeSync(fd, bytes, off, bytes.length - off);
-      if (opts.owner !== undefined) fs.fchownSync(fd, opts.owner.uid, opts.owner.gid);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
+    d.writeAtomic(path.basename(file), text, opts.mode ?? 0o600);
+  } finally {
+    d.close();
+  }
+}
+
+// `NAME.PID-RANDOM.tmp`, as SafeDir.writeAtomic names its temp files.
+const TEMP = /^.+\.(\d+)-[0-9a-f]{12}\.tmp$/;
+
+/**
+ * Removes the temp files in `dir` that writeFileAtomic left behind when its process died between
+ * creating and renaming them (those of live processes are being written now). Returns the names
+ * removed; never throws (a folder that cannot be read has nothing to clean).
+ */
+export function removeStaleTemps(dir: string): string[] {
+  const removed: string[] = [];
+  let d: SafeDir;
+  try {
+    d = SafeDir.open(dir);
+  } catch {
+    return removed;
+  }
+  try {
+    for (const name of d.names()) {
+      const m = TEMP.exec(name);
+      if (m === null || pidAlive(Number(m[1]))) continue;
+      try {
+        if (d.remove(name)) removed.push(name);
+      } catch {
+        // a folder of that name, or no permission: left alone
+      }
     }
-    fs.renameSync(tmp, file);
-    fsyncDir(dir);
+  } catch {
+    // unreadable: nothing to clean
+  } finally {
+    d.close();
+  }
+  return removed;
+}
+
+function pidAlive(pid: number): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
   } catch (err) {
-    try {
-      fs.rmSync(tmp, { force: true });
-    } catch {
-      // the temp file is overwritten (or, unique, removed at the next open); the first error is the one to report
-    }
-    throw err;
+    return errnoCode(err) === 'EPERM';
   }
 }
 

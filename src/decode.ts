@@ -11,6 +11,14 @@ export class ShapeError extends Error {
   }
 }
 
+/** The text is not JSON at all; `message` is `not valid JSON (...)`, safe to print. */
+export class JsonSyntaxError extends ShapeError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'JsonSyntaxError';
+  }
+}
+
 export function describe(v: unknown): string {
   if (v === null) return 'null';
   if (v === undefined) return 'nothing';
@@ -107,3 +115,30 @@ export function decodeFinding(v: unknown, at: string): FindingJson {
   };
 }
 
+
+/**
+ * `s` with control characters (C0, DEL, C1, and the Unicode line and paragraph separators) written
+ * as `\xNN` / `\uNNNN`, so that text read from a file another user writes cannot move the cursor,
+ * recolour or rewrite a terminal when printed. Backslashes are left alone.
+ */
+export function printable(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[\x00-\x1f\x7f-\x9f\u2028\u2029]/g, (ch) => {
+    const c = ch.charCodeAt(0);
+    return c < 0x100 ? `\\x${c.toString(16).padStart(2, '0')}` : `\\u${c.toString(16)}`;
+  });
+}
+
+/**
+ * Parses `text` (read from a file another user may write) and checks it with `decode`. Throws
+ * JsonSyntaxError (`not valid JSON (...)`, safe to print) or the decoder's ShapeError.
+ */
+export function parseJson<T>(text: string, decode: (v: unknown) => T): T {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (err) {
+    throw new JsonSyntaxError(`not valid JSON (${printable(err instanceof Error ? err.message : String(err))})`);
+  }
+  return decode(v);
+}

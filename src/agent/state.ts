@@ -1,12 +1,19 @@
 // The agent's durable state in state_dir (open findings, last runs, schedules), saved atomically and validated on load.
-import { writeFileAtomic } from '../atomic.js';
+import { removeStaleTemps, writeFileAtomic } from '../atomic.js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { bool, count, decodeFinding, duration, fail, oneOf, record, ShapeError as StateShapeError, str, time } from '../decode.js';
+import { bool, count, decodeFinding, duration, fail, JsonSyntaxError, oneOf, parseJson, record, ShapeError as StateShapeError, str, time } from '../decode.js';
+import { readFileSafe } from '../safedir.js';
 import type { FindingJson } from '../verify/report.js';
 
 /** The state file's name inside state_dir. */
 export const STATE_FILE = 'state.json';
+
+/**
+ * The largest state file read back (`pkgwatch online` reads it as root from the agent's folder).
+ * The baseline of dpkg's record of every installed package is a few MB; this leaves room to spare.
+ */
+const MAX_STATE_BYTES = 256 * 1024 * 1024;
 
 /** A finding the agent knows to be open, and when it was seen and alerted. */
 export interface OpenFinding {
@@ -86,7 +93,8 @@ function decodeOpen(v: unknown, at: string): OpenFinding {
   };
 }
 
-function decodeRun(v: unknown, at: string): RunRecord {
+/** Checks one run record (also read back from status.json); throws StateShapeError naming the field at `at`. */
+export function decodeRun(v: unknown, at: string): RunRecord {
   const o = record(v, at, ['started', 'finished', 'outcome', 'findings', 'files', 'bytes', 'durationMs'], ['error']);
   const run: RunRecord = {
     started: time(o['started'], `${at}.started`),
@@ -164,6 +172,8 @@ export class StateStore {
    */
   load(): { state: AgentState; warning: string | null } {
     fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    // Temp files of writes a crash interrupted (each write has a temp name of its own).
+    removeStaleTemps(this.dir);
     try {
       return { state: this.peek() ?? freshState(), warning: null };
     } catch (err) {
@@ -176,17 +186,18 @@ export class StateStore {
    * throws an Error naming the file when it is unreadable or invalid. Never writes or moves a file.
    */
   peek(): AgentState | null {
-    let text: string;
+    let text: string | null;
     try {
-      text = fs.readFileSync(this.file, 'utf8');
+      // Not through a link, one link only, size-capped: root (`pkgwatch online`) reads it too.
+      text = readFileSafe(this.file, MAX_STATE_BYTES);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw new Error(`${this.file}: cannot be read (${errorText(err)})`, { cause: err });
     }
+    if (text === null) return null;
     try {
-      return decodeState(JSON.parse(text));
+      return parseJson(text, decodeState);
     } catch (err) {
-      const problem = err instanceof SyntaxError ? `not valid JSON (${err.message})` : `not a valid state (${errorText(err)})`;
+      const problem = err instanceof JsonSyntaxError ? err.message : `not a valid state (${errorText(err)})`;
       throw new Error(`${this.file}: ${problem}`, { cause: err });
     }
   }

@@ -1,17 +1,24 @@
 // The agent's status, as `pkgwatch status` reads it: written by the agent to <state_dir>/status.json.
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { SinkStatus } from '../alerts/outbox.js';
 import type { FindingJson } from '../verify/report.js';
 import type { OfflineRecord } from '../respond/offlinestate.js';
 import { writeFileAtomic } from '../atomic.js';
 import type { ResolvedConfig } from '../config/schema.js';
+import { array, bool, count, decodeFinding, fail, nonEmpty, parseJson, record, str, strOrNull, time } from '../decode.js';
+import { readFileSafe } from '../safedir.js';
 import type { ScheduleName } from './scheduler.js';
 import type { Scope } from './scope.js';
-import type { AgentState } from './state.js';
+import { decodeRun, type AgentState } from './state.js';
 import type { WatcherStats } from '../watch/watcher.js';
 
 export const STATUS_FILE = 'status.json';
+
+/** The largest status file read back: `pkgwatch status` reads it as root from the agent's folder. */
+const MAX_STATUS_BYTES = 64 * 1024 * 1024;
+
+/** The largest pid Linux hands out (pid_max can be at most 2^22). */
+const MAX_PID = 4_194_304;
 
 /** What `pkgwatch status --json` prints (with `running` re-checked against the pid). */
 export interface AgentStatus {
@@ -99,16 +106,115 @@ export function writeStatus(stateDir: string, status: AgentStatus): void {
   writeFileAtomic(path.join(stateDir, STATUS_FILE), `${JSON.stringify(status, null, 2)}\n`, { mode: 0o600 });
 }
 
-/** The last status the agent wrote, or null when there is none; throws when it cannot be read. */
+/**
+ * The last status the agent wrote, or null when there is none. Read as root from the agent's folder:
+ * never through a link, one link only, size-capped, and decoded strictly. Throws an Error naming
+ * the file when it cannot be read or is not a valid status.
+ */
 export function readStatus(stateDir: string): AgentStatus | null {
-  let text: string;
+  const file = path.join(stateDir, STATUS_FILE);
+  const text = readFileSafe(file, MAX_STATUS_BYTES);
+  if (text === null) return null;
   try {
-    text = readFileSync(path.join(stateDir, STATUS_FILE), 'utf8');
+    return parseJson(text, decodeStatus);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
+    throw new Error(`${file} is not a valid status file: ${(err as Error).message}`, { cause: err });
   }
-  return JSON.parse(text) as AgentStatus;
+}
+
+const strings = (v: unknown, at: string): string[] => array(v, at).map((x, i) => str(x, `${at}[${i}]`));
+const timeOrNull = (v: unknown, at: string): string | null => (v === null ? null : time(v, at));
+
+/** Checks a parsed status file field by field; throws ShapeError naming the first bad one. */
+export function decodeStatus(v: unknown): AgentStatus {
+  const o = record(v, 'status', [
+    'running',
+    'pid',
+    'startedAt',
+    'updatedAt',
+    'configFiles',
+    'root',
+    'scope',
+    'findings',
+    'lastRuns',
+    'nextRuns',
+    'watch',
+    'dpkgRunning',
+    'alerts',
+    'offline',
+  ]);
+  const pid = count(o['pid'], 'status.pid');
+  if (pid === 0 || pid > MAX_PID) fail('status.pid', `a process id from 1 to ${MAX_PID}`, pid);
+  const scope = record(o['scope'], 'status.scope', ['packages', 'problems']);
+  const runs = record(o['lastRuns'], 'status.lastRuns', [], ['scoped', 'full', 'realtime']);
+  const lastRuns: AgentStatus['lastRuns'] = {};
+  for (const k of ['scoped', 'full', 'realtime'] as const) {
+    if (Object.hasOwn(runs, k)) lastRuns[k] = decodeRun(runs[k], `status.lastRuns.${k}`);
+  }
+  const next = record(o['nextRuns'], 'status.nextRuns', ['scoped', 'full']);
+  const w = record(o['watch'], 'status.watch', ['enabled', 'dirs', 'paths', 'errors', 'lastError', 'degraded']);
+  return {
+    running: bool(o['running'], 'status.running'),
+    pid,
+    startedAt: time(o['startedAt'], 'status.startedAt'),
+    updatedAt: time(o['updatedAt'], 'status.updatedAt'),
+    configFiles: strings(o['configFiles'], 'status.configFiles'),
+    root: nonEmpty(o['root'], 'status.root'),
+    scope: { packages: strings(scope['packages'], 'status.scope.packages'), problems: strings(scope['problems'], 'status.scope.problems') },
+    findings: array(o['findings'], 'status.findings').map((f, i) => decodeStatusFinding(f, `status.findings[${i}]`)),
+    lastRuns,
+    nextRuns: { scoped: timeOrNull(next['scoped'], 'status.nextRuns.scoped'), full: timeOrNull(next['full'], 'status.nextRuns.full') },
+    watch: {
+      enabled: bool(w['enabled'], 'status.watch.enabled'),
+      dirs: count(w['dirs'], 'status.watch.dirs'),
+      paths: count(w['paths'], 'status.watch.paths'),
+      errors: count(w['errors'], 'status.watch.errors'),
+      lastError: strOrNull(w['lastError'], 'status.watch.lastError'),
+      degraded: bool(w['degraded'], 'status.watch.degraded'),
+    },
+    dpkgRunning: bool(o['dpkgRunning'], 'status.dpkgRunning'),
+    alerts: array(o['alerts'], 'status.alerts').map((a, i) => decodeSinkStatus(a, `status.alerts[${i}]`)),
+    offline: decodeOfflineStatus(o['offline'], 'status.offline'),
+  };
+}
+
+function decodeStatusFinding(v: unknown, at: string): AgentStatus['findings'][number] {
+  const o = record(v, at, ['package', 'path', 'status', 'conffile', 'expected', 'actual', 'detail', 'ignored', 'firstSeen']);
+  const { ignored, firstSeen, ...finding } = o;
+  return { ...decodeFinding(finding, at), ignored: bool(ignored, `${at}.ignored`), firstSeen: time(firstSeen, `${at}.firstSeen`) };
+}
+
+function decodeSinkStatus(v: unknown, at: string): SinkStatus {
+  const o = record(v, at, ['sink', 'configured', 'pending', 'oldest', 'lastError', 'lastErrorAt', 'lastDelivered', 'failures', 'nextAttempt', 'dropped']);
+  return {
+    sink: nonEmpty(o['sink'], `${at}.sink`),
+    configured: bool(o['configured'], `${at}.configured`),
+    pending: count(o['pending'], `${at}.pending`),
+    oldest: timeOrNull(o['oldest'], `${at}.oldest`),
+    lastError: strOrNull(o['lastError'], `${at}.lastError`),
+    lastErrorAt: timeOrNull(o['lastErrorAt'], `${at}.lastErrorAt`),
+    lastDelivered: timeOrNull(o['lastDelivered'], `${at}.lastDelivered`),
+    failures: count(o['failures'], `${at}.failures`),
+    nextAttempt: timeOrNull(o['nextAttempt'], `${at}.nextAttempt`),
+    dropped: count(o['dropped'], `${at}.dropped`),
+  };
+}
+
+function decodeOfflineStatus(v: unknown, at: string): OfflineStatus {
+  const o = record(v, at, ['enabled', 'active', 'since', 'reason', 'confirming', 'restored']);
+  let restored: OfflineStatus['restored'] = null;
+  if (o['restored'] !== null) {
+    const r = record(o['restored'], `${at}.restored`, ['at', 'by', 'forced']);
+    restored = { at: time(r['at'], `${at}.restored.at`), by: nonEmpty(r['by'], `${at}.restored.by`), forced: bool(r['forced'], `${at}.restored.forced`) };
+  }
+  return {
+    enabled: bool(o['enabled'], `${at}.enabled`),
+    active: bool(o['active'], `${at}.active`),
+    since: timeOrNull(o['since'], `${at}.since`),
+    reason: strOrNull(o['reason'], `${at}.reason`),
+    confirming: bool(o['confirming'], `${at}.confirming`),
+    restored,
+  };
 }
 
 /** Whether a process with this pid exists (the agent may have died without a word). */

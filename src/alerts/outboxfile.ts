@@ -147,7 +147,7 @@ export function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** Writes an outbox file durably, with a temp name of its own: the CLI queues into the same folders. */
-export function writeFileDurable(file: string, text: string, owner?: { readonly uid: number; readonly gid: number }): void {
-  writeFileAtomic(file, text, { uniqueTemp: true, ...(owner === undefined ? {} : { owner }) });
+/** Writes an outbox file durably (a temp name of its own: the CLI queues into the same folders), mode 0600. */
+export function writeFileDurable(file: string, text: string): void {
+  writeFileAtomic(file, text, { mode: 0o600 });
 }

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { CORRUPT_DIR, DROPPED_FILE, MAX_ENTRY_BYTES, decodeDropped, decodeEntry, encodeDropped, errorText, isSinkDirName, writeFileDurable } from './outboxfile.js';
 import type { AlertEvent } from './sink.js';
+import { readFileSafe } from '../safedir.js';
 
 /** A valid queued file found on disk. */
 export interface StoredEntry {
@@ -43,11 +44,11 @@ export class OutboxStore {
     }
   }
 
-  /** Writes a queued file durably (given to `owner` when set); throws an Error naming the file. */
-  write(sink: string, key: string, text: string, owner?: { readonly uid: number; readonly gid: number }): void {
+  /** Writes a queued file durably; throws an Error naming the file. */
+  write(sink: string, key: string, text: string): void {
     const file = this.file(sink, key);
     try {
-      writeFileDurable(file, text, owner);
+      writeFileDurable(file, text);
     } catch (err) {
       throw new Error(`cannot write ${file}: ${errorText(err)}`, { cause: err });
     }
@@ -118,13 +119,14 @@ export class OutboxStore {
   /** The dropped counts per sink; a bad dropped.json is set aside and counting starts from 0. */
   loadDropped(): Map<string, number> {
     const file = path.join(this.dir, DROPPED_FILE);
-    let text: string;
+    let text: string | null;
     try {
-      text = fs.readFileSync(file, 'utf8');
+      text = readFileSafe(file, MAX_ENTRY_BYTES);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.#setAside(file, `cannot be read (${errorText(err)}); counting drops from 0`);
+      this.#setAside(file, `cannot be read (${errorText(err)}); counting drops from 0`);
       return new Map();
     }
+    if (text === null) return new Map();
     try {
       return decodeDropped(text);
     } catch (err) {

@@ -9,7 +9,7 @@ import { alertHost, outboxDir } from '../agent/alerting.js';
 import { isDpkgLockHeld } from '../dpkgrun/lock.js';
 import { readDpkgMarker } from '../dpkgrun/marker.js';
 import { qualifies } from '../agent/offline.js';
-import { readOfflineRecord, writeOfflineRecord, NEVER_OFFLINE, type OfflineRecord } from '../respond/offlinestate.js';
+import { OFFLINE_FILE, readOfflineRecord, writeOfflineRecord, NEVER_OFFLINE, type OfflineRecord } from '../respond/offlinestate.js';
 import { resolveScope } from '../agent/scope.js';
 import { StateStore, type OpenFinding } from '../agent/state.js';
 import { enqueueDurable } from '../alerts/outboxdisk.js';
@@ -17,6 +17,7 @@ import { configuredSinks } from '../alerts/registry.js';
 import type { ActionOutcome, AlertEvent } from '../alerts/sink.js';
 import { compileIgnoreJson } from '../config/ignore.js';
 import type { ResolvedConfig } from '../config/schema.js';
+import { printable } from '../decode.js';
 import { PkgwatchError } from '../errors.js';
 import { bringOnline } from '../respond/actions.js';
 import { findingJson, type FindingJson } from '../verify/report.js';
@@ -65,7 +66,7 @@ async function openFindings(cfg: ResolvedConfig): Promise<{ findings: FindingJso
   try {
     open = new StateStore(cfg.stateDir).peek()?.findings ?? [];
   } catch (err) {
-    process.stderr.write(`pkgwatch: warning: ${(err as Error).message}; dpkg-record (database-changed) findings the agent holds are not considered\n`);
+    warn(`${(err as Error).message}; dpkg-record (database-changed) findings the agent holds are not considered`);
   }
   for (const o of open) {
     if (o.finding.status === 'database-changed' && qualifies(o.finding, o.ignored, cfg, inScope)) out.push(o.finding);
@@ -73,8 +74,23 @@ async function openFindings(cfg: ResolvedConfig): Promise<{ findings: FindingJso
   return { findings: out, packages: scope.ids.size };
 }
 
+// Lines carry text from the agent's files (reason, paths): control characters are escaped.
 function line(s: string): void {
-  process.stdout.write(`${s}\n`);
+  process.stdout.write(`${printable(s)}\n`);
+}
+
+function warn(s: string): void {
+  process.stderr.write(`pkgwatch: warning: ${printable(s)}\n`);
+}
+
+/** Whether something is at `file` (a link too: it is removed, not followed). */
+function present(file: string): boolean {
+  try {
+    fs.lstatSync(file);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function outcomeLine(a: ActionOutcome): string {
@@ -89,11 +105,11 @@ export async function runOnline(args: OnlineArgs): Promise<ExitCode> {
     record = readOfflineRecord(cfg.stateDir);
   } catch (err) {
     // A damaged record must not keep the site down: say so and go on as if it were offline.
-    process.stderr.write(`pkgwatch: warning: ${(err as Error).message}; treating the site as offline\n`);
+    warn(`${(err as Error).message}; treating the site as offline`);
     record = { ...NEVER_OFFLINE, active: true, reason: 'the offline record was unreadable' };
   }
   const flag = cfg.offline.flagFile;
-  const flagThere = flag !== '' && fs.existsSync(flag);
+  const flagThere = flag !== '' && present(flag);
   if (!record.active && !flagThere) {
     line('The site is not offline: nothing to do.');
     return EXIT.ok;
@@ -117,7 +133,7 @@ export async function runOnline(args: OnlineArgs): Promise<ExitCode> {
       line('`pkgwatch online --force` brings the site back despite them.');
       return EXIT.findings;
     }
-    process.stderr.write(`pkgwatch: warning: --force: bringing the site back online with ${findings.length} open finding(s); this is recorded and alerted\n`);
+    warn(`--force: bringing the site back online with ${findings.length} open finding(s); this is recorded and alerted`);
   } else {
     line('No findings: the scoped packages verify.');
   }
@@ -140,9 +156,15 @@ export async function runOnline(args: OnlineArgs): Promise<ExitCode> {
     actions,
   };
   const sinks = configuredSinks(cfg);
+  let unqueued: string | null = null;
   if (sinks.length > 0) {
-    enqueueDurable(outboxDir(cfg.stateDir), sinks, event);
-    line(`Alert site.online ${event.id} queued for ${sinks.join(', ')} (the agent delivers it).`);
+    try {
+      enqueueDurable(outboxDir(cfg.stateDir), sinks, event);
+      line(`Alert site.online ${event.id} queued for ${sinks.join(', ')} (the agent delivers it).`);
+    } catch (err) {
+      // The site is back: record it all the same, or the agent would take it offline again at start.
+      unqueued = (err as Error).message;
+    }
   }
   // Recorded after the alert is queued: the agent, seeing the record change, picks the alert up.
   const next: OfflineRecord = {
@@ -156,10 +178,21 @@ export async function runOnline(args: OnlineArgs): Promise<ExitCode> {
     restored: { at: now, by, forced },
     alerted: false,
   };
-  writeOfflineRecord(cfg.stateDir, next);
+  try {
+    writeOfflineRecord(cfg.stateDir, next);
+  } catch (err) {
+    throw new PkgwatchError('usage', `the site is back, but it could not be recorded in ${path.join(cfg.stateDir, OFFLINE_FILE)}: ${(err as Error).message}; fix that and run \`pkgwatch online\` again, or the agent takes the site offline again when it restarts`, { cause: err });
+  }
+  if (unqueued !== null) {
+    process.stderr.write(`pkgwatch: the site.online alert could not be queued: ${printable(unqueued)}\n`);
+  }
   const failed = actions.filter((a) => !a.ok);
   if (failed.length > 0) {
     line(`${failed.length} step(s) failed: the site may not be fully back; fix them by hand (see above).`);
+    return EXIT.error;
+  }
+  if (unqueued !== null) {
+    line('The site is back online, but the site.online alert was not queued (see above).');
     return EXIT.error;
   }
   line('The site is back online.');

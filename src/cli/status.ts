@@ -2,9 +2,11 @@
 import type { Argv } from 'yargs';
 import { pidAlive, readStatus, type AgentStatus } from '../agent/statusfile.js';
 import type { RunRecord } from '../agent/state.js';
-import { readOfflineRecord } from '../respond/offlinestate.js';
+import { readOfflineRecord, type OfflineRecord } from '../respond/offlinestate.js';
 import { outboxDir } from '../agent/alerting.js';
 import { pendingOnDisk } from '../alerts/outboxdisk.js';
+import { printable } from '../decode.js';
+import { PkgwatchError } from '../errors.js';
 import { loadStateConfig, stateDirOptions } from './agent.js';
 import { EXIT, type ExitCode } from './exit.js';
 import { formatBytes } from '../verify/report.js';
@@ -20,20 +22,42 @@ export function statusOptions(y: Argv): Argv<StatusArgs> {
     .option('json', { describe: 'print the status as one JSON document', type: 'boolean', default: false });
 }
 
-/** Exit 0: running, nothing open; 1: findings open or the site offline; 3: the agent is not running (or never ran). */
+function warn(message: string): void {
+  process.stderr.write(`pkgwatch: warning: ${printable(message)}\n`);
+}
+
+/**
+ * Exit 0: running, nothing open; 1: findings open or the site offline; 3: the agent is not running
+ * (or never ran). Everything it reads is in the agent's folder (run as root: read without following
+ * links, size-capped, decoded strictly); what it prints from there has control characters escaped.
+ */
 export async function runStatus(args: StatusArgs): Promise<ExitCode> {
   const config = await loadStateConfig(args);
-  const saved = readStatus(config.stateDir);
+  let saved: AgentStatus | null;
+  try {
+    saved = readStatus(config.stateDir);
+  } catch (err) {
+    throw new PkgwatchError('usage', printable((err as Error).message), { cause: err });
+  }
   let status: AgentStatus | null = saved === null ? null : { ...saved, running: saved.running && pidAlive(saved.pid) };
   // The offline record is the truth (`pkgwatch online` changes it while the agent may be down).
-  const offline = readOfflineRecord(config.stateDir);
-  if (status !== null && status.offline !== undefined) {
+  let offline: OfflineRecord | null = null;
+  try {
+    offline = readOfflineRecord(config.stateDir);
+  } catch (err) {
+    warn(`${(err as Error).message}; the offline state shown is the status file's`);
+  }
+  if (status !== null && offline !== null) {
     status = { ...status, offline: { ...status.offline, active: offline.active, since: offline.since, reason: offline.reason, restored: offline.restored } };
   }
   // What is queued is on disk: right even when the agent is down or its status file is behind.
-  if (status !== null && status.alerts !== undefined) {
-    const disk = pendingOnDisk(outboxDir(config.stateDir));
-    status = { ...status, alerts: status.alerts.map((a) => ({ ...a, ...(disk.get(a.sink) ?? { pending: 0, oldest: null }) })) };
+  if (status !== null) {
+    try {
+      const disk = pendingOnDisk(outboxDir(config.stateDir));
+      status = { ...status, alerts: status.alerts.map((a) => ({ ...a, ...(disk.get(a.sink) ?? { pending: 0, oldest: null }) })) };
+    } catch (err) {
+      warn(`${(err as Error).message}; the pending counts shown are the status file's`);
+    }
   }
   if (args.json) {
     process.stdout.write(`${JSON.stringify(status ?? { running: false, findings: [], stateDir: config.stateDir }, null, 2)}\n`);
@@ -41,7 +65,7 @@ export async function runStatus(args: StatusArgs): Promise<ExitCode> {
     process.stdout.write(status === null ? `pkgwatch agent: never ran with state_dir ${config.stateDir}\n` : renderStatus(status));
   }
   if (status === null || !status.running) return EXIT.incomplete;
-  return status.findings.some((f) => !f.ignored) || offline.active ? EXIT.findings : EXIT.ok;
+  return status.findings.some((f) => !f.ignored) || status.offline.active ? EXIT.findings : EXIT.ok;
 }
 
 function renderStatus(s: AgentStatus): string {
@@ -65,19 +89,19 @@ function renderStatus(s: AgentStatus): string {
   const open = s.findings.filter((f) => !f.ignored);
   lines.push(`open findings: ${open.length}${s.findings.length > open.length ? ` (+${s.findings.length - open.length} on ignored paths)` : ''}`);
   for (const f of s.findings) lines.push(`  ${f.status.padEnd(16)} ${f.path} (${f.package})${f.ignored ? ' [ignored]' : ''} since ${f.firstSeen}`);
-  return `${lines.join('\n')}\n`;
+  // Every string came from the agent's files: no terminal control sequences reach the screen.
+  return `${lines.map(printable).join('\n')}\n`;
 }
 
-function offlineLines(o: AgentStatus['offline'] | undefined): string[] {
-  if (o === undefined) return [];
+function offlineLines(o: AgentStatus['offline']): string[] {
   if (o.active) return [`site: OFFLINE since ${o.since ?? '?'}: ${o.reason ?? 'no reason recorded'}`, '  restore the files, then run `pkgwatch online`'];
   const how = o.enabled ? (o.confirming ? 'online (re-verifying findings before going offline)' : 'online (taken offline on a confirmed finding)') : 'online (taking it offline is disabled)';
   const restored = o.restored === null ? '' : `; last brought back ${o.restored.at} by ${o.restored.by}${o.restored.forced ? ' with --force' : ''}`;
   return [`site: ${how}${restored}`];
 }
 
-function alertLines(sinks: AgentStatus['alerts'] | undefined): string[] {
-  if (sinks === undefined || sinks.length === 0) return ['alerts: log only (no email or webhook configured)'];
+function alertLines(sinks: AgentStatus['alerts']): string[] {
+  if (sinks.length === 0) return ['alerts: log only (no email or webhook configured)'];
   const out = ['alerts:'];
   for (const a of sinks) {
     const state = a.pending === 0 ? 'nothing pending' : `${a.pending} PENDING since ${a.oldest ?? '?'}${a.nextAttempt === null ? '' : `, next attempt ${a.nextAttempt}`}`;

@@ -1,5 +1,6 @@
 // Reads pkgwatch.toml and its conf.d/*.toml, validates every file fully and returns the frozen config.
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { constants, type Stats } from 'node:fs';
+import { open, readdir, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { parse, TomlError, type TomlTable } from 'smol-toml';
 import { PkgwatchError } from '../errors.js';
@@ -34,23 +35,52 @@ function describeIoError(err: unknown): string {
   }
 }
 
-/** Reads one config file; null when it is absent and `ifMissing` is null, else a problem if missing, unreadable or not a file. */
+/**
+ * Why root must not use a file or folder: [offline] command runs as root from the configuration, so
+ * whoever can change it can run anything as root. Null when it is root's and only root can write it.
+ */
+function notRootsOnly(st: Pick<Stats, 'uid' | 'mode'>, file: string, what: 'file' | 'directory'): string | null {
+  const why = `pkgwatch runs as root, and [offline] command runs as root from the configuration, so whoever can change this ${what} can run commands as root`;
+  if (st.uid !== 0) return `is owned by uid ${st.uid}, not root; ${why}: chown root ${file}${st.mode & 0o022 ? ` and chmod go-w ${file}` : ''}`;
+  if (st.mode & 0o022) return `is writable by ${st.mode & 0o020 ? (st.mode & 0o002 ? 'group and others' : 'its group') : 'others'} (mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')}); ${why}: chmod go-w ${file}`;
+  return null;
+}
+
+const asRoot = (): boolean => process.getuid?.() === 0;
+
+/**
+ * Reads one config file; null when it is absent and `ifMissing` is null, else a problem if missing,
+ * unreadable or not a file, or (running as root) not root's alone: checked on the descriptor that
+ * is read, so the file cannot be swapped between the check and the read.
+ */
 async function readConfigFile(file: string, ifMissing: string | null): Promise<{ text: string } | { problem: ConfigProblem } | null> {
   const fail = (message: string): { problem: ConfigProblem } => ({ problem: { file, line: undefined, message } });
+  let handle: FileHandle;
   try {
-    // stat first: a FIFO would block readFile, a directory would fail with a less helpful message.
-    const st = await stat(file);
+    // O_NONBLOCK: a FIFO would block the open and the read; fstat below refuses it.
+    handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return ifMissing === null ? null : fail(ifMissing);
+    if (code === 'ENXIO') return fail('is not a regular file, expected a TOML file');
+    return fail(describeIoError(err));
+  }
+  try {
+    const st = await handle.stat();
     if (st.isDirectory()) return fail('is a directory, expected a TOML file');
     if (!st.isFile()) return fail('is not a regular file, expected a TOML file');
-    const bytes = await readFile(file);
+    const unsafe = asRoot() ? notRootsOnly(st, file, 'file') : null;
+    if (unsafe !== null) return fail(unsafe);
+    const bytes = await handle.readFile();
     try {
       return { text: new TextDecoder('utf-8', { fatal: true }).decode(bytes) };
     } catch {
       return fail('is not valid UTF-8 (TOML files must be UTF-8)');
     }
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return ifMissing === null ? null : fail(ifMissing);
     return fail(describeIoError(err));
+  } finally {
+    await handle.close();
   }
 }
 
@@ -62,6 +92,11 @@ function byteOrder(a: string, b: string): number {
 /** The `*.toml` files of a conf.d directory (no dotfiles, as a shell glob), in C-locale order. */
 async function listDropIns(dir: string): Promise<{ files: string[]; problem?: ConfigProblem }> {
   try {
+    if (asRoot()) {
+      // Whoever can write conf.d can add a drop-in (or rename root's files around).
+      const unsafe = notRootsOnly(await stat(dir), dir, 'directory');
+      if (unsafe !== null) return { files: [], problem: { file: dir, line: undefined, message: unsafe } };
+    }
     const names = await readdir(dir);
     const files = names.filter((n) => n.endsWith('.toml') && !n.startsWith('.')).sort(byteOrder);
     return { files: files.map((n) => path.join(dir, n)) };

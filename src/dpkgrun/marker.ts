@@ -1,7 +1,8 @@
 // The dpkg hook's marker: `pkgwatch notify dpkg-start` says "dpkg is running", dpkg-end takes it back.
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../atomic.js';
+import { readFileSafe, removeFileSafe } from '../safedir.js';
 
 /** Name of the marker file in the agent's state directory. */
 export const MARKER_FILE = 'dpkg-running';
@@ -11,6 +12,9 @@ export const MARKER_FILE = 'dpkg-running';
  * crashed hook or a reused pid must never blind the agent for longer.
  */
 export const MARKER_MAX_AGE_MS = 6 * 60 * 60 * 1000;
+
+/** The marker is one short line; anything longer is not one. */
+const MAX_MARKER_BYTES = 4096;
 
 /** A marker dated this far in the future is stale too (a clock step, or a forged date that would never age). */
 const FUTURE_TOLERANCE_MS = 5 * 60 * 1000;
@@ -70,18 +74,20 @@ function hookOwner(): { pid: number; start: string | null } {
 }
 
 /**
- * Writes the marker (atomically: temp file, fsync, rename) naming the dpkg process that runs
- * the hook. Creates `stateDir` when missing, so a fresh install never fails dpkg's hook.
+ * Writes the marker naming the dpkg process that runs the hook: atomically, through a temp file of
+ * its own (root writes into the agent's folder: a link planted at any name is never followed),
+ * mode 0600 and, as root, owned by the state dir's owner (the agent reads it; nobody else learns
+ * when dpkg runs). Creates `stateDir` when missing, so a fresh install never fails dpkg's hook.
  */
 export function markDpkgStart(stateDir: string, now: Date = new Date()): void {
   const owner = hookOwner();
   const json: MarkerJson = { pid: owner.pid, since: now.toISOString(), ...(owner.start === null ? {} : { start: owner.start }) };
-  writeFileAtomic(path.join(stateDir, MARKER_FILE), `${JSON.stringify(json)}\n`, { mode: 0o644 });
+  writeFileAtomic(path.join(stateDir, MARKER_FILE), `${JSON.stringify(json)}\n`, { mode: 0o600 });
 }
 
-/** Removes the marker; no marker is fine. */
+/** Removes the marker (a link there is removed, not followed); no marker is fine. */
 export function markDpkgEnd(stateDir: string): void {
-  rmSync(path.join(stateDir, MARKER_FILE), { force: true });
+  removeFileSafe(path.join(stateDir, MARKER_FILE));
 }
 
 function parseMarker(text: string): MarkerJson | null {
@@ -105,14 +111,15 @@ function parseMarker(text: string): MarkerJson | null {
  * Synchronous: it is one small file, read every second by the agent.
  */
 export function readDpkgMarker(stateDir: string, now: Date = new Date()): DpkgMarker {
-  let text: string;
+  let text: string | null;
   try {
-    text = readFileSync(path.join(stateDir, MARKER_FILE), 'utf8');
-  } catch (err) {
-    // Missing: no run. Unreadable: cannot say a run is going on, and must not blind the agent.
-    const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
-    return { running: false, since: null, stale: !missing, pid: null };
+    text = readFileSafe(path.join(stateDir, MARKER_FILE), MAX_MARKER_BYTES);
+  } catch {
+    // Unreadable, a link, too big: cannot say a run is going on, and must not blind the agent.
+    return { running: false, since: null, stale: true, pid: null };
   }
+  // Missing: no run.
+  if (text === null) return { running: false, since: null, stale: false, pid: null };
   const m = parseMarker(text);
   if (m === null) return { running: false, since: null, stale: true, pid: null };
   const stale = { running: false, since: m.since, stale: true, pid: m.pid };

@@ -12,9 +12,9 @@ export type OfflineConfig = Pick<ResolvedConfig['offline'], 'flagFile' | 'stopUn
 
 /** What the actions need besides the config. */
 export interface RespondContext {
-  /** ISO 8601 time the site went offline (written into the flag file). */
+  /** ISO 8601 time the site went offline (the flag file is empty: the offline record keeps it). */
   readonly since: string;
-  /** Why (written into the flag file). */
+  /** Why (kept by the offline record and the alert, not written into the flag file). */
   readonly reason: string;
   /** The systemctl program: a path or a name looked up in PATH; default `systemctl`. */
   readonly systemctl?: string;
@@ -57,7 +57,7 @@ const flagFile: OfflineAction = {
     down: [`create the flag file ${cfg.flagFile} (the web server answers 503 while it exists)`],
     up: [`remove the flag file ${cfg.flagFile}`],
   }),
-  down: (cfg, ctx) => Promise.resolve([{ action: 'flag_file', target: cfg.flagFile, ...createFlagFile(cfg.flagFile, ctx.since, ctx.reason) }]),
+  down: (cfg) => Promise.resolve([{ action: 'flag_file', target: cfg.flagFile, ...createFlagFile(cfg.flagFile) }]),
   up: (cfg) => Promise.resolve([{ action: 'remove_flag_file', target: cfg.flagFile, ...removeFlagFile(cfg.flagFile) }]),
 };
 

@@ -3,9 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { errnoCode, osErrorText } from '../errors.js';
-import { escapeText } from './command.js';
 
-/** The flag's mode, set explicitly: the agent's UMask is 0077, and the web server's user must be able to stat it. */
+/** The flag's mode, set explicitly whatever the agent's UMask (0077): the web server's user tests it; it is empty, so it tells nothing more. */
 export const FLAG_MODE = 0o644;
 
 /** How creating or removing the flag went, for an ActionOutcome. */
@@ -20,12 +19,12 @@ const OPEN_EXISTING = fs.constants.O_WRONLY | fs.constants.O_NOFOLLOW | fs.const
 const FIX = 'or set [offline] flag_file';
 
 /**
- * Creates `file` (or rewrites it when present) with one line saying when and why the site went
- * offline, mode 0644, and fsyncs it and its directory. Never follows a symbolic link at `file`,
- * never writes through a file with other hard links. Never throws.
+ * Creates `file` empty (or empties it when present), mode 0644, and fsyncs it and its directory.
+ * Empty: the web server only tests that it exists, and anyone who can stat it (www-data) could read
+ * what it said; when and why the site went offline are in the offline record (0600) and the alert.
+ * Never follows a symbolic link at `file`, never changes a file with other hard links. Never throws.
  */
-export function createFlagFile(file: string, since: string, reason: string): FlagResult {
-  const text = `pkgwatch took this site offline at ${since}: ${escapeText(reason)}\n`;
+export function createFlagFile(file: string): FlagResult {
   let fd: number;
   let existed = false;
   try {
@@ -45,9 +44,6 @@ export function createFlagFile(file: string, since: string, reason: string): Fla
     // A hard link made to another file (say /etc/passwd) would have us rewrite and chmod that file.
     if (st.nlink > 1) return { ok: false, detail: `${file} has ${st.nlink} hard links; pkgwatch does not write through them: remove it ${FIX}` };
     fs.ftruncateSync(fd, 0);
-    const bytes = Buffer.from(text, 'utf8');
-    let off = 0;
-    while (off < bytes.length) off += fs.writeSync(fd, bytes, off, bytes.length - off, off);
     fs.fchmodSync(fd, FLAG_MODE);
     fs.fsyncSync(fd);
   } catch (err) {

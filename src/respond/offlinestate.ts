@@ -1,17 +1,21 @@
 // The site's offline record in state_dir: written by the agent when it takes the site offline and by
 // `pkgwatch online` when an operator brings it back; the privileged helper's result beside it.
-import fs from 'node:fs';
 import path from 'node:path';
 import type { ActionOutcome, OfflineInfo } from '../alerts/sink.js';
 import { decodeAction } from '../alerts/outboxfile.js';
-import { bool, decodeFinding, nonEmpty, record, ShapeError, strOrNull, time } from '../decode.js';
+import { bool, decodeFinding, nonEmpty, parseJson, record, ShapeError, strOrNull, time } from '../decode.js';
 import type { FindingJson } from '../verify/report.js';
 import { writeFileAtomic } from '../atomic.js';
+import { readFileSafe } from '../safedir.js';
 
 /** The offline record's file name in state_dir; the helper's path unit watches it. */
 export const OFFLINE_FILE = 'offline.json';
 /** The privileged helper's answer to one request. */
 export const HELPER_RESULT_FILE = 'offline-result.json';
+
+/** Size caps for reading them back (root reads them from a folder the agent's user controls). */
+const MAX_RECORD_BYTES = 32 * 1024 * 1024;
+const MAX_RESULT_BYTES = 4 * 1024 * 1024;
 
 /** Whether the site is offline, why, and since when; survives restarts. */
 export interface OfflineRecord {
@@ -99,17 +103,17 @@ export function decodeHelperResult(v: unknown): HelperResult {
   };
 }
 
-/** The file's content decoded, null when it does not exist; throws an Error naming the file otherwise. */
-function readJson<T>(file: string, decode: (v: unknown) => T): T | null {
-  let text: string;
+/**
+ * The file's content decoded, null when it does not exist. Never follows a link at its name and
+ * reads only a regular file with one link, of at most `maxBytes` (root reads these from the
+ * agent's folder). Throws an Error naming the file otherwise.
+ */
+function readJson<T>(file: string, maxBytes: number, decode: (v: unknown) => T): T | null {
+  // Its errors name the file already (UnsafeFileError says what is wrong and what to do).
+  const text = readFileSafe(file, maxBytes);
+  if (text === null) return null;
   try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new Error(`cannot read ${file}: ${(err as Error).message}`, { cause: err });
-  }
-  try {
-    return decode(JSON.parse(text));
+    return parseJson(text, decode);
   } catch (err) {
     throw new Error(`${file} is not a valid pkgwatch file: ${(err as Error).message}`, { cause: err });
   }
@@ -117,35 +121,24 @@ function readJson<T>(file: string, decode: (v: unknown) => T): T | null {
 
 /** The offline record in state_dir; NEVER_OFFLINE when there is none. Throws (naming the file) when it is unreadable or invalid. */
 export function readOfflineRecord(stateDir: string): OfflineRecord {
-  return readJson(path.join(stateDir, OFFLINE_FILE), decodeOfflineRecord) ?? NEVER_OFFLINE;
+  return readJson(path.join(stateDir, OFFLINE_FILE), MAX_RECORD_BYTES, decodeOfflineRecord) ?? NEVER_OFFLINE;
 }
 
 /**
  * Writes the offline record atomically, mode 0600 (it names what changed on this machine, and
  * state_dir is searchable by others for nginx's sake). When written by root (`pkgwatch online`),
- * it is given to state_dir's owner, so that the agent can read it.
+ * it goes to state_dir's owner, so that the agent can read it.
  */
 export function writeOfflineRecord(stateDir: string, r: OfflineRecord): void {
-  writeOwned(path.join(stateDir, OFFLINE_FILE), `${JSON.stringify(r, null, 2)}\n`, stateDir);
+  writeFileAtomic(path.join(stateDir, OFFLINE_FILE), `${JSON.stringify(r, null, 2)}\n`, { mode: 0o600 });
 }
 
 /** The helper's last result, or null. */
 export function readHelperResult(stateDir: string): HelperResult | null {
-  return readJson(path.join(stateDir, HELPER_RESULT_FILE), decodeHelperResult);
+  return readJson(path.join(stateDir, HELPER_RESULT_FILE), MAX_RESULT_BYTES, decodeHelperResult);
 }
 
 /** Writes the helper's result (the helper runs as root; the file goes to state_dir's owner). */
 export function writeHelperResult(stateDir: string, r: HelperResult): void {
-  writeOwned(path.join(stateDir, HELPER_RESULT_FILE), `${JSON.stringify(r, null, 2)}\n`, stateDir);
-}
-
-function writeOwned(file: string, text: string, stateDir: string): void {
-  // Root (`pkgwatch online`, the helper) gives the file to state_dir's owner before it appears, so
-  // that the agent never sees a record it cannot read. Its own temp name: several processes write it.
-  let owner: { uid: number; gid: number } | undefined;
-  if (process.getuid?.() === 0) {
-    const st = fs.statSync(stateDir);
-    if (st.uid !== 0) owner = { uid: st.uid, gid: st.gid };
-  }
-  writeFileAtomic(file, text, { mode: 0o600, uniqueTemp: true, ...(owner === undefined ? {} : { owner }) });
+  writeFileAtomic(path.join(stateDir, HELPER_RESULT_FILE), `${JSON.stringify(r, null, 2)}\n`, { mode: 0o600 });
 }

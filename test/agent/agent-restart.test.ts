@@ -2,7 +2,7 @@
 // being alerted again, and a full check missed while the agent was down runs once after start-up.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { runCli } from '../helpers/cli.js';
 import { md5 } from '../helpers/fixture.js';
@@ -122,8 +122,9 @@ test('agent: a state save that fails is logged and the agent keeps checking and 
   const config: AgentToml = { scope: { packages: ['app'] }, schedule: { scoped: EVERY_2S, full: YEARLY }, watch: { enabled: false } };
   const agent = await startAgent({ t, fx, stateDir, config });
   await agent.waitFor('the start-up run', isRunFinished('scoped', 'clean'));
-  // A directory where the temp file goes: every save now fails, even for root.
-  mkdirSync(path.join(stateDir, 'state.json.tmp'));
+  // A directory (not empty) where state.json was: renaming a save over it fails, even for root.
+  rmSync(path.join(stateDir, 'state.json'));
+  mkdirSync(path.join(stateDir, 'state.json', 'in-the-way'), { recursive: true });
   const from = agent.mark();
   fx.write(APP_FILE, TAMPERED);
   const opened = await agent.waitFor<AlertLine>('findings.opened', isAlert('findings.opened'), { from });

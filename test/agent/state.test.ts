@@ -1,6 +1,6 @@
 // The agent's state store: round trip, first start, corrupt files kept aside, and no loss under kill -9.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -100,15 +100,17 @@ test('save refuses a state that load would reject, and leaves the saved one alon
   assert.deepEqual(store.load().state, sample());
 });
 
-test('save names the file when it cannot write, and the previous state survives', (t) => {
+test('save names the file when it cannot write, and leaves no temp file behind', (t) => {
   const dir = tempDir(t);
   const store = new StateStore(dir);
-  store.save(sample());
-  fs.mkdirSync(path.join(dir, 'state.json.tmp')); // opening the temp file fails with EISDIR
+  fs.mkdirSync(path.join(dir, 'state.json', 'x'), { recursive: true }); // renaming the temp file over it fails with EISDIR
   assert.throws(() => store.save(freshState()), (err: Error) => {
-    assert.match(err.message, new RegExp(`^cannot save the agent state to ${path.join(dir, 'state.json')}: EISDIR`));
+    assert.match(err.message, new RegExp(`^cannot save the agent state to ${path.join(dir, 'state.json')}: EISDIR: illegal operation on a directory$`));
     return true;
   });
+  assert.deepEqual(fs.readdirSync(dir), ['state.json']);
+  fs.rmSync(path.join(dir, 'state.json'), { recursive: true });
+  store.save(sample());
   assert.deepEqual(store.load().state, sample());
 });
 
@@ -197,7 +199,7 @@ test('a state file that is a directory cannot be read: moved aside too, then the
   const store = new StateStore(dir, { now: () => FIXED });
   const { state, warning } = store.load();
   assert.deepEqual(state, freshState());
-  assert.match(warning ?? '', /state\.json: cannot be read \(EISDIR: .*\); starting from an empty state/);
+  assert.match(warning ?? '', /state\.json: cannot be read \(.*state\.json is a directory, not a file pkgwatch wrote: remove it .*\); starting from an empty state/);
   assert.ok(fs.statSync(path.join(dir, `state.json.corrupt-${STAMP}`)).isDirectory());
   store.save(sample());
   assert.deepEqual(store.load(), { state: sample(), warning: null });
@@ -213,14 +215,17 @@ test('two corrupt files in the same millisecond are both kept', (t) => {
   assert.deepEqual(fs.readdirSync(dir).sort(), [`state.json.corrupt-${STAMP}`, `state.json.corrupt-${STAMP}-1`]);
 });
 
-test('a leftover state.json.tmp from a crash is ignored and overwritten', (t) => {
+test('temp files a crash left are removed at load; those of live processes and other names are not', (t) => {
   const dir = tempDir(t);
   const store = new StateStore(dir);
   store.save(sample());
-  fs.writeFileSync(path.join(dir, 'state.json.tmp'), '{"half');
+  const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+  const leftovers = [`state.json.${dead.stdout}-0123456789ab.tmp`, `status.json.${dead.stdout}-ba9876543210.tmp`];
+  const kept = [`state.json.${process.pid}-0123456789ab.tmp`, 'state.json.tmp', 'notes.tmp'];
+  for (const name of [...leftovers, ...kept]) fs.writeFileSync(path.join(dir, name), '{"half');
   assert.deepEqual(store.load(), { state: sample(), warning: null });
   store.save(freshState());
-  assert.deepEqual(fs.readdirSync(dir), ['state.json']);
+  assert.deepEqual(fs.readdirSync(dir).sort(), [...kept, 'state.json'].sort());
 });
 
 // The child saves states of varying size in a tight loop and prints the sequence number of each
@@ -305,4 +310,7 @@ test('kill -9 at random moments never leaves a broken or older state.json', asyn
     last = seq;
   }
   assert.ok(last >= atLeast, `${last} saves, fewer than the ${atLeast} acknowledged`);
+  // A save cut short leaves its temp file; the next load removes it.
+  new StateStore(dir).load();
+  assert.deepEqual(fs.readdirSync(dir), ['state.json']);
 });

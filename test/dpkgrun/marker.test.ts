@@ -37,6 +37,8 @@ test('start names the parent process and the time; end removes it; end twice is 
   assert.equal(typeof json.start, 'string');
   assert.deepEqual(readDpkgMarker(dir), { running: true, since: now.toISOString(), stale: false, pid: process.ppid });
   assert.deepEqual(fs.readdirSync(dir), [MARKER_FILE], 'no temp file left behind');
+  // 0600 whatever the umask: www-data (which can search state_dir) must not learn when dpkg runs.
+  assert.equal(fs.statSync(path.join(dir, MARKER_FILE)).mode & 0o777, 0o600);
   markDpkgEnd(dir);
   assert.equal(fs.existsSync(path.join(dir, MARKER_FILE)), false);
   markDpkgEnd(dir);
@@ -91,6 +93,20 @@ test('a marker older than six hours is stale even when its process lives', (t) =
   const future = new Date(now.getTime() + 3_600_000).toISOString();
   writeMarker(dir, { pid: process.pid, since: future });
   assert.equal(readDpkgMarker(dir, now).stale, true);
+});
+
+test('a marker that is a link, has other hard links or is too big is stale, never followed', (t) => {
+  const dir = tempDir(t);
+  const elsewhere = path.join(tempDir(t), 'marker');
+  fs.writeFileSync(elsewhere, JSON.stringify({ pid: process.pid, since: new Date().toISOString() }));
+  fs.symlinkSync(elsewhere, path.join(dir, MARKER_FILE));
+  assert.deepEqual(readDpkgMarker(dir), { running: false, since: null, stale: true, pid: null });
+  fs.rmSync(path.join(dir, MARKER_FILE));
+  fs.linkSync(elsewhere, path.join(dir, MARKER_FILE));
+  assert.deepEqual(readDpkgMarker(dir), { running: false, since: null, stale: true, pid: null });
+  fs.rmSync(path.join(dir, MARKER_FILE));
+  writeMarker(dir, `${JSON.stringify({ pid: process.pid, since: new Date().toISOString() })}${' '.repeat(5000)}`);
+  assert.equal(readDpkgMarker(dir).stale, true);
 });
 
 test('a damaged marker is stale, never "running"', (t) => {

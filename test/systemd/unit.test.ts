@@ -158,7 +158,7 @@ test('the unit keeps what the agent needs, whatever would lower the score', () =
   }
 });
 
-test('sysusers creates the pkgwatch system user, tmpfiles its state directory, as the unit expects', async (t) => {
+test('sysusers creates the pkgwatch system user, tmpfiles its state directory and outbox, as the unit expects', async (t) => {
   const sysusers = needProgram(t, 'systemd-sysusers', 'systemd');
   const tmpfiles = sysusers === null ? null : needProgram(t, 'systemd-tmpfiles', 'systemd');
   if (sysusers === null || tmpfiles === null) return;
@@ -188,6 +188,9 @@ test('sysusers creates the pkgwatch system user, tmpfiles its state directory, a
   assert.equal(st.gid, Number(gid));
   const mode = (st.mode & 0o7777).toString(8).padStart(4, '0');
   assert.equal(mode, service.get('StateDirectoryMode')?.at(-1), 'tmpfiles and StateDirectoryMode= must agree, or each start would flip the mode');
+  // The outbox `pkgwatch online` (root) queues into exists from the start, the agent's, 0700.
+  const outbox = await stat(join(root, 'var/lib/pkgwatch/outbox'));
+  assert.deepEqual([outbox.isDirectory(), outbox.uid, outbox.gid, outbox.mode & 0o7777], [true, Number(uid), Number(gid), 0o700]);
 });
 
 // ---------------------------------------------------------------------------------------------
