@@ -35,6 +35,7 @@ const DEFAULTS: ResolvedConfig = {
     commandTimeoutMs: 60_000,
     actionsBy: 'auto',
   },
+  metrics: { listen: '', textfile: '' },
   sources: [],
 };
 
