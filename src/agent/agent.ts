@@ -13,6 +13,7 @@ import { Alerting, alertHost } from './alerting.js';
 import { DpkgGuard } from '../dpkgrun/guard.js';
 import { advanceBaseline, compareSnapshots, databaseFindings, snapshotFromJson, snapshotPackages, snapshotToJson, type DbSnapshot } from '../dpkgrun/dbsnapshot.js';
 import { applyRun, dueReminders, type DraftEvent } from './findings.js';
+import { MetricsFeed } from './metricsfeed.js';
 import { runFullCheck } from './fullcheck.js';
 import type { Logger, WatchDegradedReason } from './log.js';
 import { OfflineController } from './offline.js';
@@ -44,6 +45,7 @@ export class Agent {
   private state!: AgentState;
   private readonly alerting: Alerting;
   private readonly offline: OfflineController;
+  private readonly metrics: MetricsFeed;
   private isIgnored: (p: string) => boolean;
   private scope: Scope | null = null;
   private baseline: DbSnapshot | null = null;
@@ -75,6 +77,7 @@ export class Agent {
     });
     this.queue = new RunQueue({ dpkg: this.dpkg, logger: this.logger, dpkgPollMs: DPKG_POLL_MS, run: (kind, paths) => this.run(kind, paths) });
     this.alerting = new Alerting(this.logger);
+    this.metrics = new MetricsFeed({ logger: this.logger, version: opts.version, sinks: () => this.alerting.status() });
     this.offline = new OfflineController({
       config: () => this.config,
       logger: this.logger,
@@ -109,6 +112,7 @@ export class Agent {
     await this.dpkg.observe();
     await this.offline.start();
     await this.refreshScope();
+    await this.metrics.start(this.config);
     this.startSchedules();
     await this.catchUp();
     // dpkg's record as it is now against the kept baseline: what changed while the agent was down.
@@ -132,6 +136,7 @@ export class Agent {
     this.config = { ...config, stateDir: this.config.stateDir };
     this.isIgnored = compileIgnoreJson(config.ignore.paths);
     this.alerting.reload(this.config);
+    await this.metrics.reload(this.config);
     await this.scheduler?.stop();
     await this.refreshScope();
     this.startSchedules();
@@ -159,6 +164,7 @@ export class Agent {
       this.dbWatcher?.close(),
       queueClosed,
       this.offline.settle(),
+      this.metrics.close(),
     ]);
     await this.alerting.close();
     this.persist();
@@ -494,6 +500,7 @@ export class Agent {
       alerts: this.alerting.status(),
       offline: { ...this.offline.current, confirming: this.offline.pending },
     });
+    this.metrics.update(status);
     try {
       writeStatus(this.config.stateDir, status);
     } catch (err) {

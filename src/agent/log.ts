@@ -59,6 +59,8 @@ export type LogEvent =
   | { readonly kind: 'site.offline'; readonly since: string; readonly reason: string; readonly actions: readonly ActionOutcome[] }
   | { readonly kind: 'site.still-offline'; readonly since: string | null; readonly reason: string | null }
   | { readonly kind: 'site.online'; readonly by: string; readonly forced: boolean; readonly reason: string | null }
+  | { readonly kind: 'metrics.listening'; readonly address: string; readonly port: number }
+  | { readonly kind: 'metrics.failed'; readonly target: string; readonly error: string }
   | { readonly kind: 'warning'; readonly message: string };
 
 /** The kinds of log event. */
@@ -94,6 +96,8 @@ export const LOG_PRIORITY: Readonly<Record<LogKind, LogPriority>> = Object.freez
   'site.offline': 2,
   'site.still-offline': 4,
   'site.online': 5,
+  'metrics.listening': 6,
+  'metrics.failed': 3,
   warning: 4,
 });
 
@@ -188,6 +192,10 @@ function sentence(e: LogEvent): string {
       return `run deferred (${e.schedule}): ${DEFER_REASON[e.reason]}`;
     case 'watch.started':
       return `real-time watch started: ${plural(e.dirs, 'directory', 'directories')}, ${plural(e.paths, 'path')}`;
+    case 'metrics.listening':
+      return `metrics served at http://${e.address.includes(':') ? `[${e.address}]` : e.address}:${e.port}/metrics`;
+    case 'metrics.failed':
+      return `metrics off for ${e.target}: ${e.error}`;
     case 'watch.degraded':
       return `real-time watch degraded (${WATCH_REASON[e.reason]}): ${e.detail}; changes may go unseen until the next check`;
     case 'dpkg.started':

@@ -55,6 +55,8 @@ export interface SinkStatus {
   readonly lastError: string | null;
   readonly lastErrorAt: string | null;
   readonly lastDelivered: string | null;
+  /** Alerts delivered since the outbox was opened (this process). */
+  readonly delivered: number;
   /** Failed attempts in a row (0 after a delivery). */
   readonly failures: number;
   /** When the next attempt is due (gathering or backing off); null when idle or sending. */
@@ -95,6 +97,7 @@ interface SinkQueue {
   lastError: string | null;
   lastErrorAt: number | null;
   lastDelivered: number | null;
+  delivered: number;
   nextAttempt: number | null;
 }
 
@@ -252,6 +255,7 @@ export class Outbox {
         lastError: q?.lastError ?? null,
         lastErrorAt: iso(q?.lastErrorAt ?? null),
         lastDelivered: iso(q?.lastDelivered ?? null),
+        delivered: q?.delivered ?? 0,
         failures: q?.failures ?? 0,
         nextAttempt: iso(q?.nextAttempt ?? null),
         dropped: this.#dropped.get(name) ?? 0,
@@ -345,6 +349,7 @@ export class Outbox {
         for (const e of batch) this.#remove(q, e);
         q.failures = 0;
         q.lastDelivered = this.#now();
+        q.delivered += batch.length;
         this.#emit({ kind: 'alert.delivered', sink: q.name, ids, attempts });
         continue;
       }
@@ -379,6 +384,7 @@ export class Outbox {
         lastError: null,
         lastErrorAt: null,
         lastDelivered: null,
+        delivered: 0,
         nextAttempt: null,
       };
       this.#queues.set(name, q);

@@ -11,6 +11,8 @@ import {
   argvList,
   headerTable,
   httpUrl,
+  listenAddress,
+  promFileOrEmpty,
   oneOf,
   smtpUrl,
   stringList,
@@ -72,6 +74,12 @@ export interface ResolvedConfig {
     readonly restoreCommand: readonly string[];
     readonly commandTimeoutMs: number;
     readonly actionsBy: OfflineActionsBy;
+  };
+  readonly metrics: {
+    /** "" = no HTTP endpoint. */
+    readonly listen: string;
+    /** "" = no textfile. */
+    readonly textfile: string;
   };
   /** The files that were read, in order (for `config show` and messages). */
   readonly sources: readonly string[];
@@ -173,6 +181,7 @@ export const CONFIG_TABLES: readonly TableSpec[] = [
   defineTable('alerts.email', 'Email alerts: one message per batch of events. Set `to` and one of `smtp` or `sendmail`.'),
   defineTable('alerts.webhook', 'Webhook alerts: a JSON POST per event. Set `url`.'),
   defineTable('offline', 'Taking the site offline on a confirmed finding in the scoped packages. Off unless enabled.'),
+  defineTable('metrics', 'Prometheus metrics: an HTTP endpoint to scrape and/or a textfile for node_exporter. Both off by default.'),
 ];
 
 /**
@@ -462,5 +471,21 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     default: 'auto',
     example: '"auto"',
     doc: 'Who stops units and runs commands: "agent" itself, "helper" (pkgwatch-offline.path starts a root oneshot), or "auto" (the agent when it runs as root, else the helper).',
+  }),
+  defineKey({
+    key: 'metrics.listen',
+    field: 'metrics.listen',
+    type: listenAddress,
+    default: '',
+    example: '"127.0.0.1:9847"',
+    doc: 'Serve Prometheus metrics at http://HOST:PORT/metrics: an IP address and port (port 0 = any free one, logged); "" = off. Use a loopback or private address.',
+  }),
+  defineKey({
+    key: 'metrics.textfile',
+    field: 'metrics.textfile',
+    type: promFileOrEmpty,
+    default: '',
+    example: '"/var/lib/prometheus/node-exporter/pkgwatch.prom"',
+    doc: "Write the same metrics to this file (atomically, mode 0644) for node_exporter's textfile collector whenever the status changes and every minute; \"\" = off.",
   }),
 ];

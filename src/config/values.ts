@@ -1,4 +1,5 @@
 // The kinds of value a config key can hold: each checks a TOML value and turns it back into TOML.
+import { isIP } from 'node:net';
 import { validateDetailed } from 'node-cron';
 import type { TomlValue } from 'smol-toml';
 
@@ -283,3 +284,31 @@ export const argvList = stringList('array of strings (argv, no shell)', (s) => (
 
 /** An absolute path, or "" for none. */
 export const absolutePathOrEmpty = stringValue('absolute path or ""', (s) => (s === '' ? null : pathProblem(s)));
+
+/** Where a server listens: an IP literal and a port (0 = any free port). */
+export interface ListenAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** Parses `HOST:PORT` or `[IPV6]:PORT` with an IP literal (no name to resolve), or `PORT` alone (then 127.0.0.1). */
+export function parseListen(s: string): ListenAddress | null {
+  const m = /^(?:\[([^\]]+)\]:|([^:[\]]+):)?([0-9]{1,5})$/.exec(s);
+  if (m === null) return null;
+  const port = Number(m[3]);
+  const host = m[1] ?? m[2] ?? '127.0.0.1';
+  if (port > 65535) return null;
+  if (m[1] !== undefined ? isIP(m[1]) !== 6 : isIP(host) !== 4) return null;
+  return { host, port };
+}
+
+/** A listen address, or "" for off. */
+export const listenAddress = stringValue('"HOST:PORT" or ""', (s) =>
+  s === '' || parseListen(s) !== null ? null : `${quote(s)} is not an address to listen on: expected "127.0.0.1:9847", "[::1]:9847" or "" (an IP address, not a name)`,
+);
+
+/** A `.prom` file for node_exporter's textfile collector, or "" for none. */
+export const promFileOrEmpty = stringValue('absolute path ending in .prom, or ""', (s) => {
+  if (s === '') return null;
+  return pathProblem(s) ?? (s.endsWith('.prom') ? null : `${quote(s)}: node_exporter's textfile collector reads only files ending in .prom`);
+});

@@ -64,6 +64,7 @@ test('a sink failing 3 times is retried with growing waits and delivers once', a
   assert.equal(st?.pending, 0);
   assert.equal(st?.lastError, 'HTTP 503 from the receiver (try 3)');
   assert.ok(st?.lastErrorAt !== null && st?.lastDelivered !== null);
+  assert.equal(st?.delivered, 1, 'one alert delivered (after three failures)');
   assert.deepEqual(queued(dir, 'webhook'), []);
 });
 
@@ -158,6 +159,7 @@ test('deliveries older than max_age are dropped, logged and counted in dropped.j
       lastError: null,
       lastErrorAt: null,
       lastDelivered: null,
+      delivered: 0,
       failures: 0,
       nextAttempt: null,
       dropped: 1,
@@ -249,6 +251,7 @@ test('status shows pending, oldest, last error, next attempt, and sinks no longe
       lastError: 'HTTP 500 from https://hooks.example/x',
       lastErrorAt: '2024-03-01T10:00:01.000Z',
       lastDelivered: null,
+      delivered: 0,
       failures: 1,
       nextAttempt: '2024-03-01T10:00:31.000Z',
       dropped: 0,
@@ -261,6 +264,7 @@ test('status shows pending, oldest, last error, next attempt, and sinks no longe
       lastError: null,
       lastErrorAt: null,
       lastDelivered: null,
+      delivered: 0,
       failures: 0,
       nextAttempt: null,
       dropped: 0,

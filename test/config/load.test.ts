@@ -35,6 +35,7 @@ const DEFAULTS: ResolvedConfig = {
     commandTimeoutMs: 60_000,
     actionsBy: 'auto',
   },
+  metrics: { listen: '', textfile: '' },
   sources: [],
 };
 
@@ -93,6 +94,7 @@ test('main file, then conf.d/*.toml in C-locale order: later keys win, tables me
     ignore: { paths: ['/srv/a/**'] },
     alerts: { ...DEFAULTS.alerts, reminderMs: 7_200_000 },
     offline: DEFAULTS.offline,
+    metrics: DEFAULTS.metrics,
     sources: [d.main, f10, f9, fZ, fa],
   });
 });

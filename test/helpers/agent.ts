@@ -40,6 +40,7 @@ export interface AgentToml {
     command_timeout?: string;
     actions_by?: 'auto' | 'agent' | 'helper';
   };
+  metrics?: { listen?: string; textfile?: string };
 }
 
 /** A schedule that in practice never fires during a test (midnight, January 1st). */
