@@ -185,7 +185,7 @@ function decodeStatusFinding(v: unknown, at: string): AgentStatus['findings'][nu
 }
 
 function decodeSinkStatus(v: unknown, at: string): SinkStatus {
-  const o = record(v, at, ['sink', 'configured', 'pending', 'oldest', 'lastError', 'lastErrorAt', 'lastDelivered', 'failures', 'nextAttempt', 'dropped']);
+  const o = record(v, at, ['sink', 'configured', 'pending', 'oldest', 'lastError', 'lastErrorAt', 'lastDelivered', 'delivered', 'failures', 'nextAttempt', 'dropped']);
   return {
     sink: nonEmpty(o['sink'], `${at}.sink`),
     configured: bool(o['configured'], `${at}.configured`),
@@ -194,6 +194,7 @@ function decodeSinkStatus(v: unknown, at: string): SinkStatus {
     lastError: strOrNull(o['lastError'], `${at}.lastError`),
     lastErrorAt: timeOrNull(o['lastErrorAt'], `${at}.lastErrorAt`),
     lastDelivered: timeOrNull(o['lastDelivered'], `${at}.lastDelivered`),
+    delivered: count(o['delivered'], `${at}.delivered`),
     failures: count(o['failures'], `${at}.failures`),
     nextAttempt: timeOrNull(o['nextAttempt'], `${at}.nextAttempt`),
     dropped: count(o['dropped'], `${at}.dropped`),

@@ -98,6 +98,7 @@ const STATUS: AgentStatus = {
       configured: true,
       pending: 0,
       oldest: null,
+      delivered: 0,
       lastError: null,
       lastErrorAt: null,
       lastDelivered: null,
