@@ -28,8 +28,8 @@ const SNIPPET_CHARS = 200;
 
 /**
  * The request body for one event: the public wire format the README documents. Keys in this order,
- * nothing else; `actions` only when the event has them. The same event always gives the same body,
- * so a retry carries the same `id` and signature.
+ * nothing else; `actions` and `agent` only when the event has them. The same event always gives
+ * the same body, so a retry carries the same `id` and signature.
  */
 export function webhookBody(event: AlertEvent): string {
   const body: Record<string, unknown> = {
@@ -43,6 +43,15 @@ export function webhookBody(event: AlertEvent): string {
   };
   if (event.actions !== undefined) {
     body['actions'] = event.actions.map((a) => ({ action: a.action, target: a.target, ok: a.ok, detail: a.detail }));
+  }
+  if (event.agent !== undefined) {
+    const a = event.agent;
+    body['agent'] = {
+      version: a.version,
+      message: a.message,
+      schedule: a.schedule,
+      dropped: a.dropped.map((d) => ({ sink: d.sink, id: d.id, event: d.event, queued: d.queued })),
+    };
   }
   return JSON.stringify(body);
 }

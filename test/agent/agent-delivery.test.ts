@@ -40,12 +40,12 @@ test('webhook: 500s, then kill -9 with alerts pending, restart: every alert arri
   await agent.waitFor('a failed delivery', (l) => l.kind === 'alert.failed' && l['sink'] === 'webhook' && String(l['error']).includes('HTTP 500'), { from });
   fx.write(APP_FILE, APP_CONTENT);
   const resolved = await agent.waitFor<AlertLine>('the resolved alert', isAlert('findings.resolved'), { from });
-  // Both are on disk before the agent dies.
-  await waitUntil('two pending webhook files', () => outboxFiles(stateDir, 'webhook').length === 2);
+  // Both are on disk before the agent dies, after the agent.started event.
+  await waitUntil('three pending webhook files', () => outboxFiles(stateDir, 'webhook').length === 3);
   const status = await runCli(['status', '--json', '--config', agent.configFile]);
   const sinks = (JSON.parse(status.stdout) as { alerts: { sink: string; pending: number; lastError: string | null }[] }).alerts;
   const webhook = sinks.find((s) => s.sink === 'webhook');
-  assert.equal(webhook?.pending, 2, status.stdout);
+  assert.equal(webhook?.pending, 3, status.stdout);
   assert.match(webhook?.lastError ?? '', /HTTP 500/);
   await agent.kill9();
   assert.equal(hook.accepted.length, 0);
@@ -53,13 +53,18 @@ test('webhook: 500s, then kill -9 with alerts pending, restart: every alert arri
   const down = await runCli(['status', '--json', '--config', agent.configFile]);
   const downJson = JSON.parse(down.stdout) as { running: boolean; alerts: { sink: string; pending: number }[] };
   assert.equal(downJson.running, false);
-  assert.equal(downJson.alerts.find((s) => s.sink === 'webhook')?.pending, 2, down.stdout);
+  assert.equal(downJson.alerts.find((s) => s.sink === 'webhook')?.pending, 3, down.stdout);
 
-  // The receiver comes back after three more failures; the restarted agent delivers both.
+  // The receiver comes back after three more failures; the restarted agent delivers both, in order,
+  // after the first start's agent.started (no agent.stopping: kill -9) and before its own.
   hook.failNext(3);
   const again = await startAgent({ t, fx, stateDir, config });
-  await waitUntil('both alerts delivered', () => hook.accepted.length >= 2);
+  await waitUntil('four events delivered', () => hook.accepted.length >= 4);
   const ids = hook.accepted.map((h) => h.id);
+  assert.deepEqual(
+    hook.accepted.map((h) => h.event),
+    ['agent.started', 'findings.opened', 'findings.resolved', 'agent.started'],
+  );
   assert.ok(ids.includes(opened.line.event.id), `opened ${opened.line.event.id} not in ${ids.join(', ')}`);
   assert.ok(ids.includes(resolved.line.event.id));
   const hOpened = hook.accepted.find((h) => h.id === opened.line.event.id);
@@ -73,7 +78,6 @@ test('webhook: 500s, then kill -9 with alerts pending, restart: every alert arri
 test('email: a server that answers 4xx twice, then accepts: one message with the finding; a server that is down, then up', async (t) => {
   const { fx, stateDir } = agentFixture(t);
   const smtp = await startSmtp(t);
-  smtp.failNext(2);
   const agent = await startAgent({
     t,
     fx,
@@ -84,14 +88,18 @@ test('email: a server that answers 4xx twice, then accepts: one message with the
       alerts: { ...FAST, email: { to: ['ops@example.test'], from: 'pkgwatch@web1.test', smtp: `smtp://127.0.0.1:${smtp.port}`, batch: '500ms', timeout: '5s' } },
     },
   });
+  // The agent says it started; then the server fails twice.
+  await waitUntil('the agent.started mail', () => smtp.mails.length === 1);
+  assert.match(smtp.mails[0]?.subject ?? '', /agent started/);
+  smtp.failNext(2);
   const from = agent.mark();
   fx.write(APP_FILE, TAMPERED);
-  await waitUntil('the mail', () => smtp.mails.length === 1);
+  await waitUntil('the mail', () => smtp.mails.length === 2);
   assert.equal(smtp.refused, 2);
   const failed = agent.find((l) => l.kind === 'alert.failed' && l['sink'] === 'email', from);
   assert.equal(failed.length, 2, agent.transcript());
   assert.match(String(failed[0]?.['error']), /451/);
-  const mail = smtp.mails[0];
+  const mail = smtp.mails[1];
   assert.ok(mail !== undefined);
   assert.deepEqual(mail.to, ['ops@example.test']);
   assert.match(mail.subject, /web1\.test/);
@@ -116,8 +124,7 @@ test('email: a server that answers 4xx twice, then accepts: one message with the
   fx.write(APP_FILE, 'second tampering\n');
   await down.waitFor('a refused connection', (l) => l.kind === 'alert.failed' && /ECONNREFUSED/.test(String(l['error'])), { from: mark });
   const back = await startSmtp(t, port);
-  await waitUntil('the mail after the server came up', () => back.mails.length >= 1);
-  assert.ok(back.mails.some((m) => m.text.includes(APP_FILE)));
+  await waitUntil('the mail after the server came up', () => back.mails.some((m) => m.text.includes(APP_FILE)));
   await down.stop();
 });
 
@@ -141,6 +148,8 @@ test('a burst of 500 changed files: one email, a bounded number of webhook calls
       },
     },
   });
+  // The agent.started mail first, so that the burst is counted alone.
+  await waitUntil('the agent.started mail', () => smtp.mails.length === 1);
   const from = agent.mark();
   for (const f of files) writeFileSync(fx.path(f.path), `<?php system($_GET["c"]); // ${f.path}\n`);
   // The log caps the findings it prints per line; the webhook carries them all.
@@ -148,15 +157,15 @@ test('a burst of 500 changed files: one email, a bounded number of webhook calls
     const seen = new Set(hook.accepted.filter((h) => h.event === 'findings.opened').flatMap((h) => h.findings.map((f) => f.path)));
     return seen.size === 500;
   });
-  await waitUntil('the mail', () => smtp.mails.length >= 1);
+  await waitUntil('the mail', () => smtp.mails.length >= 2);
   const opened = agent.alerts('findings.opened', from);
   assert.ok(opened.every((o) => hook.accepted.some((h) => h.id === o.event.id)), 'every opened event reached the webhook');
   // Give a second message, if there were one, time to arrive before counting.
   await new Promise((r) => setTimeout(r, 2000));
-  assert.equal(smtp.mails.length, 1, smtp.mails.map((m) => m.subject).join('\n'));
+  assert.equal(smtp.mails.length, 2, smtp.mails.map((m) => m.subject).join('\n'));
   assert.ok(opened.length <= 10, `${opened.length} opened events for one burst`);
-  assert.ok(hook.requests <= 10, `${hook.requests} webhook calls for one burst`);
-  const mail = smtp.mails[0];
+  assert.ok(hook.requests <= 11, `${hook.requests} webhook calls for one burst (and agent.started)`);
+  const mail = smtp.mails[1];
   assert.match(mail?.subject ?? '', /500/);
   for (const f of files) assert.ok(mail?.text.includes(f.path), `${f.path} missing from the mail`);
   await agent.stop();

@@ -219,6 +219,22 @@ test('webhookBody is exactly the documented keys, in order; actions only when gi
   assert.equal(webhookBody(OPENED), webhookBody(OPENED), 'the same event always gives the same body');
 });
 
+test('an event about the agent carries `agent`: version, message, schedule, dropped', () => {
+  const failed: AlertEvent = {
+    kind: 'run.failed',
+    id: '5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d',
+    host: 'web1.example.com',
+    time: '2024-01-31T12:05:00.000Z',
+    findings: [],
+    offline: ONLINE,
+    agent: { version: '0.1.0', message: 'cannot read /var/lib/dpkg/status: EACCES', schedule: 'scoped', dropped: [] },
+  };
+  const parsed = JSON.parse(webhookBody(failed)) as Record<string, unknown>;
+  validateBody(parsed);
+  assert.equal(parsed['event'], 'run.failed');
+  assert.deepEqual(parsed['agent'], { version: '0.1.0', message: 'cannot read /var/lib/dpkg/status: EACCES', schedule: 'scoped', dropped: [] });
+});
+
 test('http:// to a host that is not loopback is refused unless allow_plaintext; loopback is fine', () => {
   assert.throws(() => new WebhookSink(config('http://hooks.example.com/services/T0/B0/slack-secret')), {
     message: 'webhook url http://hooks.example.com/(hidden): plain http to a host that is not loopback; use https:// or set [alerts.webhook] allow_plaintext = true',
