@@ -37,7 +37,9 @@ test('webhook: 500s, then kill -9 with alerts pending, restart: every alert arri
   const from = agent.mark();
   fx.write(APP_FILE, TAMPERED);
   const opened = await agent.waitFor<AlertLine>('the opened alert', isAlert('findings.opened'), { from });
-  await agent.waitFor('a failed delivery', (l) => l.kind === 'alert.failed' && l['sink'] === 'webhook' && String(l['error']).includes('HTTP 500'), { from });
+  const failedLine = await agent.waitFor('a failed delivery', (l) => l.kind === 'alert.failed' && l['sink'] === 'webhook' && String(l['error']).includes('HTTP 500'), { from });
+  // The log and status name the receiver without its path (it may be a secret): maskUrl.
+  assert.match(String(failedLine.line['error']), new RegExp(`^HTTP 500 from http://127\\.0\\.0\\.1:${hook.port}/\\(hidden\\): `));
   fx.write(APP_FILE, APP_CONTENT);
   const resolved = await agent.waitFor<AlertLine>('the resolved alert', isAlert('findings.resolved'), { from });
   // Both are on disk before the agent dies, after the agent.started event.
@@ -47,6 +49,7 @@ test('webhook: 500s, then kill -9 with alerts pending, restart: every alert arri
   const webhook = sinks.find((s) => s.sink === 'webhook');
   assert.equal(webhook?.pending, 3, status.stdout);
   assert.match(webhook?.lastError ?? '', /HTTP 500/);
+  assert.doesNotMatch(status.stdout, /\/hook\b/);
   await agent.kill9();
   assert.equal(hook.accepted.length, 0);
   // With the agent down, status still tells what waits in the outbox (read from disk).
