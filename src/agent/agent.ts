@@ -76,7 +76,7 @@ export class Agent {
       onChange: () => this.writeStatus(),
     });
     this.queue = new RunQueue({ dpkg: this.dpkg, logger: this.logger, dpkgPollMs: DPKG_POLL_MS, run: (kind, paths) => this.run(kind, paths) });
-    this.alerting = new Alerting(this.logger);
+    this.alerting = new Alerting(this.logger, { version: opts.version, offline: () => offlineInfo(this.offline.current) });
     this.metrics = new MetricsFeed({ logger: this.logger, version: opts.version, sinks: () => this.alerting.status() });
     this.offline = new OfflineController({
       config: () => this.config,
@@ -123,6 +123,7 @@ export class Agent {
     const watchdog = watchdogIntervalMs();
     if (watchdog !== null) this.timers.push(setInterval(() => void this.notify('WATCHDOG=1'), watchdog));
     this.writeStatus();
+    this.alerting.started();
     this.logger.log({ kind: 'agent.ready' });
     await this.notify('READY=1');
   }
@@ -288,6 +289,7 @@ export class Agent {
   private onWatchDegraded(reason: string, detail: string): void {
     const why: WatchDegradedReason = /ENOSPC|limit/i.test(`${reason} ${detail}`) ? 'watch-limit' : /overflow/i.test(reason) ? 'overflow' : 'error';
     this.logger.log({ kind: 'watch.degraded', reason: why, detail: `${reason}: ${detail}` });
+    this.alerting.watchDegraded(why, `${reason}: ${detail}`);
     this.writeStatus();
     // Coverage is not lost silently: the scoped schedule covers what the watcher cannot.
     this.queue.request('scoped');
@@ -390,6 +392,7 @@ export class Agent {
     } catch (err) {
       if (this.stopping) return;
       this.logger.log({ kind: 'run.failed', schedule: kind, error: errText(err) });
+      this.alerting.runFailed(kind, errText(err));
       this.state.lastRuns[kind] = { ...record(started, { files: 0, bytes: 0 }, 0, 'failed'), error: errText(err) };
       this.persist();
       this.writeStatus();
@@ -412,6 +415,7 @@ export class Agent {
     const problems = findings.filter((f) => f.status !== 'unreadable').length;
     this.state.lastRuns[kind] = record(started, summary, findings.length, problems > 0 ? 'findings' : incomplete ? 'incomplete' : 'clean');
     if (kind !== 'realtime') this.state.lastDue[kind] = started.toISOString();
+    this.alerting.runOk(kind);
     // Sent, then saved: a crash in between repeats an alert after restart rather than losing it
     // (at least once). The log sink writes synchronously; the outbox makes this durable for others.
     this.send([...applied.events, ...reminded.events]);

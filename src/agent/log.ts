@@ -142,6 +142,12 @@ const ALERT_HEAD: Record<AlertEvent['kind'], string> = {
   'findings.reminder': 'REMINDER: findings still open',
   'site.offline': 'ALERT: site taken offline',
   'site.online': 'site back online',
+  'agent.started': 'agent started',
+  'agent.stopping': 'agent stopping',
+  'run.failed': 'ALERT: a check failed',
+  'run.recovered': 'a check works again',
+  'watch.degraded': 'ALERT: real-time watch degraded',
+  'alerts.dropped': 'ALERT: alerts dropped',
   test: 'test alert',
 };
 

@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type Nodemailer from 'nodemailer';
 import type { NodemailerError, SendMailOptions } from 'nodemailer';
 import type { ResolvedConfig } from '../config/schema.js';
+import { isLoopbackHost } from '../urls.js';
 import { renderEmail, safeText } from './message.js';
 import type { AlertEvent, AlertSink } from './sink.js';
 
@@ -17,6 +18,11 @@ export interface EmailSinkOptions extends ResolvedEmail {
   readonly offlineEnabled: boolean;
   /** The sendmail binary; default `/usr/sbin/sendmail` (tests point it at a stand-in). */
   readonly sendmailPath?: string;
+  /**
+   * Whether smtp:// must switch to TLS (STARTTLS) before it logs in or sends; default
+   * smtpRequiresTls(smtp, allowPlaintext). Tests set it to treat a server on 127.0.0.1 as remote.
+   */
+  readonly requireTls?: boolean;
 }
 
 /** The most events one message carries. */
@@ -33,6 +39,8 @@ interface SmtpTarget {
   readonly host: string;
   readonly port: number;
   readonly secure: boolean;
+  /** smtp:// only: STARTTLS or nothing (nodemailer's requireTLS). */
+  readonly requireTls: boolean;
   readonly user: string;
   readonly pass: string;
 }
@@ -56,8 +64,19 @@ function seconds(ms: number): string {
   return `${Number((ms / 1000).toFixed(1))} s`;
 }
 
+/**
+ * Whether an smtp:// server must be talked to over TLS: yes, unless it is on loopback (a local MTA;
+ * nobody on the network can strip STARTTLS there) or `allow_plaintext` is set. Without it, someone
+ * on the path could remove STARTTLS from the server's answer, read the login and answer 250 to a
+ * message that never arrives. smtps:// is TLS from the first byte anyway.
+ */
+export function smtpRequiresTls(url: string, allowPlaintext: boolean): boolean {
+  const u = new URL(url);
+  return u.protocol === 'smtp:' && !allowPlaintext && !isLoopbackHost(u.hostname);
+}
+
 /** Parses `[alerts.email] smtp` (already validated as an smtp:// or smtps:// URL with a host). */
-function smtpTarget(url: string): SmtpTarget {
+function smtpTarget(url: string, requireTls: boolean): SmtpTarget {
   const u = new URL(url);
   const secure = u.protocol === 'smtps:';
   const host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
@@ -66,6 +85,7 @@ function smtpTarget(url: string): SmtpTarget {
     // nodemailer's defaults: submission with STARTTLS, or implicit TLS.
     port: u.port === '' ? (secure ? 465 : 587) : Number(u.port),
     secure,
+    requireTls: !secure && requireTls,
     user: decodeURIComponent(u.username),
     pass: decodeURIComponent(u.password),
   };
@@ -89,7 +109,7 @@ export class EmailSink implements AlertSink {
   constructor(opts: EmailSinkOptions) {
     this.#opts = opts;
     this.gatherMs = opts.batchMs;
-    this.#smtp = opts.smtp === '' ? null : smtpTarget(opts.smtp);
+    this.#smtp = opts.smtp === '' ? null : smtpTarget(opts.smtp, opts.requireTls ?? smtpRequiresTls(opts.smtp, opts.allowPlaintext));
   }
 
   /** Renders the batch as one message and hands it to the SMTP server or sendmail. */
@@ -129,6 +149,8 @@ export class EmailSink implements AlertSink {
       host: target.host,
       port: target.port,
       secure: target.secure,
+      // STARTTLS even when the server does not offer it; fails rather than log in or send in plain text.
+      requireTLS: target.requireTls,
       ...(target.user === '' && target.pass === '' ? {} : { auth: { user: target.user, pass: target.pass } }),
       connectionTimeout: t,
       greetingTimeout: t,
@@ -257,7 +279,6 @@ function serverText(s: string): string {
 // System errors that mean the connection was never made.
 const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ENOTFOUND', 'EAI_AGAIN']);
 
-/** An operator's message for a failed SMTP send: the server's reply, or what went wrong with the connection. */
 /** The message for a send that the timer or close() stopped, or null. */
 function stoppedMessage(flight: InFlight, timeoutMs: number, doing: string): string | null {
   if (flight.stoppedBy === 'timeout') return `timed out after ${seconds(timeoutMs)} ${doing}`;
@@ -265,9 +286,12 @@ function stoppedMessage(flight: InFlight, timeoutMs: number, doing: string): str
   return null;
 }
 
+/** An operator's message for a failed SMTP send: the server's reply, or what went wrong with the connection. */
 function smtpMessage(err: unknown, where: string, timeoutMs: number): string {
   const e = asNodemailerError(err);
   const during = e.command === undefined ? '' : `, after ${serverText(e.command.split(' ')[0] ?? '')}`;
+  // A refusal carries the server's answer; a failed handshake after a 220 does not (and says why below).
+  if (e.code === 'ETLS' && e.command === 'STARTTLS' && typeof e.response === 'string') return noStartTls(e.response, where);
   if (e.responseCode !== undefined) {
     const response = serverText(e.response ?? e.message);
     const text = response.startsWith(String(e.responseCode)) ? response : `${e.responseCode} ${response}`;
@@ -294,6 +318,15 @@ function smtpMessage(err: unknown, where: string, timeoutMs: number): string {
   if (sys !== undefined && CONNECT_ERRORS.has(sys)) return `cannot connect to ${where}: ${sys}`;
   if (e.code === 'ESOCKET' || e.code === 'ECONNECTION') return `connection to ${where} failed${during}: ${serverText(e.message)}`;
   return `${serverText(e.message)} (${where}${during}${e.code === undefined ? '' : `, ${e.code}`})`;
+}
+
+/** The message for a server that refused STARTTLS (or does not know it): nothing was sent, nor the login. */
+function noStartTls(response: string, where: string): string {
+  const said = serverText(response);
+  return (
+    `${where} does not offer STARTTLS (it answered "${said}"), and TLS is required for smtp:// to a host that is not loopback; ` +
+    'nothing was sent: turn on TLS at the server, use smtps://, or set [alerts.email] allow_plaintext = true if the network to it is trusted'
+  );
 }
 
 const NO_NEW_PRIVS =

@@ -1,6 +1,10 @@
 // Renders a batch of alert events as one plain-text email (subject and body) that reads well on a phone.
 import type { FindingJson } from '../verify/report.js';
 import type { ActionOutcome, AlertEvent, AlertKind } from './sink.js';
+import { agentLines, agentNews, agentRestore, agentTitle, type AgentNews } from './agenttext.js';
+import { iso, plural, safeText, WIDTH, wrap } from './text.js';
+
+export { safeText } from './text.js';
 
 /** What renderEmail needs beyond the events. */
 export interface EmailContext {
@@ -21,29 +25,12 @@ export const MAX_LISTED_FINDINGS = 1000;
 
 const MAX_SUBJECT = 120;
 const SUBJECT_PACKAGES = 3;
-const WIDTH = 72;
-
-// C0 controls, DEL and C1 controls; and the Unicode line separators and bidi controls that make text
-// display in another order than it is (a path could pretend to be a different path).
-// eslint-disable-next-line no-control-regex
-const UNSAFE = /[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
-
-/**
- * Text from the disk (package names, paths, details) or from a server made safe to show and to put
- * in a header: control characters become `\xNN`, bidi controls `\uNNNN`. Backslashes are left as
- * they are (FindingJson paths already show a backslash as `\\`).
- */
-export function safeText(s: string): string {
-  return s.replace(UNSAFE, (c) => {
-    const n = c.charCodeAt(0);
-    return n <= 0xff ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u${n.toString(16).padStart(4, '0')}`;
-  });
-}
 
 /**
  * One message for a batch of events, in order. The subject leads with the most important news
- * (opened findings, then the site going offline, reminders, resolved findings, the site coming back,
- * a test) and mentions the rest briefly; the body lists every finding (up to MAX_LISTED_FINDINGS),
+ * (opened findings, then the site going offline, the agent in trouble, reminders, resolved findings,
+ * the site coming back, the agent started or a check working again, a test) and mentions the rest
+ * briefly; the body lists every finding (up to MAX_LISTED_FINDINGS),
  * what pkgwatch did about the site, and how to restore.
  */
 export function renderEmail(events: readonly AlertEvent[], ctx: EmailContext): RenderedEmail {
@@ -59,10 +46,6 @@ export function renderEmail(events: readonly AlertEvent[], ctx: EmailContext): R
 }
 
 // ---- subject ----
-
-function plural(n: number, word: string): string {
-  return `${n} ${n === 1 ? word : `${word}s`}`;
-}
 
 function findingsOf(events: readonly AlertEvent[], kind: AlertKind): FindingJson[] {
   return events.filter((e) => e.kind === kind).flatMap((e) => e.findings);
@@ -122,9 +105,12 @@ function summarize(events: readonly AlertEvent[]): string {
   const wentOffline = site?.kind === 'site.offline' ? site : undefined;
   const cameOnline = site?.kind === 'site.online';
   const failed = wentOffline === undefined ? 0 : failedSteps(wentOffline);
+  const trouble = agentNews(events, true);
+  const good = agentNews(events, false);
   const offlineTag = failed > 0 ? `site OFFLINE, ${plural(failed, 'step')} FAILED` : 'site OFFLINE';
 
   let main: string;
+  let lead: AgentNews | undefined;
   const extras: string[] = [];
   if (opened.length > 0) {
     main = `${describeOpened(opened)} in ${packageList(opened)}`;
@@ -132,12 +118,18 @@ function summarize(events: readonly AlertEvent[]): string {
   } else if (wentOffline !== undefined) {
     main = `site taken OFFLINE${failed > 0 ? ` (${plural(failed, 'step')} FAILED)` : ''}`;
     if (wentOffline.findings.length > 0) main += `: ${plural(wentOffline.findings.length, 'finding')} in ${packageList(wentOffline.findings)}`;
+  } else if (trouble[0] !== undefined) {
+    main = trouble[0].full;
+    lead = trouble[0];
   } else if (reminder.length > 0) {
     main = `reminder: ${plural(reminder.length, 'finding')} still open in ${packageList(reminder)}`;
   } else if (resolved.length > 0) {
     main = `${plural(resolved.length, 'finding')} resolved in ${packageList(resolved)}`;
   } else if (cameOnline) {
     main = 'site back online';
+  } else if (good[0] !== undefined) {
+    main = good[0].full;
+    lead = good[0];
   } else if (hasTest) {
     main = 'test alert';
   } else {
@@ -145,8 +137,10 @@ function summarize(events: readonly AlertEvent[]): string {
   }
   const aboutFindings = opened.length > 0 || reminder.length > 0 || resolved.length > 0;
   if (site === undefined && aboutFindings && events.at(-1)?.offline.active === true) main += ' (site still offline)';
-  if (opened.length > 0 && reminder.length > 0) extras.push(`${reminder.length} still open`);
-  if ((opened.length > 0 || wentOffline !== undefined || reminder.length > 0) && resolved.length > 0) extras.push(`${resolved.length} resolved`);
+  const agentLeads = lead !== undefined;
+  if ((opened.length > 0 || agentLeads) && reminder.length > 0) extras.push(`${reminder.length} still open`);
+  if ((opened.length > 0 || wentOffline !== undefined || reminder.length > 0 || agentLeads) && resolved.length > 0) extras.push(`${resolved.length} resolved`);
+  for (const n of [...trouble, ...good]) if (n !== lead) extras.push(n.brief);
   if (cameOnline && !main.startsWith('site back online')) extras.push('site back online');
   if (hasTest && main !== 'test alert') extras.push('test alert');
   return [main, ...extras].join('; ');
@@ -159,33 +153,8 @@ function capSubject(s: string): string {
 
 // ---- body ----
 
-/** ISO 8601 UTC, or the text as given (made safe) when it is not a time. */
-function iso(t: string | null): string {
-  if (t === null) return 'an unknown time';
-  const d = new Date(t);
-  return Number.isNaN(d.getTime()) ? safeText(t) : d.toISOString();
-}
-
 function heading(title: string): string[] {
   return [`== ${title} ==`];
-}
-
-/** Breaks text at spaces so lines stay within WIDTH; a word longer than that stays whole. */
-function wrap(text: string, first: string, rest: string): string[] {
-  const out: string[] = [];
-  let line = first;
-  let empty = true;
-  for (const word of text.split(' ')) {
-    if (!empty && line.length + 1 + word.length > WIDTH) {
-      out.push(line);
-      line = rest + word;
-    } else {
-      line += (empty ? '' : ' ') + word;
-    }
-    empty = false;
-  }
-  out.push(line);
-  return out;
 }
 
 /** The heading of an event that lists `n` findings. */
@@ -203,6 +172,13 @@ function eventTitle(e: AlertEvent, n: number): string {
       return 'Site back online';
     case 'test':
       return 'Test alert';
+    case 'agent.started':
+    case 'agent.stopping':
+    case 'run.failed':
+    case 'run.recovered':
+    case 'watch.degraded':
+    case 'alerts.dropped':
+      return agentTitle(e);
   }
 }
 
@@ -269,6 +245,7 @@ function renderEvents(events: readonly AlertEvent[], host: string): string[] {
       else if (findings.length > 0) out.push('Because of the findings above and:');
     }
     if (e.kind === 'site.online') out.push('See "What pkgwatch did" below.');
+    out.push(...agentLines(e));
     const shown = findings.slice(0, budget);
     for (const f of shown) {
       out.push('', ...renderFinding(f));
@@ -364,6 +341,7 @@ function renderRestore(events: readonly AlertEvent[], host: string): string[] {
       out.push(...wrap('   --reinstall keeps a changed conffile. To get the packaged one back, move it away and add -o Dpkg::Options::=--force-confmiss.', '', '   '));
     }
   }
+  for (const text of agentRestore(events, host)) out.push(...wrap(`${++step}. ${text}`, '', '   '));
   if (offline) {
     out.push(`${++step}. Bring the site back online, on ${host}:`, '    pkgwatch online');
     out.push(...wrap('   It refuses while findings are open; --force overrides.', '', '   '));

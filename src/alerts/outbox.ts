@@ -119,6 +119,8 @@ export class Outbox {
   readonly #queues = new Map<string, SinkQueue>();
   readonly #loops = new Set<DeliveryLoop>();
   readonly #dropped: Map<string, number>;
+  /** Called after every attempt (flush() waits with them). */
+  readonly #attempted = new Set<() => void>();
   #order: string[] = [];
   #lastQueued = 0;
   #memorySeq = 0;
@@ -264,6 +266,34 @@ export class Outbox {
   }
 
   /**
+   * A last chance before close(): every sink that is not backing off sends what it holds now,
+   * without waiting to gather a batch. Resolves once each of them is empty or has failed, or after
+   * `timeoutMs`. Never rejects.
+   */
+  flush(timeoutMs: number): Promise<void> {
+    if (!this.#started || this.#closed) return Promise.resolve();
+    const queues = [...this.#queues.values()].filter((q) => q.sink !== null && q.loop !== null && q.failures === 0 && q.entries.length > 0);
+    for (const q of queues) {
+      for (const e of q.entries) e.gathered = true;
+      if (q.nextAttempt !== null) q.loop?.interrupt(); // gathering: no waiting for a burst now
+    }
+    const done = (): boolean => queues.every((q) => q.entries.length === 0 || q.failures > 0 || q.loop === null);
+    return new Promise<void>((resolve) => {
+      const finish = (): void => {
+        clearTimeout(timer);
+        this.#attempted.delete(check);
+        resolve();
+      };
+      const check = (): void => {
+        if (done()) finish();
+      };
+      const timer = setTimeout(finish, timeoutMs);
+      this.#attempted.add(check);
+      check();
+    });
+  }
+
+  /**
    * Stops every loop and timer. A send in flight gets ~2 s to finish; after that it is abandoned and
    * its files stay, to be delivered again after the restart. Idempotent; never rejects.
    */
@@ -343,6 +373,10 @@ export class Outbox {
       const outcome = await loop.attempt(() => sink.send(batch.map((e) => e.event)), this.#attemptTimeoutMs);
       for (const e of batch) e.inFlight = false;
       if (outcome.kind === 'abandoned') return;
+      // After this turn's bookkeeping (a microtask later), whoever waits in flush() looks again.
+      queueMicrotask(() => {
+        for (const f of [...this.#attempted]) f();
+      });
       const ids = batch.map((e) => e.event.id);
       if (outcome.kind === 'ok') {
         const attempts = q.failures + 1;

@@ -1,7 +1,7 @@
 // The outbox's on-disk format: file names, the entry and dropped.json codecs, strict validation, durable writes.
 import { writeFileAtomic } from '../atomic.js';
 import { array, bool, count, decodeFinding, fail, nonEmpty, oneOf, record, ShapeError, str, strOrNull, time } from '../decode.js';
-import { ALERT_KINDS, type ActionOutcome, type AlertEvent, type OfflineInfo } from './sink.js';
+import { ALERT_KINDS, type ActionOutcome, type AgentInfo, type AlertEvent, type CheckSchedule, type DroppedAlert, type OfflineInfo } from './sink.js';
 
 /** The version written into every outbox file; files of another version are set aside as corrupt. */
 export const OUTBOX_VERSION = 1;
@@ -108,7 +108,7 @@ const ACTIONS = Object.keys(ACTION) as ActionOutcome['action'][];
  * built only from the checked fields. Throws ShapeError naming the field at `at`.
  */
 export function decodeAlertEvent(v: unknown, at: string): AlertEvent {
-  const o = record(v, at, ['kind', 'id', 'host', 'time', 'findings', 'offline'], ['actions']);
+  const o = record(v, at, ['kind', 'id', 'host', 'time', 'findings', 'offline'], ['actions', 'agent']);
   const id = str(o['id'], `${at}.id`);
   if (!ID.test(id)) fail(`${at}.id`, 'an id of letters, digits, ".", "_" and "-" (at most 128)', id);
   const findings = array(o['findings'], `${at}.findings`).map((f, i) => decodeFinding(f, `${at}.findings[${i}]`));
@@ -120,9 +120,31 @@ export function decodeAlertEvent(v: unknown, at: string): AlertEvent {
     findings,
     offline: decodeOffline(o['offline'], `${at}.offline`),
   };
-  if (!Object.hasOwn(o, 'actions')) return event;
-  const actions = array(o['actions'], `${at}.actions`).map((a, i) => decodeAction(a, `${at}.actions[${i}]`));
-  return { ...event, actions };
+  const actions = Object.hasOwn(o, 'actions') ? { actions: array(o['actions'], `${at}.actions`).map((a, i) => decodeAction(a, `${at}.actions[${i}]`)) } : {};
+  const agent = Object.hasOwn(o, 'agent') ? { agent: decodeAgentInfo(o['agent'], `${at}.agent`) } : {};
+  return { ...event, ...actions, ...agent };
+}
+
+const SCHEDULES: readonly CheckSchedule[] = ['scoped', 'full', 'realtime'];
+
+/** Checks what an event about the agent says (AgentInfo). */
+function decodeAgentInfo(v: unknown, at: string): AgentInfo {
+  const o = record(v, at, ['version', 'message', 'schedule', 'dropped']);
+  const dropped = array(o['dropped'], `${at}.dropped`).map((d, i): DroppedAlert => {
+    const e = record(d, `${at}.dropped[${i}]`, ['sink', 'id', 'event', 'queued']);
+    return {
+      sink: str(e['sink'], `${at}.dropped[${i}].sink`),
+      id: str(e['id'], `${at}.dropped[${i}].id`),
+      event: oneOf(e['event'], `${at}.dropped[${i}].event`, ALERT_KINDS),
+      queued: time(e['queued'], `${at}.dropped[${i}].queued`),
+    };
+  });
+  return {
+    version: str(o['version'], `${at}.version`),
+    message: str(o['message'], `${at}.message`),
+    schedule: o['schedule'] === null ? null : oneOf(o['schedule'], `${at}.schedule`, SCHEDULES),
+    dropped,
+  };
 }
 
 function decodeOffline(v: unknown, at: string): OfflineInfo {

@@ -3,9 +3,20 @@ import type { FindingJson } from '../verify/report.js';
 
 /**
  * What an alert reports: findings that opened, resolved or are still open (reminder); the site
- * taken offline or brought back; or a test sent by `pkgwatch alert test`.
+ * taken offline or brought back; the agent itself (started, stopping, a check that fails or works
+ * again, the real-time watch degraded, alerts given up on); or a test sent by `pkgwatch alert test`.
  */
-export type AlertKind = 'findings.opened' | 'findings.resolved' | 'findings.reminder' | 'site.offline' | 'site.online' | 'test';
+export type AlertKind =
+  | 'findings.opened'
+  | 'findings.resolved'
+  | 'findings.reminder'
+  | 'site.offline'
+  | 'site.online'
+  | AgentAlertKind
+  | 'test';
+
+/** The kinds about the agent itself; their events carry `agent` (AgentInfo). */
+export type AgentAlertKind = 'agent.started' | 'agent.stopping' | 'run.failed' | 'run.recovered' | 'watch.degraded' | 'alerts.dropped';
 
 /** Every alert kind, in the order the README lists them. */
 export const ALERT_KINDS: readonly AlertKind[] = Object.freeze([
@@ -14,8 +25,48 @@ export const ALERT_KINDS: readonly AlertKind[] = Object.freeze([
   'findings.reminder',
   'site.offline',
   'site.online',
+  'agent.started',
+  'agent.stopping',
+  'run.failed',
+  'run.recovered',
+  'watch.degraded',
+  'alerts.dropped',
   'test',
 ]);
+
+/** The kinds about the agent itself, in ALERT_KINDS order. */
+export const AGENT_ALERT_KINDS: readonly AgentAlertKind[] = Object.freeze(['agent.started', 'agent.stopping', 'run.failed', 'run.recovered', 'watch.degraded', 'alerts.dropped']);
+
+/** True for a kind about the agent itself. */
+export function isAgentKind(kind: AlertKind): kind is AgentAlertKind {
+  return (AGENT_ALERT_KINDS as readonly string[]).includes(kind);
+}
+
+/** The checks a run.failed or run.recovered event can be about. */
+export type CheckSchedule = 'scoped' | 'full' | 'realtime';
+
+/** One delivery the outbox gave up on because it was older than `[alerts] max_age`. */
+export interface DroppedAlert {
+  /** The sink it was for: `email`, `webhook`. */
+  readonly sink: string;
+  /** The id and kind of the event that was not delivered. */
+  readonly id: string;
+  readonly event: AlertKind;
+  /** ISO 8601 time it was queued. */
+  readonly queued: string;
+}
+
+/** What an event about the agent itself says (the agent.*, run.*, watch.* and alerts.* kinds). */
+export interface AgentInfo {
+  /** The agent's pkgwatch version. */
+  readonly version: string;
+  /** What happened, one line: the error of the failed check, what the watcher lost, ... */
+  readonly message: string;
+  /** run.failed and run.recovered: which check; null for the other kinds. */
+  readonly schedule: CheckSchedule | null;
+  /** alerts.dropped: the deliveries given up; empty for the other kinds. */
+  readonly dropped: readonly DroppedAlert[];
+}
 
 /** Whether the site is offline, as of the event: since when and why (null when online). */
 export interface OfflineInfo {
@@ -49,12 +100,14 @@ export interface AlertEvent {
   readonly host: string;
   /** ISO 8601 time the event was made. */
   readonly time: string;
-  /** Sorted by package, then path. Empty for site.online and test. */
+  /** Sorted by package, then path. Empty for site.online, test and the kinds about the agent. */
   readonly findings: readonly FindingJson[];
   /** The site's offline state when the event was made. */
   readonly offline: OfflineInfo;
   /** site.offline and site.online only: each step taken and how it went. */
   readonly actions?: readonly ActionOutcome[];
+  /** The kinds about the agent itself (isAgentKind) only: what happened to it. */
+  readonly agent?: AgentInfo;
 }
 
 /**

@@ -11,6 +11,7 @@ import {
 import { request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
 import type { ResolvedConfig } from '../config/schema.js';
+import { isLoopbackHost, maskUrl } from '../urls.js';
 import type { AlertEvent, AlertSink } from './sink.js';
 import { findingFields } from '../verify/report.js';
 
@@ -27,8 +28,8 @@ const SNIPPET_CHARS = 200;
 
 /**
  * The request body for one event: the public wire format the README documents. Keys in this order,
- * nothing else; `actions` only when the event has them. The same event always gives the same body,
- * so a retry carries the same `id` and signature.
+ * nothing else; `actions` and `agent` only when the event has them. The same event always gives
+ * the same body, so a retry carries the same `id` and signature.
  */
 export function webhookBody(event: AlertEvent): string {
   const body: Record<string, unknown> = {
@@ -43,6 +44,15 @@ export function webhookBody(event: AlertEvent): string {
   if (event.actions !== undefined) {
     body['actions'] = event.actions.map((a) => ({ action: a.action, target: a.target, ok: a.ok, detail: a.detail }));
   }
+  if (event.agent !== undefined) {
+    const a = event.agent;
+    body['agent'] = {
+      version: a.version,
+      message: a.message,
+      schedule: a.schedule,
+      dropped: a.dropped.map((d) => ({ sink: d.sink, id: d.id, event: d.event, queued: d.queued })),
+    };
+  }
   return JSON.stringify(body);
 }
 
@@ -54,8 +64,9 @@ export function signBody(secret: string, body: string): string {
 /**
  * Delivers each event as one POST (maxBatch 1, no gathering). A 2xx answer is delivery; anything
  * else, a redirect, a timeout or a connection error rejects with a message that names the URL
- * (without userinfo or query) but never the secret or header values. No keep-alive: every request
- * has its own connection, closed when it is done, so a dead receiver cannot pile up sockets.
+ * masked (maskUrl: scheme, host and port only), never the secret or header values. No keep-alive:
+ * every request has its own connection, closed when it is done, so a dead receiver cannot pile up
+ * sockets.
  */
 export class WebhookSink implements AlertSink {
   readonly name = 'webhook';
@@ -72,9 +83,13 @@ export class WebhookSink implements AlertSink {
     this.#cfg = cfg;
     this.#url = new URL(cfg.url);
     if (this.#url.protocol !== 'http:' && this.#url.protocol !== 'https:') {
-      throw new Error(`webhook url ${displayUrl(this.#url)}: the scheme must be http or https`);
+      throw new Error(`webhook url ${maskUrl(this.#url)}: the scheme must be http or https`);
     }
-    this.#shown = displayUrl(this.#url);
+    // The config refuses this too (with file and line); a sink built some other way must not either.
+    if (this.#url.protocol === 'http:' && !cfg.allowPlaintext && !isLoopbackHost(this.#url.hostname)) {
+      throw new Error(`webhook url ${maskUrl(this.#url)}: plain http to a host that is not loopback; use https:// or set [alerts.webhook] allow_plaintext = true`);
+    }
+    this.#shown = maskUrl(this.#url);
     const port = this.#url.port !== '' ? this.#url.port : this.#url.protocol === 'https:' ? '443' : '80';
     this.#hostPort = `${this.#url.hostname}:${port}`;
   }
@@ -274,17 +289,11 @@ function errorCode(err: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
-/** A URL for messages: no userinfo, no query (either may hold a credential), no fragment. */
-function displayUrl(url: URL): string {
-  const host = url.port === '' ? url.hostname : `${url.hostname}:${url.port}`;
-  return `${url.protocol}//${host}${url.pathname}${url.search === '' ? '' : '?...'}`;
-}
-
 /** Where a redirect points, for the message; null when there is no usable Location. */
 function redirectTarget(location: string | undefined, base: URL): string | null {
   if (location === undefined || location === '') return null;
   try {
-    return displayUrl(new URL(location, base));
+    return maskUrl(new URL(location, base));
   } catch {
     return null;
   }

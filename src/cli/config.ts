@@ -43,7 +43,7 @@ export function configCommand(y: Argv, done: (code: ExitCode) => void): Argv {
       (s) =>
         configOptions(s)
           .option('json', { describe: 'print JSON instead (units resolved: ms, bytes/s)', type: 'boolean', default: false })
-          .option('show-secrets', { describe: 'print the webhook secret, header values and SMTP password instead of (hidden)', type: 'boolean', default: false }) as unknown as Argv<ConfigShowArgs>,
+          .option('show-secrets', { describe: 'print the webhook secret and header values, and the credentials, path and query of the webhook and SMTP URLs, instead of (hidden)', type: 'boolean', default: false }) as unknown as Argv<ConfigShowArgs>,
       async (args) => done(await runConfigShow(args)),
     )
     .demandCommand(1, 'name a subcommand: `pkgwatch config check` or `pkgwatch config show`');

@@ -1,6 +1,8 @@
 // Checks that look at several keys at once (email needs `to` and a way to send, offline needs
 // something to do), after each key has checked on its own.
+import { isLoopbackHost, maskUrl } from '../urls.js';
 import type { ResolvedConfig } from './schema.js';
+import { quote } from './values.js';
 
 /** One inconsistency: the key to point at (dotted, as in TOML) and what to do about it. */
 export interface CombinationProblem {
@@ -26,6 +28,15 @@ export function combinationProblems(cfg: ResolvedConfig): CombinationProblem[] {
   }
   const w = a.webhook;
   if (w.url === '' && w.secret !== '') add('alerts.webhook.secret', 'has no effect without alerts.webhook.url; set the url or remove the secret');
+  if (w.url !== '' && !w.allowPlaintext) {
+    const u = new URL(w.url);
+    if (u.protocol === 'http:' && !isLoopbackHost(u.hostname)) {
+      add(
+        'alerts.webhook.url',
+        `${quote(maskUrl(u))} is plain http to a host that is not loopback: alerts and header values could be read, changed or dropped on the way; use https://, or set alerts.webhook.allow_plaintext = true if that network is trusted`,
+      );
+    }
+  }
   if (w.url === '' && w.headers.length > 0) add('alerts.webhook.headers', 'have no effect without alerts.webhook.url; set the url or remove the headers');
   const o = cfg.offline;
   if (o.command.length > 0 && o.command[0] === '') add('offline.command', 'the first entry is the program to run and must not be empty');

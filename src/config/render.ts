@@ -1,6 +1,7 @@
 // `config show`: the resolved configuration as commented TOML (every key) or as JSON.
 import type { TomlValue } from 'smol-toml';
 import { CONFIG_KEYS, CONFIG_TABLES, type KeySpec, type ResolvedConfig } from './schema.js';
+import { HIDDEN, maskUrl } from '../urls.js';
 import { isTable } from './values.js';
 
 /** A TOML basic string: `"`, `\` and control characters escaped (TOML forbids them raw). */
@@ -112,30 +113,26 @@ export function configJson(cfg: ResolvedConfig): string {
   return `${JSON.stringify(cfg, null, 2)}\n`;
 }
 
-/** What `config show` prints in place of a secret. */
-export const HIDDEN = '(hidden)';
-
 /**
- * The configuration with its secrets replaced by HIDDEN: the webhook secret, the header values and
- * the SMTP password. `config show` prints this unless `--show-secrets`, so that its output can be
- * pasted into a ticket; the result still loads (every hidden value keeps its type).
+ * The configuration with its secrets replaced by HIDDEN: the webhook secret and header values, and
+ * in the webhook and SMTP URLs the userinfo, path and query (maskUrl). `config show` prints this
+ * unless `--show-secrets`, so that its output can be pasted into a ticket; the result still loads
+ * (every hidden value keeps its type, a masked URL its scheme and host).
  */
 export function redactSecrets(cfg: ResolvedConfig): ResolvedConfig {
   const { email, webhook } = cfg.alerts;
-  let smtp = email.smtp;
-  if (smtp !== '') {
-    const u = new URL(smtp);
-    if (u.password !== '') {
-      u.password = HIDDEN;
-      smtp = u.toString();
-    }
-  }
+  const mask = (url: string): string => (url === '' ? '' : maskUrl(url));
   return {
     ...cfg,
     alerts: {
       ...cfg.alerts,
-      email: { ...email, smtp },
-      webhook: { ...webhook, secret: webhook.secret === '' ? '' : HIDDEN, headers: webhook.headers.map(([k]) => [k, HIDDEN] as const) },
+      email: { ...email, smtp: mask(email.smtp) },
+      webhook: {
+        ...webhook,
+        url: mask(webhook.url),
+        secret: webhook.secret === '' ? '' : HIDDEN,
+        headers: webhook.headers.map(([k]) => [k, HIDDEN] as const),
+      },
     },
   };
 }

@@ -49,6 +49,8 @@ export interface ResolvedConfig {
       readonly from: string;
       /** "" = no SMTP server (then sendmail). */
       readonly smtp: string;
+      /** smtp:// to a host other than loopback may go on in plain text when the server offers no STARTTLS. */
+      readonly allowPlaintext: boolean;
       readonly sendmail: boolean;
       readonly batchMs: number;
       readonly timeoutMs: number;
@@ -56,6 +58,8 @@ export interface ResolvedConfig {
     readonly webhook: {
       /** "" = no webhook. */
       readonly url: string;
+      /** An http:// url to a host other than loopback is accepted. */
+      readonly allowPlaintext: boolean;
       /** "" = unsigned. */
       readonly secret: string;
       readonly headers: readonly (readonly [string, string])[];
@@ -332,7 +336,15 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     type: smtpUrl,
     default: '',
     example: '"smtp://user:pass@mail.example.com:587"',
-    doc: 'The SMTP server: smtp:// (STARTTLS when the server offers it) or smtps:// (TLS), with user:pass@ if it needs a login.',
+    doc: 'The SMTP server: smtp:// (STARTTLS, required unless the host is loopback or allow_plaintext is set) or smtps:// (TLS), with user:pass@ if it needs a login.',
+  }),
+  defineKey({
+    key: 'alerts.email.allow_plaintext',
+    field: 'alerts.email.allowPlaintext',
+    type: booleanValue,
+    default: false,
+    example: 'false',
+    doc: 'Let smtp:// to a host other than loopback go on in plain text (password and alerts readable on the way) when the server offers no STARTTLS.',
   }),
   defineKey({
     key: 'alerts.email.sendmail',
@@ -364,7 +376,15 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     type: httpUrl,
     default: '',
     example: '"https://hooks.example.com/pkgwatch"',
-    doc: 'Where to POST each event as JSON; "" = no webhook.',
+    doc: 'Where to POST each event as JSON; "" = no webhook. http:// only to a loopback host unless allow_plaintext is set.',
+  }),
+  defineKey({
+    key: 'alerts.webhook.allow_plaintext',
+    field: 'alerts.webhook.allowPlaintext',
+    type: booleanValue,
+    default: false,
+    example: 'false',
+    doc: 'Accept an http:// url to a host other than loopback (alerts readable and changeable on the way).',
   }),
   defineKey({
     key: 'alerts.webhook.secret',

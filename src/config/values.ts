@@ -2,6 +2,7 @@
 import { isIP } from 'node:net';
 import { validateDetailed } from 'node-cron';
 import type { TomlValue } from 'smol-toml';
+import { maskUrl } from '../urls.js';
 
 /** The outcome of checking one value: the resolved value, or what is wrong with it. */
 export type Checked<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly problem: string };
@@ -228,16 +229,18 @@ export const addressList = stringList('array of mail addresses', mailboxProblem)
 /** One mail address, or "" for the default. */
 export const addressOrEmpty = stringValue('mail address', (s) => (s === '' ? null : mailboxProblem(s)));
 
+/** What is wrong with a URL; the URL is quoted masked (maskUrl), since it may hold a credential. */
 function urlProblem(s: string, schemes: readonly string[]): string | null {
   if (s === '') return null;
   let u: URL;
   try {
     u = new URL(s);
   } catch {
-    return `${quote(s)} is not a URL (expected ${schemes.map((x) => `${x}//host`).join(' or ')}...)`;
+    // Not echoed: a URL that does not parse may still hold a token.
+    return `is not a URL (expected ${schemes.map((x) => `${x}//host`).join(' or ')}...)`;
   }
-  if (!schemes.includes(u.protocol)) return `${quote(s)}: the scheme must be ${schemes.map((x) => x.slice(0, -1)).join(' or ')}`;
-  if (u.hostname === '') return `${quote(s)} has no host`;
+  if (!schemes.includes(u.protocol)) return `${quote(maskUrl(u))}: the scheme must be ${schemes.map((x) => x.slice(0, -1)).join(' or ')}`;
+  if (u.hostname === '') return `${quote(maskUrl(u))} has no host`;
   return null;
 }
 

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { agentFixture, APP_CONTENT, APP_FILE, isAlert, isKind, startAgent, YEARLY, type AgentToml, type AlertLine } from '../helpers/agent.js';
+import { agentFixture, APP_CONTENT, APP_FILE, isAlert, isKind, startAgent, YEARLY, type AgentToml, type AlertLine, type LogLine } from '../helpers/agent.js';
 import { runCli } from '../helpers/cli.js';
 import { FixtureRoot } from '../helpers/fixture.js';
 import { startHookReceiver, startSmtp, waitUntil } from '../helpers/receivers.js';
@@ -38,31 +38,39 @@ test('webhook: 500s, then kill -9 with alerts pending, restart: every alert arri
   const from = agent.mark();
   fx.write(APP_FILE, TAMPERED);
   const opened = await agent.waitFor<AlertLine>('the opened alert', isAlert('findings.opened'), { from });
-  await agent.waitFor('a failed delivery', (l) => l.kind === 'alert.failed' && l['sink'] === 'webhook' && String(l['error']).includes('HTTP 500'), { from });
+  const failedLine = await agent.waitFor('a failed delivery', (l) => l.kind === 'alert.failed' && l['sink'] === 'webhook' && String(l['error']).includes('HTTP 500'), { from });
+  // The log and status name the receiver without its path (it may be a secret): maskUrl.
+  assert.match(String(failedLine.line['error']), new RegExp(`^HTTP 500 from http://127\\.0\\.0\\.1:${hook.port}/\\(hidden\\): `));
   fx.write(APP_FILE, APP_CONTENT);
   const resolved = await agent.waitFor<AlertLine>('the resolved alert', isAlert('findings.resolved'), { from });
-  // Both are on disk before the agent dies, and the status file the agent writes after each run
-  // carries the last error.
-  await waitUntil('two pending webhook files', () => outboxFiles(stateDir, 'webhook').length === 2);
+  // Both are on disk before the agent dies (after the agent.started event), and the status file
+  // the agent writes after each run carries the last error.
+  await waitUntil('three pending webhook files', () => outboxFiles(stateDir, 'webhook').length === 3);
   await waitUntil('the webhook error in status.json', () => /HTTP 500/.test(readStatus(stateDir)?.alerts.find((a) => a.sink === 'webhook')?.lastError ?? ''));
   const status = await runCli(['status', '--json', '--config', agent.configFile]);
   const sinks = (JSON.parse(status.stdout) as { alerts: { sink: string; pending: number; lastError: string | null }[] }).alerts;
   const webhook = sinks.find((s) => s.sink === 'webhook');
-  assert.equal(webhook?.pending, 2, status.stdout);
+  assert.equal(webhook?.pending, 3, status.stdout);
   assert.match(webhook?.lastError ?? '', /HTTP 500/);
+  assert.doesNotMatch(status.stdout, /\/hook\b/);
   await agent.kill9();
   assert.equal(hook.accepted.length, 0);
   // With the agent down, status still tells what waits in the outbox (read from disk).
   const down = await runCli(['status', '--json', '--config', agent.configFile]);
   const downJson = JSON.parse(down.stdout) as { running: boolean; alerts: { sink: string; pending: number }[] };
   assert.equal(downJson.running, false);
-  assert.equal(downJson.alerts.find((s) => s.sink === 'webhook')?.pending, 2, down.stdout);
+  assert.equal(downJson.alerts.find((s) => s.sink === 'webhook')?.pending, 3, down.stdout);
 
-  // The receiver comes back after three more failures; the restarted agent delivers both.
+  // The receiver comes back after three more failures; the restarted agent delivers both, in order,
+  // after the first start's agent.started (no agent.stopping: kill -9) and before its own.
   hook.failNext(3);
   const again = await startAgent({ t, fx, stateDir, config });
-  await waitUntil('both alerts delivered', () => hook.accepted.length >= 2);
+  await waitUntil('four events delivered', () => hook.accepted.length >= 4);
   const ids = hook.accepted.map((h) => h.id);
+  assert.deepEqual(
+    hook.accepted.map((h) => h.event),
+    ['agent.started', 'findings.opened', 'findings.resolved', 'agent.started'],
+  );
   assert.ok(ids.includes(opened.line.event.id), `opened ${opened.line.event.id} not in ${ids.join(', ')}`);
   assert.ok(ids.includes(resolved.line.event.id));
   const hOpened = hook.accepted.find((h) => h.id === opened.line.event.id);
@@ -76,7 +84,6 @@ test('webhook: 500s, then kill -9 with alerts pending, restart: every alert arri
 test('email: a server that answers 4xx twice, then accepts: one message with the finding; a server that is down, then up', async (t) => {
   const { fx, stateDir } = agentFixture(t);
   const smtp = await startSmtp(t);
-  smtp.failNext(2);
   const agent = await startAgent({
     t,
     fx,
@@ -87,16 +94,20 @@ test('email: a server that answers 4xx twice, then accepts: one message with the
       alerts: { ...FAST, email: { to: ['ops@example.test'], from: 'pkgwatch@web1.test', smtp: `smtp://127.0.0.1:${smtp.port}`, batch: '500ms', timeout: '5s' } },
     },
   });
+  // The agent says it started; then the server fails twice.
+  await waitUntil('the agent.started mail', () => smtp.mails.length === 1);
+  assert.match(smtp.mails[0]?.subject ?? '', /agent started/);
+  smtp.failNext(2);
   const from = agent.mark();
   fx.write(APP_FILE, TAMPERED);
-  await waitUntil('the mail', () => smtp.mails.length === 1);
+  await waitUntil('the mail', () => smtp.mails.length === 2);
   assert.equal(smtp.refused, 2);
   // The agent logs each failure before it tries again: once the delivery is in the log, both are.
   await agent.waitFor('the email delivery', (l) => l.kind === 'alert.delivered' && l['sink'] === 'email', { from });
   const failed = agent.find((l) => l.kind === 'alert.failed' && l['sink'] === 'email', from);
   assert.equal(failed.length, 2, agent.transcript());
   assert.match(String(failed[0]?.['error']), /451/);
-  const mail = smtp.mails[0];
+  const mail = smtp.mails[1];
   assert.ok(mail !== undefined);
   assert.deepEqual(mail.to, ['ops@example.test']);
   assert.match(mail.subject, /web1\.test/);
@@ -121,8 +132,7 @@ test('email: a server that answers 4xx twice, then accepts: one message with the
   fx.write(APP_FILE, 'second tampering\n');
   await down.waitFor('a refused connection', (l) => l.kind === 'alert.failed' && /ECONNREFUSED/.test(String(l['error'])), { from: mark });
   const back = await startSmtp(t, port);
-  await waitUntil('the mail after the server came up', () => back.mails.length >= 1);
-  assert.ok(back.mails.some((m) => m.text.includes(APP_FILE)));
+  await waitUntil('the mail after the server came up', () => back.mails.some((m) => m.text.includes(APP_FILE)));
   await down.stop();
 });
 
@@ -146,6 +156,8 @@ test('a burst of 500 changed files: one email, a bounded number of webhook calls
       },
     },
   });
+  // The agent.started mail first, so that the burst is counted alone.
+  await waitUntil('the agent.started mail', () => smtp.mails.length === 1);
   const from = agent.mark();
   for (const f of files) writeFileSync(fx.path(f.path), `<?php system($_GET["c"]); // ${f.path}\n`);
   // The log caps the findings it prints per line; the webhook carries them all.
@@ -153,19 +165,22 @@ test('a burst of 500 changed files: one email, a bounded number of webhook calls
     const seen = new Set(hook.accepted.filter((h) => h.event === 'findings.opened').flatMap((h) => h.findings.map((f) => f.path)));
     return seen.size === 500;
   });
-  await waitUntil('the mail', () => smtp.mails.length >= 1);
+  await waitUntil('the mail', () => smtp.mails.length >= 2);
   const opened = agent.alerts('findings.opened', from);
   assert.ok(opened.every((o) => hook.accepted.some((h) => h.id === o.event.id)), 'every opened event reached the webhook');
   // The marker before counting mails: the email sink has logged the delivery of every opened event
   // (each delivery is logged after the server accepted its message), so a second message, if
-  // there were one, has arrived.
-  const emailed = (): Set<unknown> => new Set(agent.find((l) => l.kind === 'alert.delivered' && l['sink'] === 'email', from).flatMap((l) => l['ids'] as unknown[]));
+  // there were one, has arrived. The agent.started mail went out on its own before.
+  const openedIds = new Set<unknown>(opened.map((o) => o.event.id));
+  const burstDeliveries = (): LogLine[] => agent.find((l) => l.kind === 'alert.delivered' && l['sink'] === 'email' && (l['ids'] as unknown[]).some((id) => openedIds.has(id)), from);
+  const emailed = (): Set<unknown> => new Set(burstDeliveries().flatMap((l) => l['ids'] as unknown[]));
   await waitUntil('the email sink delivered every opened event', () => opened.every((o) => emailed().has(o.event.id)));
-  assert.equal(smtp.mails.length, 1, smtp.mails.map((m) => m.subject).join('\n'));
-  assert.equal(agent.find((l) => l.kind === 'alert.delivered' && l['sink'] === 'email', from).length, 1, agent.transcript());
+  const burstMails = smtp.mails.filter((m) => !/agent (re)?started/i.test(m.subject));
+  assert.equal(burstMails.length, 1, smtp.mails.map((m) => m.subject).join('\n'));
+  assert.equal(burstDeliveries().length, 1, agent.transcript());
   assert.ok(opened.length <= 10, `${opened.length} opened events for one burst`);
-  assert.ok(hook.requests <= 10, `${hook.requests} webhook calls for one burst`);
-  const mail = smtp.mails[0];
+  assert.ok(hook.requests <= 11, `${hook.requests} webhook calls for one burst (and agent.started)`);
+  const mail = smtp.mails[1];
   assert.match(mail?.subject ?? '', /500/);
   for (const f of files) assert.ok(mail?.text.includes(f.path), `${f.path} missing from the mail`);
   await agent.stop();

@@ -118,6 +118,7 @@ function options(over: Partial<EmailSinkOptions>): EmailSinkOptions {
     to: ['ops@example.com'],
     from: '',
     smtp: '',
+    allowPlaintext: false,
     sendmail: false,
     batchMs: 10_000,
     timeoutMs: 10_000,

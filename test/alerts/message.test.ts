@@ -228,3 +228,50 @@ test('the footer names the host, each event id and its time in UTC', () => {
   const footer = text.slice(text.indexOf('\n-- \n'));
   assert.equal(footer, `\n-- \npkgwatch on web1\nfindings.opened at 2024-01-31T12:00:00.000Z\n  id ${a.id}\nsite.offline at 2024-01-31T12:00:03.000Z\n  id ${b.id}\n`);
 });
+
+function agentEvent(kind: AlertKind, agent: Partial<NonNullable<AlertEvent['agent']>> = {}): AlertEvent {
+  return event(kind, [], { agent: { version: '1.2.3', message: '', schedule: null, dropped: [], ...agent } });
+}
+
+test('events about the agent: a subject that says what happened, each alone and in a batch', () => {
+  assert.equal(subject([agentEvent('agent.started')]), '[pkgwatch] web1: agent started (pkgwatch 1.2.3)');
+  assert.equal(subject([agentEvent('agent.stopping')]), '[pkgwatch] web1: agent STOPPING: nothing is checked until it runs again');
+  assert.equal(subject([agentEvent('agent.stopping'), agentEvent('agent.started')]), '[pkgwatch] web1: agent restarted (pkgwatch 1.2.3)');
+  assert.equal(subject([agentEvent('run.failed', { schedule: 'scoped', message: 'cannot read /var/lib/dpkg/status: EACCES' })]), '[pkgwatch] web1: scoped check FAILED: cannot read /var/lib/dpkg/status: EACCES');
+  assert.equal(subject([agentEvent('run.failed', { schedule: 'scoped' }), agentEvent('run.failed', { schedule: 'full' })]), '[pkgwatch] web1: scoped and full checks FAILED');
+  assert.equal(subject([agentEvent('run.failed', { schedule: 'scoped' }), agentEvent('run.recovered', { schedule: 'scoped' })]), '[pkgwatch] web1: scoped check works again');
+  assert.equal(subject([agentEvent('run.recovered', { schedule: 'full' })]), '[pkgwatch] web1: full check works again');
+  assert.equal(subject([agentEvent('watch.degraded', { message: 'events were lost' })]), '[pkgwatch] web1: real-time watch DEGRADED: events were lost');
+  const drops = [1, 2].map((n) => ({ sink: 'webhook', id: `id-${n}`, event: 'findings.opened' as const, queued: '2024-01-24T12:00:00.000Z' }));
+  assert.equal(subject([agentEvent('alerts.dropped', { dropped: drops })]), '[pkgwatch] web1: 2 alerts DROPPED: not delivered within max_age');
+  // Findings lead; the agent's troubles come before a reminder; good news only when nothing else.
+  assert.equal(subject([event('findings.opened', THREE), agentEvent('run.failed', { schedule: 'full' })]), '[pkgwatch] web1: 3 files changed in libfoo, myapp; full check FAILED');
+  assert.equal(subject([event('findings.reminder', THREE), agentEvent('agent.stopping')]), '[pkgwatch] web1: agent STOPPING: nothing is checked until it runs again; 3 still open');
+  assert.equal(subject([event('findings.resolved', THREE), agentEvent('agent.started')]), '[pkgwatch] web1: 3 findings resolved in libfoo, myapp; agent started');
+});
+
+test('events about the agent in the body: heading, message, what was dropped, and what to do', () => {
+  const drops = [{ sink: 'email', id: 'lost-1', event: 'site.offline' as const, queued: '2024-01-24T12:00:00.000Z' }];
+  const { text } = renderEmail(
+    [
+      agentEvent('run.failed', { schedule: 'scoped', message: 'cannot read /var/lib/dpkg/status: EACCES' }),
+      agentEvent('watch.degraded', { message: 'the inotify watch limit is reached: raise fs.inotify.max_user_watches' }),
+      agentEvent('alerts.dropped', { message: '1 alert could not be delivered', dropped: drops }),
+      agentEvent('agent.stopping', { message: 'pkgwatch 1.2.3 is stopping' }),
+    ],
+    CTX,
+  );
+  assert.ok(text.includes('== The scoped check FAILED at 2024-01-31T12:00:00.000Z ==\ncannot read /var/lib/dpkg/status: EACCES\n'), text);
+  assert.ok(text.includes('== Real-time watch DEGRADED at '), text);
+  assert.ok(text.includes('== 1 alert DROPPED at '), text);
+  assert.ok(text.includes('- email: site.offline lost-1, queued 2024-01-24T12:00:00.000Z'), text);
+  assert.ok(text.includes('== Agent stopping at '), text);
+  const body = flat(text);
+  assert.ok(body.includes('1. Find out why the scoped check fails: `journalctl -u pkgwatch` and `pkgwatch status` on web1.'), body);
+  assert.ok(body.includes('2. Fix what the watcher reported above, then `systemctl reload pkgwatch` on web1.'), body);
+  assert.ok(body.includes('3. If nobody stopped pkgwatch on purpose'), body);
+  assert.ok(body.includes('4. The alerts listed above never arrived'), body);
+  assert.ok(text.includes('alerts.dropped at 2024-01-31T12:00:00.000Z'), 'the footer lists it');
+  // A start alone needs nothing done.
+  assert.ok(renderEmail([agentEvent('agent.started', { message: 'pkgwatch 1.2.3 started' })], CTX).text.includes('== To restore ==\nNothing to do.'));
+});

@@ -203,6 +203,30 @@ test('the file format round-trips every field and rejects what does not match it
   assert.throws(() => decodeEntry(text.replace('"exit 5"}]', '"exit 5","extra":1}]'), 'email', name), /actions\[0\]: unknown field "extra"/);
 });
 
+test('an event about the agent round-trips with its agent info; a bad schedule or dropped entry is rejected', () => {
+  const ev: AlertEvent = {
+    kind: 'alerts.dropped',
+    id: '3f1c2a9e-0000-4000-8000-000000000002',
+    host: 'web1',
+    time: '2024-01-31T12:00:00.000Z',
+    findings: [],
+    offline: { active: false, since: null, reason: null },
+    agent: {
+      version: '0.1.0',
+      message: '1 alert could not be delivered',
+      schedule: null,
+      dropped: [{ sink: 'webhook', id: 'abc', event: 'findings.opened', queued: '2024-01-24T12:00:00.000Z' }],
+    },
+  };
+  const ms = Date.parse('2024-01-31T12:00:01.000Z');
+  const name = entryFileName(ms, ev.id);
+  const text = encodeEntry('email', ms, ev);
+  assert.deepEqual(decodeEntry(text, 'email', name).event, ev);
+  assert.throws(() => decodeEntry(text.replace('"schedule":null', '"schedule":"hourly"'), 'email', name), /agent\.schedule: expected one of scoped, full, realtime/);
+  assert.throws(() => decodeEntry(text.replace('"event":"findings.opened"', '"event":"nope"'), 'email', name), /agent\.dropped\[0\]\.event/);
+  assert.throws(() => decodeEntry(text.replace('"version":"0.1.0",', ''), 'email', name), /agent: field "version" is missing/);
+});
+
 test('open fails, naming the folder, when the outbox folder cannot be created', async (t) => {
   const dir = tempDir(t);
   fs.writeFileSync(path.join(dir, 'state'), '');

@@ -64,7 +64,8 @@ const nullableString = (v: unknown): boolean => v === null || typeof v === 'stri
 function validateBody(parsed: unknown): void {
   assert.ok(isObject(parsed), 'body is a JSON object');
   const hasActions = 'actions' in parsed;
-  keysAre(parsed, ['schema', 'id', 'event', 'host', 'time', 'findings', 'offline', ...(hasActions ? ['actions'] : [])], 'body');
+  const hasAgent = 'agent' in parsed;
+  keysAre(parsed, ['schema', 'id', 'event', 'host', 'time', 'findings', 'offline', ...(hasActions ? ['actions'] : []), ...(hasAgent ? ['agent'] : [])], 'body');
   assert.equal(parsed['schema'], 1);
   assert.equal(typeof parsed['id'], 'string');
   assert.ok((ALERT_KINDS as readonly unknown[]).includes(parsed['event']), `event ${String(parsed['event'])} is a known kind`);
@@ -96,6 +97,17 @@ function validateBody(parsed: unknown): void {
       assert.equal(typeof a['ok'], 'boolean');
     }
   }
+  if (hasAgent) {
+    const agent = parsed['agent'];
+    assert.ok(isObject(agent));
+    keysAre(agent, ['version', 'message', 'schedule', 'dropped'], 'agent');
+    assert.ok(typeof agent['version'] === 'string' && typeof agent['message'] === 'string' && nullableString(agent['schedule']));
+    assert.ok(Array.isArray(agent['dropped']));
+    for (const d of agent['dropped'] as unknown[]) {
+      assert.ok(isObject(d));
+      keysAre(d, ['sink', 'id', 'event', 'queued'], 'dropped');
+    }
+  }
 }
 
 interface Received {
@@ -110,6 +122,8 @@ type Answer = (req: IncomingMessage, res: ServerResponse, n: number) => void;
 
 interface Receiver {
   readonly url: string;
+  /** The url as messages show it (maskUrl): its path hidden. */
+  readonly shown: string;
   readonly port: number;
   readonly received: Received[];
   /** Resolves when the n-th request (1-based) has fully arrived. */
@@ -149,6 +163,7 @@ async function receiver(answer: Answer, secret: string | null = SECRET): Promise
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}/hooks/pkgwatch`,
+    shown: `http://127.0.0.1:${port}/(hidden)`,
     port,
     received,
     arrived: (n) =>
@@ -166,7 +181,7 @@ async function receiver(answer: Answer, secret: string | null = SECRET): Promise
 }
 
 function config(url: string, over: Partial<WebhookConfig> = {}): WebhookConfig {
-  return { url, secret: SECRET, headers: [], timeoutMs: 30_000, ...over };
+  return { url, allowPlaintext: false, secret: SECRET, headers: [], timeoutMs: 30_000, ...over };
 }
 
 /** A port on 127.0.0.1 that nothing listens on (bound, then closed). */
@@ -217,6 +232,51 @@ test('webhookBody is exactly the documented keys, in order; actions only when gi
   const sloppy = { ...OPENED, extra: 1, findings: [{ ...OPENED.findings[0], secretField: 'x' }] } as unknown as AlertEvent;
   validateBody(JSON.parse(webhookBody(sloppy)));
   assert.equal(webhookBody(OPENED), webhookBody(OPENED), 'the same event always gives the same body');
+});
+
+test('an event about the agent carries `agent`: version, message, schedule, dropped', () => {
+  const failed: AlertEvent = {
+    kind: 'run.failed',
+    id: '5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d',
+    host: 'web1.example.com',
+    time: '2024-01-31T12:05:00.000Z',
+    findings: [],
+    offline: ONLINE,
+    agent: { version: '0.1.0', message: 'cannot read /var/lib/dpkg/status: EACCES', schedule: 'scoped', dropped: [] },
+  };
+  const parsed = JSON.parse(webhookBody(failed)) as Record<string, unknown>;
+  validateBody(parsed);
+  assert.equal(parsed['event'], 'run.failed');
+  assert.deepEqual(parsed['agent'], { version: '0.1.0', message: 'cannot read /var/lib/dpkg/status: EACCES', schedule: 'scoped', dropped: [] });
+});
+
+test('http:// to a host that is not loopback is refused unless allow_plaintext; loopback is fine', () => {
+  assert.throws(() => new WebhookSink(config('http://hooks.example.com/services/T0/B0/slack-secret')), {
+    message: 'webhook url http://hooks.example.com/(hidden): plain http to a host that is not loopback; use https:// or set [alerts.webhook] allow_plaintext = true',
+  });
+  for (const url of ['http://hooks.example.com/x', 'http://192.0.2.10/x', 'http://[fd00::1]/x']) assert.throws(() => new WebhookSink(config(url)), /not loopback/);
+  for (const url of ['http://127.0.0.1:9/x', 'http://127.8.9.10/x', 'http://localhost/x', 'http://[::1]:9/x', 'https://hooks.example.com/x']) {
+    assert.equal(new WebhookSink(config(url)).name, 'webhook', url);
+  }
+  assert.equal(new WebhookSink(config('http://hooks.example.com/x', { allowPlaintext: true })).name, 'webhook');
+});
+
+test('errors never show the path, query or userinfo of the url (a Slack-style secret path)', async () => {
+  const r = await receiver((_req, res) => res.writeHead(500).end('no'));
+  const sink = new WebhookSink(config(`http://bob:hunter2@127.0.0.1:${r.port}/services/T000/B000/XXsecretXX?token=qtok`));
+  try {
+    const err = await sink.send([OPENED]).then(
+      () => assert.fail('expected a rejection'),
+      (e: unknown) => e as Error,
+    );
+    assert.equal(err.message, `HTTP 500 from http://(hidden)@127.0.0.1:${r.port}/(hidden)?(hidden): no`);
+    // The request itself went to the whole URL.
+    assert.equal(r.received[0]?.url, '/services/T000/B000/XXsecretXX?token=qtok');
+    assert.equal(r.received[0]?.headers.authorization, `Basic ${Buffer.from('bob:hunter2').toString('base64')}`);
+  } finally {
+    await sink.close();
+    await r.close();
+  }
 });
 
 test('signBody is sha256= and the hex HMAC-SHA256 of the UTF-8 body', () => {
@@ -308,7 +368,7 @@ test('500 rejects with the status and a snippet of the body; the retry carries t
       (e: unknown) => e as Error,
     );
     assert.ok(err instanceof Error);
-    assert.match(err.message, /^HTTP 500 from http:\/\/127\.0\.0\.1:\d+\/hooks\/pkgwatch: database is down\\nretry later\\x07x+\.\.\.$/);
+    assert.match(err.message, /^HTTP 500 from http:\/\/127\.0\.0\.1:\d+\/\(hidden\): database is down\\nretry later\\x07x+\.\.\.$/);
     assert.ok(err.message.length < 400, 'the snippet is short');
     assert.doesNotMatch(err.message, /s3cr3t|correct horse/);
     await sink.send([OPENED]);
@@ -329,7 +389,7 @@ test('a redirect is not followed', async () => {
   const sink = new WebhookSink(config(r.url));
   try {
     await assert.rejects(sink.send([OPENED]), {
-      message: `HTTP 302 from ${r.url} to https://hooks.example.com/new?... (redirects are not followed; set url to the final address)`,
+      message: `HTTP 302 from ${r.shown} to https://(hidden)@hooks.example.com/(hidden)?(hidden) (redirects are not followed; set url to the final address)`,
     });
     assert.equal(r.received.length, 1);
   } finally {
@@ -345,7 +405,7 @@ test('a receiver that never answers: rejects after timeoutMs', async (t) => {
     });
     const sink = new WebhookSink(config(r.url, { timeoutMs }));
     try {
-      await assert.rejects(sink.send([OPENED]), { message: `timed out after ${timeoutMs / 1000} s waiting for ${r.url}` });
+      await assert.rejects(sink.send([OPENED]), { message: `timed out after ${timeoutMs / 1000} s waiting for ${r.shown}` });
       // A timeout that fired before the whole request arrived (a stalled process) tests a slow send instead.
       return { ready: r.received.length === 1, result: null };
     } finally {
@@ -397,7 +457,7 @@ test('a huge error body is cut to a snippet', async () => {
   });
   const sink = new WebhookSink(config(r.url, { timeoutMs: NO_TIMEOUT }));
   try {
-    await assert.rejects(settledBeforeSafetyNet(sink.send([OPENED])), { message: `HTTP 503 from ${r.url}: ${'b'.repeat(200)}...` });
+    await assert.rejects(settledBeforeSafetyNet(sink.send([OPENED])), { message: `HTTP 503 from ${r.shown}: ${'b'.repeat(200)}...` });
   } finally {
     await sink.close();
     await r.close();
@@ -447,7 +507,7 @@ test('close() aborts a hanging request, which rejects; close is idempotent and l
     const sending = sink.send([OPENED]);
     await r.arrived(1);
     await sink.close();
-    await assert.rejects(sending, { message: `webhook sink closed while sending to ${r.url}` });
+    await assert.rejects(sending, { message: `webhook sink closed while sending to ${r.shown}` });
     await sink.close();
     await assert.rejects(sink.send([OPENED]), /webhook sink is closed/);
   } finally {

@@ -20,8 +20,8 @@ const DEFAULTS: ResolvedConfig = {
     retryMinMs: 10_000,
     retryMaxMs: 300_000,
     host: '',
-    email: { to: [], from: '', smtp: '', sendmail: false, batchMs: 10_000, timeoutMs: 30_000 },
-    webhook: { url: '', secret: '', headers: [], timeoutMs: 10_000 },
+    email: { to: [], from: '', smtp: '', allowPlaintext: false, sendmail: false, batchMs: 10_000, timeoutMs: 30_000 },
+    webhook: { url: '', allowPlaintext: false, secret: '', headers: [], timeoutMs: 10_000 },
   },
   offline: {
     enabled: false,
@@ -377,6 +377,37 @@ test('keys that only make sense together: each problem names the file and line o
   ]);
 });
 
+test('an http:// webhook to a host that is not loopback is refused with file and line, url masked; loopback and allow_plaintext are fine', async (t) => {
+  const d = configDir(t);
+  d.writeMain('[alerts.webhook]\nurl = "https://hooks.example.test/x"\n');
+  const drop = d.writeDropIn('20-hook.toml', '# the team\'s relay\n[alerts.webhook]\nurl = "http://ops:pw@hooks.example.test/services/T0/B0/sekret?token=tok"\n');
+  const err = await loadConfig({ file: d.main }).then(
+    () => assert.fail('expected a config error'),
+    (e: unknown) => e as Error,
+  );
+  assert.equal(
+    err.message,
+    `${drop}:3: key 'alerts.webhook.url': 'http://(hidden)@hooks.example.test/(hidden)?(hidden)' is plain http to a host that is not loopback: alerts and header values could be read, changed or dropped on the way; use https://, or set alerts.webhook.allow_plaintext = true if that network is trusted`,
+  );
+  assert.doesNotMatch(err.message, /pw@|sekret|tok\b|ops:/);
+  // allow_plaintext may come from another file; loopback needs nothing.
+  d.writeDropIn('30-trust.toml', '[alerts.webhook]\nallow_plaintext = true\n');
+  assert.equal((await loadConfig({ file: d.main })).alerts.webhook.allowPlaintext, true);
+  for (const url of ['http://127.0.0.1:8080/hook', 'http://localhost/hook', 'http://[::1]/hook']) {
+    const l = configDir(t);
+    l.writeMain(`[alerts.webhook]\nurl = "${url}"\n`);
+    assert.equal((await loadConfig({ file: l.main })).alerts.webhook.url, url);
+  }
+});
+
+test('a URL that does not parse is not echoed in the error (it may hold a token)', async (t) => {
+  const d = configDir(t);
+  d.writeMain('[alerts.webhook]\nurl = "hooks.slack.com/services/T0/B0/sekret"\n');
+  await assertConfigError(loadConfig({ file: d.main }), [
+    `${d.main}:2: key 'alerts.webhook.url': is not a URL (expected http://host or https://host...); example: "https://hooks.example.com/pkgwatch"`,
+  ]);
+});
+
 test('alert and offline values are checked one by one: addresses, URLs, headers, units, statuses', async (t) => {
   const d = configDir(t);
   d.writeMain(
@@ -397,8 +428,8 @@ test('alert and offline values are checked one by one: addresses, URLs, headers,
   const m = d.main;
   await assertConfigError(loadConfig({ file: d.main }), [
     `${m}:2: key 'alerts.email.to': entry 1: 'ops example.test' is not a plain address (local@domain, no name or <>); example: ["ops@example.com"]`,
-    `${m}:3: key 'alerts.email.smtp': 'http://mail.example.test': the scheme must be smtp or smtps; example: "smtp://user:pass@mail.example.com:587"`,
-    `${m}:5: key 'alerts.webhook.url': 'ftp://x': the scheme must be http or https; example: "https://hooks.example.com/pkgwatch"`,
+    `${m}:3: key 'alerts.email.smtp': 'http://mail.example.test/': the scheme must be smtp or smtps; example: "smtp://user:pass@mail.example.com:587"`,
+    `${m}:5: key 'alerts.webhook.url': 'ftp://x/': the scheme must be http or https; example: "https://hooks.example.com/pkgwatch"`,
     `${m}:6: key 'alerts.webhook.headers': header 'Content-Type' is set by pkgwatch; leave it out; example: { Authorization = "Bearer ..." }`,
     `${m}:8: key 'offline.on': entry 2: 'unreadable' is not one of changed, missing, wrong-type, database-changed; example: ["changed", "missing"]`,
     `${m}:9: key 'offline.stop_units': entry 1: 'nginx' is not a unit name such as "nginx.service"; example: ["nginx.service"]`,

@@ -94,21 +94,23 @@ test('configJson is ResolvedConfig as JSON, in schema order, sources last', asyn
   assert.deepEqual(Object.keys(JSON.parse(json) as object), ['root', 'stateDir', 'scope', 'schedule', 'watch', 'ignore', 'alerts', 'offline', 'metrics', 'sources']);
 });
 
-test('config show hides the webhook secret, header values and the SMTP password unless --show-secrets; the output still loads', async (t) => {
+test('config show hides the webhook secret, header values and the credentials, paths and queries of URLs unless --show-secrets; the output still loads', async (t) => {
   const d = configDir(t);
   d.writeMain(
-    '[alerts.email]\nto = ["ops@example.test"]\nsmtp = "smtp://mailer:s3cr3t-pw@mail.example.test:587"\n[alerts.webhook]\nurl = "https://hooks.example.test/x"\nsecret = "hmac-key-123"\nheaders = { Authorization = "Bearer tok-456" }\n',
+    '[alerts.email]\nto = ["ops@example.test"]\nsmtp = "smtp://mailer:s3cr3t-pw@mail.example.test:587"\n[alerts.webhook]\nurl = "https://hookuser:hook-pw@hooks.example.test/services/T0/B0/slack-path-secret?token=query-tok"\nsecret = "hmac-key-123"\nheaders = { Authorization = "Bearer tok-456" }\n',
   );
+  const secrets = ['s3cr3t-pw', 'mailer', 'hmac-key-123', 'tok-456', 'hookuser', 'hook-pw', 'slack-path-secret', 'query-tok'];
   const shown = await runCli(['config', 'show', '--config', d.main]);
   assert.equal(shown.code, 0, shown.stderr);
-  for (const secret of ['s3cr3t-pw', 'hmac-key-123', 'tok-456']) assert.ok(!shown.stdout.includes(secret), `${secret} printed`);
-  assert.match(shown.stdout, /smtp = "smtp:\/\/mailer:\(hidden\)@mail\.example\.test:587"/);
+  for (const secret of secrets) assert.ok(!shown.stdout.includes(secret), `${secret} printed`);
+  assert.match(shown.stdout, /smtp = "smtp:\/\/\(hidden\)@mail\.example\.test:587"/);
+  assert.match(shown.stdout, /url = "https:\/\/\(hidden\)@hooks\.example\.test\/\(hidden\)\?\(hidden\)"/);
   assert.match(shown.stdout, /secret = "\(hidden\)"/);
   const again = path.join(path.dirname(d.main), 'shown.toml');
   writeFileSync(again, shown.stdout);
   assert.equal((await runCli(['config', 'check', '--config', again])).code, 0);
   const json = await runCli(['config', 'show', '--json', '--config', d.main]);
-  assert.ok(!json.stdout.includes('hmac-key-123'));
+  for (const secret of secrets) assert.ok(!json.stdout.includes(secret), `${secret} printed in JSON`);
   const all = await runCli(['config', 'show', '--show-secrets', '--config', d.main]);
-  for (const secret of ['s3cr3t-pw', 'hmac-key-123', 'tok-456']) assert.ok(all.stdout.includes(secret), `${secret} not printed with --show-secrets`);
+  for (const secret of secrets) assert.ok(all.stdout.includes(secret), `${secret} not printed with --show-secrets`);
 });

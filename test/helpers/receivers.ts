@@ -139,6 +139,7 @@ export interface Hook {
   readonly findings: readonly { package: string; path: string; status: string; conffile: boolean; expected: string | null; actual: string | null; detail: string | null }[];
   readonly offline: { readonly active: boolean; readonly since: string | null; readonly reason: string | null };
   readonly actions?: readonly { action: string; target: string; ok: boolean; detail: string }[];
+  readonly agent?: { readonly version: string; readonly message: string; readonly schedule: string | null; readonly dropped: readonly { sink: string; id: string; event: string; queued: string }[] };
 }
 
 /** A running webhook receiver. */
@@ -154,7 +155,20 @@ export interface HookReceiver {
   close(): Promise<void>;
 }
 
-const EVENTS = ['findings.opened', 'findings.resolved', 'findings.reminder', 'site.offline', 'site.online', 'test'];
+const EVENTS = [
+  'findings.opened',
+  'findings.resolved',
+  'findings.reminder',
+  'site.offline',
+  'site.online',
+  'agent.started',
+  'agent.stopping',
+  'run.failed',
+  'run.recovered',
+  'watch.degraded',
+  'alerts.dropped',
+  'test',
+];
 
 /** Asserts a body has exactly the documented webhook schema (README, "Webhook"). */
 export function assertHookSchema(v: unknown): asserts v is Hook {
@@ -162,7 +176,8 @@ export function assertHookSchema(v: unknown): asserts v is Hook {
   const o = v as Record<string, unknown>;
   const keys = Object.keys(o);
   const base = ['schema', 'id', 'event', 'host', 'time', 'findings', 'offline'];
-  assert.deepEqual(keys, o['actions'] === undefined ? base : [...base, 'actions']);
+  assert.deepEqual(keys, [...base, ...(o['actions'] === undefined ? [] : ['actions']), ...(o['agent'] === undefined ? [] : ['agent'])]);
+  if (o['agent'] !== undefined) assert.deepEqual(Object.keys(o['agent'] as object), ['version', 'message', 'schedule', 'dropped']);
   assert.equal(o['schema'], 1);
   assert.match(String(o['id']), /^[0-9a-f-]{36}$/);
   assert.ok(EVENTS.includes(String(o['event'])), `unknown event ${String(o['event'])}`);

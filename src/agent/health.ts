@@ -1,0 +1,114 @@
+// The agent's own health as alert events, on change of state (STYLE 7): its start and stop, a check's
+// first failure and its recovery, each new way the real-time watch degraded, alerts given up on.
+import type { AgentAlertKind, AgentInfo, CheckSchedule, DroppedAlert } from '../alerts/sink.js';
+import type { ResolvedConfig } from '../config/schema.js';
+import { formatDuration } from '../config/values.js';
+import type { WatchDegradedReason } from './log.js';
+
+/** An event about the agent, before it gets its id, host, time and the site's offline state. */
+export interface HealthDraft {
+  readonly kind: AgentAlertKind;
+  readonly agent: AgentInfo;
+}
+
+/** A check that keeps failing: since when, how often, and the first error. */
+interface Streak {
+  readonly since: string;
+  readonly error: string;
+  count: number;
+}
+
+const WATCH_REASON: Record<WatchDegradedReason, string> = {
+  overflow: 'events were lost',
+  'watch-limit': 'the inotify watch limit is reached',
+  error: 'the watcher failed',
+};
+
+/** Names listed in a message before the rest are counted. */
+const LISTED = 5;
+
+function listed(items: readonly string[]): string {
+  const shown = items.slice(0, LISTED).join(', ');
+  return items.length > LISTED ? `${shown} and ${items.length - LISTED} more` : shown;
+}
+
+/**
+ * Decides which of the agent's own troubles become alerts, so that a receiver can tell "all clean"
+ * from "the agent is blind" without being flooded: one `run.failed` per streak of failures of a
+ * check and one `run.recovered` when it runs again; one `watch.degraded` per reason until the
+ * watch is set up anew (reload); one `alerts.dropped` per batch of deliveries given up. Pure: it
+ * keeps the state in memory (a restart starts afresh, after its `agent.started`) and does no I/O.
+ */
+export class AgentHealth {
+  readonly #version: string;
+  readonly #failing = new Map<CheckSchedule, Streak>();
+  readonly #degraded = new Set<WatchDegradedReason>();
+
+  constructor(version: string) {
+    this.#version = version;
+  }
+
+  #draft(kind: AgentAlertKind, message: string, schedule: CheckSchedule | null = null, dropped: readonly DroppedAlert[] = []): HealthDraft {
+    return { kind, agent: { version: this.#version, message, schedule, dropped: [...dropped] } };
+  }
+
+  /** The agent is up and checking: what it checks and how. */
+  started(cfg: ResolvedConfig): HealthDraft {
+    const pkgs = cfg.scope.packages;
+    const scope = pkgs.length === 0 ? 'no scoped packages' : `scope ${pkgs.length === 1 ? '1 package' : `${pkgs.length} packages`} (${listed(pkgs)})`;
+    const watch = cfg.watch.enabled && pkgs.length > 0 ? 'on' : 'off';
+    return this.#draft('agent.started', `pkgwatch ${this.#version} started: ${scope}; real-time watch ${watch}; full check "${cfg.schedule.full}"`);
+  }
+
+  /** The agent is stopping: nothing is checked until it runs again. */
+  stopping(): HealthDraft {
+    return this.#draft('agent.stopping', `pkgwatch ${this.#version} is stopping: nothing is checked and nothing alerted until it runs again`);
+  }
+
+  /** A check could not run: an alert for the first failure of a streak, null for the rest. */
+  runFailed(schedule: CheckSchedule, error: string, now: Date): HealthDraft | null {
+    const streak = this.#failing.get(schedule);
+    if (streak !== undefined) {
+      streak.count++;
+      return null;
+    }
+    this.#failing.set(schedule, { since: now.toISOString(), error, count: 1 });
+    return this.#draft('run.failed', error, schedule);
+  }
+
+  /** A check ran to its end: an alert when it had been failing, else null. */
+  runOk(schedule: CheckSchedule): HealthDraft | null {
+    const streak = this.#failing.get(schedule);
+    if (streak === undefined) return null;
+    this.#failing.delete(schedule);
+    const times = streak.count === 1 ? 'once' : `${streak.count} times`;
+    return this.#draft('run.recovered', `the ${schedule} check runs again; it failed ${times} since ${streak.since}, first with: ${streak.error}`, schedule);
+  }
+
+  /** The watcher lost coverage: an alert the first time for each reason (until resetWatch), else null. */
+  watchDegraded(reason: WatchDegradedReason, detail: string): HealthDraft | null {
+    if (this.#degraded.has(reason)) return null;
+    this.#degraded.add(reason);
+    return this.#draft('watch.degraded', `${WATCH_REASON[reason]}: ${detail}; the scoped schedule covers the gap`);
+  }
+
+  /** The watch was set up anew (configuration reloaded): its problems alert again if they persist. */
+  resetWatch(): void {
+    this.#degraded.clear();
+  }
+
+  /**
+   * Deliveries the outbox gave up on after `maxAgeMs`: one alert for the batch, or null when there is
+   * none. The loss of an alerts.dropped event is not alerted again (it would chain, one per max_age).
+   */
+  dropped(deliveries: readonly DroppedAlert[], maxAgeMs: number): HealthDraft | null {
+    const lost = deliveries.filter((d) => d.event !== 'alerts.dropped');
+    if (lost.length === 0) return null;
+    const bySink = new Map<string, number>();
+    for (const d of lost) bySink.set(d.sink, (bySink.get(d.sink) ?? 0) + 1);
+    const where = [...bySink].map(([sink, n]) => `${n} for ${sink}`).join(', ');
+    const what = lost.length === 1 ? '1 alert' : `${lost.length} alerts`;
+    const were = lost.length === 1 ? 'was' : 'were';
+    return this.#draft('alerts.dropped', `${what} could not be delivered within [alerts] max_age (${formatDuration(maxAgeMs)}) and ${were} given up (${where})`, null, lost);
+  }
+}

@@ -1,0 +1,66 @@
+// AgentHealth: which of the agent's own troubles become alerts, and what they say.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { AgentHealth } from '../../src/agent/health.js';
+import { loadConfigFiles } from '../../src/config/load.js';
+
+const NOW = new Date('2024-01-31T12:00:00.000Z');
+
+test('a streak of failures of one check is one run.failed, and its end one run.recovered', () => {
+  const h = new AgentHealth('1.2.3');
+  assert.equal(h.runOk('scoped'), null, 'a check that never failed recovers from nothing');
+  const first = h.runFailed('scoped', 'cannot read the dpkg status file', NOW);
+  assert.deepEqual(first, { kind: 'run.failed', agent: { version: '1.2.3', message: 'cannot read the dpkg status file', schedule: 'scoped', dropped: [] } });
+  assert.equal(h.runFailed('scoped', 'another error', NOW), null);
+  assert.equal(h.runFailed('scoped', 'another error', NOW), null);
+  // Each check has its own streak.
+  assert.equal(h.runFailed('full', 'the child died', NOW)?.agent.schedule, 'full');
+  assert.equal(h.runOk('realtime'), null);
+  assert.deepEqual(h.runOk('scoped'), {
+    kind: 'run.recovered',
+    agent: {
+      version: '1.2.3',
+      message: 'the scoped check runs again; it failed 3 times since 2024-01-31T12:00:00.000Z, first with: cannot read the dpkg status file',
+      schedule: 'scoped',
+      dropped: [],
+    },
+  });
+  assert.equal(h.runOk('scoped'), null);
+  assert.equal(h.runFailed('scoped', 'again', NOW)?.kind, 'run.failed', 'a new streak alerts again');
+  assert.match(h.runOk('full')?.agent.message ?? '', /failed once since/);
+});
+
+test('a degraded watch alerts once per cause until the watch is set up anew', () => {
+  const h = new AgentHealth('1.2.3');
+  assert.match(h.watchDegraded('watch-limit', 'ENOSPC: raise fs.inotify.max_user_watches')?.agent.message ?? '', /^the inotify watch limit is reached: ENOSPC/);
+  assert.equal(h.watchDegraded('watch-limit', 'ENOSPC again'), null);
+  assert.equal(h.watchDegraded('error', 'cannot watch /srv/x')?.kind, 'watch.degraded');
+  h.resetWatch();
+  assert.equal(h.watchDegraded('watch-limit', 'ENOSPC')?.kind, 'watch.degraded');
+});
+
+test('dropped deliveries are one alert per batch; a dropped alerts.dropped is not alerted again', () => {
+  const h = new AgentHealth('1.2.3');
+  const d = (sink: string, event: 'findings.opened' | 'alerts.dropped', id: string): { sink: string; id: string; event: 'findings.opened' | 'alerts.dropped'; queued: string } => ({
+    sink,
+    id,
+    event,
+    queued: '2024-01-24T12:00:00.000Z',
+  });
+  const draft = h.dropped([d('email', 'findings.opened', 'a'), d('webhook', 'findings.opened', 'a'), d('webhook', 'alerts.dropped', 'x')], 7 * 86_400_000);
+  assert.equal(draft?.kind, 'alerts.dropped');
+  assert.equal(draft?.agent.message, '2 alerts could not be delivered within [alerts] max_age (7d) and were given up (1 for email, 1 for webhook)');
+  assert.deepEqual(draft?.agent.dropped.map((x) => `${x.sink}:${x.id}`), ['email:a', 'webhook:a']);
+  assert.equal(h.dropped([d('webhook', 'alerts.dropped', 'y')], 1000), null);
+  assert.equal(h.dropped([], 1000), null);
+});
+
+test('started and stopping say what runs', async () => {
+  const cfg = await loadConfigFiles({ main: '/nonexistent/pkgwatch.toml', required: false });
+  const h = new AgentHealth('1.2.3');
+  assert.deepEqual(h.started(cfg), {
+    kind: 'agent.started',
+    agent: { version: '1.2.3', message: 'pkgwatch 1.2.3 started: no scoped packages; real-time watch off; full check "30 3 * * 0"', schedule: null, dropped: [] },
+  });
+  assert.match(h.stopping().agent.message, /^pkgwatch 1\.2\.3 is stopping: nothing is checked and nothing alerted until it runs again$/);
+});
