@@ -8,7 +8,10 @@ import { PkgwatchError } from '../errors.js';
 
 export interface Scope {
   readonly db: Database;
-  /** The configured names/patterns that resolve; the scoped run checks these (with dependencies). */
+  /**
+   * The configured names/patterns that resolve, then SELF_PACKAGES that are installed; the scoped
+   * run checks these (with dependencies, as configured).
+   */
   readonly args: readonly string[];
   /** One line per configured name that did not resolve (not installed, unknown). */
   readonly problems: readonly string[];
@@ -19,6 +22,12 @@ export interface Scope {
   /** Host paths of the scoped packages' md5sums and .list files, and of `status`. */
   readonly dbFiles: readonly string[];
 }
+
+/**
+ * Always in the scope when installed, whatever `scope.packages` says: the agent's own code and the
+ * runtime that runs it. An integrity agent whose code can be swapped unseen protects nothing.
+ */
+export const SELF_PACKAGES: readonly string[] = ['pkgwatch', 'nodejs'];
 
 /** Resolves the scope against the database as it is now. Never throws for a bad name: it is a problem. */
 export async function resolveScope(root: string, patterns: readonly string[], withDeps: boolean): Promise<Scope> {
@@ -33,6 +42,10 @@ export async function resolveScope(root: string, patterns: readonly string[], wi
       if (!(err instanceof PkgwatchError)) throw err;
       problems.push(err.message);
     }
+  }
+  for (const name of SELF_PACKAGES) {
+    if (args.includes(name) || !isInstalled(db, name)) continue;
+    args.push(name);
   }
   const packages = args.length === 0 ? [] : selectPackages(db, args, withDeps);
   const diverted = new Map(db.diversions.map((d) => [d.from, d]));
@@ -58,4 +71,14 @@ export async function resolveScope(root: string, patterns: readonly string[], wi
     paths: [...paths],
     dbFiles: [...dbFiles],
   };
+}
+
+/** True when `name` resolves to an installed package (a checkout of pkgwatch has no package). */
+function isInstalled(db: Database, name: string): boolean {
+  try {
+    return selectPackages(db, [name], false).length > 0;
+  } catch (err) {
+    if (err instanceof PkgwatchError) return false;
+    throw err;
+  }
 }

@@ -108,6 +108,31 @@ export function renderConfigToml(cfg: ResolvedConfig): string {
   return `${out.join('\n')}\n`;
 }
 
+/**
+ * The commented configuration the Debian package installs as /etc/pkgwatch/pkgwatch.toml: every
+ * table header, and under it every key commented out at its default with its doc above it, so that
+ * uncommenting one line sets one key. It loads to the built-in defaults as it is.
+ */
+export function renderExampleConfig(): string {
+  const out = [
+    '# pkgwatch configuration. Every key is optional and is shown here commented out, at its default:',
+    '# uncomment a line to set it. Files in conf.d/ beside this one (*.toml, in name order) are read',
+    '# after it and win key by key; put secrets (webhook secret, SMTP password) in a drop-in of mode',
+    '# 0600. `pkgwatch config check` validates the configuration, `pkgwatch config show` prints it',
+    '# resolved, and `systemctl reload pkgwatch` makes the agent re-read it. The agent always adds the',
+    '# installed pkgwatch and nodejs packages to its scope (man pkgwatch, README "The agent").',
+  ];
+  const line = (spec: KeySpec): string[] => [...comment(spec.doc), `#${tomlKey(spec.path[spec.path.length - 1] ?? '')} = ${tomlLiteral(spec.default)}`];
+  for (const spec of CONFIG_KEYS.filter((s) => s.path.length === 1)) out.push('', ...line(spec));
+  for (const table of CONFIG_TABLES) {
+    out.push('', ...comment(table.doc), `[${table.path.map(tomlKey).join('.')}]`);
+    for (const [i, spec] of CONFIG_KEYS.filter((s) => s.path.slice(0, -1).join('.') === table.key).entries()) {
+      out.push(...(i === 0 ? [] : ['']), ...line(spec));
+    }
+  }
+  return `${out.join('\n')}\n`;
+}
+
 /** The resolved configuration as JSON (`config show --json`): ResolvedConfig's fields, units resolved. */
 export function configJson(cfg: ResolvedConfig): string {
   return `${JSON.stringify(cfg, null, 2)}\n`;

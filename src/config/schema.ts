@@ -216,7 +216,7 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     type: packageList,
     default: [],
     example: '["my-django-app", "nginx*"]',
-    doc: 'Packages the scoped check verifies: names or shell-style patterns, as `pkgwatch check` takes them. Empty = no scoped checks.',
+    doc: 'Packages the scoped check verifies: names or shell-style patterns, as `pkgwatch check` takes them. pkgwatch and nodejs, when installed, are always checked too.',
   }),
   defineKey({
     key: 'scope.with_dependencies',

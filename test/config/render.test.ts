@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parse } from 'smol-toml';
 import { loadConfig, loadConfigFiles } from '../../src/config/load.js';
-import { configJson, renderConfigToml } from '../../src/config/render.js';
+import { configJson, renderConfigToml, renderExampleConfig } from '../../src/config/render.js';
 import { CONFIG_KEYS, CONFIG_TABLES } from '../../src/config/schema.js';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -113,4 +113,32 @@ test('config show hides the webhook secret, header values and the credentials, p
   for (const secret of secrets) assert.ok(!json.stdout.includes(secret), `${secret} printed in JSON`);
   const all = await runCli(['config', 'show', '--show-secrets', '--config', d.main]);
   for (const secret of secrets) assert.ok(all.stdout.includes(secret), `${secret} not printed with --show-secrets`);
+});
+
+test('the example config (the package\'s conffile): every key commented out at its default, under its table', async (t) => {
+  const d = configDir(t);
+  const defaults = await loadConfigFiles({ main: d.main, required: false });
+  const text = renderExampleConfig();
+  const lines = text.split('\n');
+  let table = '';
+  const seen = new Map<string, string>();
+  for (const [i, l] of lines.entries()) {
+    const header = /^\[(.+)\]$/.exec(l);
+    if (header?.[1] !== undefined) table = header[1];
+    const key = /^#([a-z_]+) = (.*)$/.exec(l);
+    if (key?.[1] === undefined || key[2] === undefined) continue;
+    const dotted = table === '' ? key[1] : `${table}.${key[1]}`;
+    assert.ok(!seen.has(dotted), `${dotted} appears once`);
+    seen.set(dotted, key[2]);
+    assert.match(lines[i - 1] ?? '', /^# /, `${dotted}: its doc is above it`);
+  }
+  assert.deepEqual([...seen.keys()].sort(), CONFIG_KEYS.map((s) => s.key).sort());
+  // Each value, read back as TOML, is the key's default (as JSON: TOML tables have no prototype).
+  for (const spec of CONFIG_KEYS) assert.equal(JSON.stringify(parse(`v = ${seen.get(spec.key) ?? ''}`)['v']), JSON.stringify(spec.default), spec.key);
+  for (const t2 of CONFIG_TABLES) assert.ok(lines.includes(`[${t2.key}]`), t2.key);
+  // As shipped it resolves to the built-in defaults, and so it does with every key uncommented.
+  d.writeMain(text);
+  assert.deepEqual(await loadConfig({ file: d.main }), { ...defaults, sources: [d.main] });
+  d.writeMain(text.replace(/^#([a-z_]+ = )/gm, '$1'));
+  assert.deepEqual(await loadConfig({ file: d.main }), { ...defaults, sources: [d.main] });
 });

@@ -13,7 +13,7 @@ import { isExecutable, needProgram, output, unitSection } from '../helpers/syste
 const PATH_UNIT = `${REPO_ROOT}systemd/pkgwatch-offline.path`;
 const SERVICE = `${REPO_ROOT}systemd/pkgwatch-offline.service`;
 const NODE = '/usr/bin/node';
-const EXEC_START = `${NODE} /opt/pkgwatch/dist/cli/main.js offline-helper`;
+const EXEC_START = `${NODE} /usr/lib/pkgwatch/dist/cli/main.js offline-helper`;
 /** English messages from the systemd tools. */
 const C_LOCALE = { LC_ALL: 'C' };
 
@@ -35,7 +35,8 @@ test('systemd-analyze verify accepts the path unit and the helper service', asyn
     await writeFile(units[1] as string, (await readFile(SERVICE, 'utf8')).replaceAll(`ExecStart=${NODE} `, `ExecStart=${process.execPath} `));
     t.diagnostic(`${NODE} is absent here: verifying copies whose ExecStart runs ${process.execPath}`);
   }
-  const r = await runProcess(analyze, ['verify', ...units], { env: C_LOCALE });
+  // --man=no: Documentation= names pkgwatch(8), which the package installs, not a checkout.
+  const r = await runProcess(analyze, ['verify', '--man=no', ...units], { env: C_LOCALE });
   if (r.code !== 0 && /not been booted with systemd|Failed to connect to bus|Failed to initialize manager/i.test(r.stderr)) {
     t.skip(`systemd-analyze verify needs a running systemd here: ${r.stderr.trim()}`);
     return;

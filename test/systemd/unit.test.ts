@@ -15,7 +15,7 @@ const TMPFILES = `${REPO_ROOT}systemd/pkgwatch.tmpfiles`;
 /** The ceiling for `systemd-analyze security`'s overall exposure (0 = locked down, 10 = unprotected). */
 const MAX_EXPOSURE = 2.5;
 /** The paths the hook names, which the tests point elsewhere. */
-const INSTALL_DIR = '/opt/pkgwatch';
+const INSTALL_DIR = '/usr/lib/pkgwatch';
 const NODE = '/usr/bin/node';
 /** English messages from the systemd tools. */
 const C_LOCALE = { LC_ALL: 'C' };
@@ -103,7 +103,8 @@ test('systemd-analyze verify accepts the unit', async (t) => {
     await writeFile(unit, (await readFile(UNIT, 'utf8')).replaceAll(`ExecStart=${NODE} `, `ExecStart=${process.execPath} `));
     t.diagnostic(`${NODE} is absent here: verifying a copy whose ExecStart runs ${process.execPath}`);
   }
-  const r = await runProcess(analyze, ['verify', unit], { env: C_LOCALE });
+  // --man=no: Documentation= names pkgwatch(8), which the package installs, not a checkout.
+  const r = await runProcess(analyze, ['verify', '--man=no', unit], { env: C_LOCALE });
   if (r.code !== 0 && /not been booted with systemd|Failed to connect to bus|Failed to initialize manager/i.test(r.stderr)) {
     // Not seen with systemd 252 (verify runs its own manager in test mode), but older ones may need PID 1.
     t.skip(`systemd-analyze verify needs a running systemd here: ${r.stderr.trim()}`);
@@ -208,7 +209,7 @@ test('the dpkg hook has one pre-invoke and one post-invoke, each notifying and e
   assert.match(hookCommand('post-invoke'), /notify dpkg-end \|\| true$/);
 });
 
-test('the dpkg hook succeeds, silently, without /opt/pkgwatch and without node', async (t) => {
+test('the dpkg hook succeeds, silently, without /usr/lib/pkgwatch and without node', async (t) => {
   const dir = await withTmp(t);
   for (const h of readHooks()) {
     const absent = await runHook(h.command, join(dir, 'absent'));
@@ -262,9 +263,11 @@ test('the dpkg hook gives up on a pkgwatch that hangs, even one that ignores SIG
 });
 
 test('real dpkg reads the hook file and its runs succeed with pkgwatch absent, working or broken', async (t) => {
-  // dpkg reads hooks only from /etc/dpkg/dpkg.cfg.d, and the hook names /opt/pkgwatch: both are
+  // dpkg reads hooks only from /etc/dpkg/dpkg.cfg.d, and the hook names /usr/lib/pkgwatch: both are
   // replaced in a private mount namespace, so neither the machine's dpkg configuration nor an
-  // installed pkgwatch is touched. dpkg runs on an empty database of its own.
+  // installed pkgwatch is touched (/usr/lib gets an overlay whose upper layer is a temp dir, so that
+  // the mount point can be made without writing to the machine's /usr/lib). dpkg runs on an empty
+  // database of its own.
   if (process.getuid?.() !== 0) {
     t.skip('needs root (a mount namespace, and dpkg takes its lock)');
     return;
@@ -291,12 +294,17 @@ test('real dpkg reads the hook file and its runs succeed with pkgwatch absent, w
   await writeFile(join(admin, 'available'), '');
   await fakeInstall(join(dir, 'recording'), recorder(log));
   await fakeInstall(join(dir, 'broken'), BROKEN);
-  // $1: the cfg dir, $2: what to mount at /opt/pkgwatch ('' for nothing), then dpkg's arguments.
+  const upper = join(dir, 'usr-lib-upper');
+  const work = join(dir, 'usr-lib-work');
+  await mkdir(upper);
+  await mkdir(work);
+  // $1: the cfg dir, $2: what to mount at /usr/lib/pkgwatch ('' for an empty dir), then dpkg's arguments.
   const script = [
     'set -e',
     'mount --bind "$1" /etc/dpkg/dpkg.cfg.d',
-    'mount -t tmpfs pkgwatch-test /opt',
-    `if [ -n "$2" ]; then mkdir ${INSTALL_DIR}; mount --bind "$2" ${INSTALL_DIR}; fi`,
+    `mount -t overlay pkgwatch-test -o lowerdir=/usr/lib,upperdir=${upper},workdir=${work} /usr/lib`,
+    `mkdir -p ${INSTALL_DIR}`,
+    `if [ -n "$2" ]; then mount --bind "$2" ${INSTALL_DIR}; else mount -t tmpfs pkgwatch-test ${INSTALL_DIR}; fi`,
     'shift 2',
     'exec "$@"',
   ].join('\n');
