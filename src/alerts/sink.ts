@@ -2,16 +2,18 @@
 import type { FindingJson } from '../verify/report.js';
 
 /**
- * What an alert reports: findings that opened, resolved or are still open (reminder); the site
+ * What an alert reports: findings that opened, resolved or are still open (reminder); scoped files
+ * written while no dpkg ran (`file.written`, low severity: findings with status `written`); the site
  * taken offline or brought back; or a test sent by `pkgwatch alert test`.
  */
-export type AlertKind = 'findings.opened' | 'findings.resolved' | 'findings.reminder' | 'site.offline' | 'site.online' | 'test';
+export type AlertKind = 'findings.opened' | 'findings.resolved' | 'findings.reminder' | 'file.written' | 'site.offline' | 'site.online' | 'test';
 
 /** Every alert kind, in the order the README lists them. */
 export const ALERT_KINDS: readonly AlertKind[] = Object.freeze([
   'findings.opened',
   'findings.resolved',
   'findings.reminder',
+  'file.written',
   'site.offline',
   'site.online',
   'test',

@@ -32,6 +32,7 @@ const DPKG_COLUMN: Record<FindingStatus, string> = {
   'wrong-type': '?M5??????',
   unreadable: '?????????',
   'database-changed': '??5??????',
+  written: '?????????',
 };
 
 /** Turns `EACCES: permission denied` into strerror's `Permission denied`. */
@@ -66,6 +67,7 @@ export function renderDebsums(report: VerifyReport, root: string): string {
       case 'changed':
       case 'wrong-type':
       case 'database-changed':
+      case 'written':
         out += `debsums: changed file ${path} (from ${f.package} package)\n`;
         break;
       case 'missing':
@@ -84,7 +86,7 @@ const STATUS_WIDTH = 10;
 /** Text for people: findings grouped by package, then a summary line. */
 export function renderText(report: VerifyReport, colour: boolean, ignored: (f: Finding) => boolean = () => false): string {
   const paint = (code: string, s: string): string => (colour ? `\x1b[${code}m${s}\x1b[0m` : s);
-  const statusColour: Record<FindingStatus, string> = { changed: '31', missing: '31', 'wrong-type': '31', unreadable: '33', 'database-changed': '31' };
+  const statusColour: Record<FindingStatus, string> = { changed: '31', missing: '31', 'wrong-type': '31', unreadable: '33', 'database-changed': '31', written: '33' };
   let out = '';
   let current: string | null = null;
   for (const f of report.findings) {
@@ -111,7 +113,7 @@ export function summaryLine(report: VerifyReport): string {
   if (report.findings.length === 0) return `${head}: no findings`;
   const counts = new Map<FindingStatus, number>();
   for (const f of report.findings) counts.set(f.status, (counts.get(f.status) ?? 0) + 1);
-  const parts = (['changed', 'missing', 'wrong-type', 'unreadable', 'database-changed'] as const)
+  const parts = (['changed', 'missing', 'wrong-type', 'unreadable', 'database-changed', 'written'] as const)
     .filter((k) => counts.has(k))
     .map((k) => `${counts.get(k)} ${k}`);
   const pkgs = new Set(report.findings.map((f) => f.package)).size;

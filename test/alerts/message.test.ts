@@ -228,3 +228,17 @@ test('the footer names the host, each event id and its time in UTC', () => {
   const footer = text.slice(text.indexOf('\n-- \n'));
   assert.equal(footer, `\n-- \npkgwatch on web1\nfindings.opened at 2024-01-31T12:00:00.000Z\n  id ${a.id}\nsite.offline at 2024-01-31T12:00:03.000Z\n  id ${b.id}\n`);
 });
+
+test('file.written: its own subject, a heading per event, and what to do when nobody here wrote the files', () => {
+  const written = [
+    finding('myapp', '/srv/myapp/index.php', { status: 'written', expected: null, actual: null, detail: 'written in place, while no dpkg was running' }),
+    finding('myapp', '/srv/myapp/lib.php', { status: 'written', expected: null, actual: null, detail: 'removed, while no dpkg was running' }),
+  ];
+  assert.equal(subject([event('file.written', written)]), '[pkgwatch] web1: 2 files written outside dpkg in myapp');
+  assert.equal(subject([event('findings.opened', THREE), event('file.written', written)]), '[pkgwatch] web1: 3 files changed in libfoo, myapp; 2 written');
+  const text = renderEmail([event('file.written', written)], CTX).text;
+  assert.ok(text.includes('== 2 files written while no dpkg was running at 2024-01-31T12:00:00.000Z =='), text);
+  assert.ok(text.includes('  path:     /srv/myapp/lib.php'), text);
+  assert.match(flat(text), /If nobody here wrote these files, find out who did/);
+  assert.ok(!text.includes('Nothing to do.'), text);
+});

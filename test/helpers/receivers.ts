@@ -154,7 +154,7 @@ export interface HookReceiver {
   close(): Promise<void>;
 }
 
-const EVENTS = ['findings.opened', 'findings.resolved', 'findings.reminder', 'site.offline', 'site.online', 'test'];
+const EVENTS = ['findings.opened', 'findings.resolved', 'findings.reminder', 'file.written', 'site.offline', 'site.online', 'test'];
 
 /** Asserts a body has exactly the documented webhook schema (README, "Webhook"). */
 export function assertHookSchema(v: unknown): asserts v is Hook {
