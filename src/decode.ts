@@ -99,6 +99,7 @@ const STATUS: Record<FindingStatus, true> = {
   'wrong-type': true,
   unreadable: true,
   'database-changed': true,
+  written: true,
 };
 const STATUSES = Object.keys(STATUS) as FindingStatus[];
 

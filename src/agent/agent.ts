@@ -2,34 +2,36 @@
 // state. One Agent per process; `start`, `reload`, `close` are its lifecycle (STYLE 10).
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { displayPath, fromUtf8, toFsPath } from '../dpkg/bytes.js';
+import { displayPath, fromUtf8 } from '../dpkg/bytes.js';
 import type { BytePath } from '../dpkg/types.js';
 import type { ResolvedConfig } from '../config/schema.js';
 import { compileIgnoreJson } from '../config/ignore.js';
 import type { ActionOutcome, AlertKind } from '../alerts/sink.js';
-import { findingJson, type FindingJson } from '../verify/report.js';
-import { defaultJobs, verify } from '../verify/run.js';
+import type { FindingJson } from '../verify/report.js';
+import { defaultJobs } from '../verify/run.js';
 import { Alerting, alertHost } from './alerting.js';
 import { DpkgGuard } from '../dpkgrun/guard.js';
-import { advanceBaseline, compareSnapshots, databaseFindings, snapshotFromJson, snapshotPackages, snapshotToJson, type DbSnapshot } from '../dpkgrun/dbsnapshot.js';
+import { DbRecord } from './dbrecord.js';
 import { applyRun, dueReminders, type DraftEvent } from './findings.js';
 import { MetricsFeed } from './metricsfeed.js';
 import { runFullCheck } from './fullcheck.js';
 import type { Logger, WatchDegradedReason } from './log.js';
 import { OfflineController } from './offline.js';
 import { offlineInfo } from '../respond/offlinestate.js';
+import { PathClock } from './pathclock.js';
 import { RunQueue, type RunKind } from './runqueue.js';
 import { missedSince, Scheduler } from './scheduler.js';
 import { resolveScope, type Scope } from './scope.js';
 import { sdNotify, watchdogIntervalMs } from './sdnotify.js';
+import { ScopedChecks } from './checks.js';
 import { StateStore, type AgentState, type RunRecord } from './state.js';
 import { composeStatus, writeStatus } from './statusfile.js';
-import { PathWatcher } from '../watch/watcher.js';
+import type { WatchEvent } from '../watch/watcher.js';
+import { ScopeWatchers } from './watchers.js';
+import { WriteAlerts } from './writes.js';
 
 /** How often the dpkg lock and the hook's marker are looked at. */
 const DPKG_POLL_MS = 1000;
-/** Database events wait this long for dpkg's lock to show before they are judged. */
-const DB_SETTLE_MS = 300;
 
 export interface AgentOptions {
   readonly config: ResolvedConfig;
@@ -48,15 +50,14 @@ export class Agent {
   private readonly metrics: MetricsFeed;
   private isIgnored: (p: string) => boolean;
   private scope: Scope | null = null;
-  private baseline: DbSnapshot | null = null;
+  private readonly db: DbRecord;
+  private readonly checks: ScopedChecks;
+  private readonly clock = new PathClock();
+  private readonly writes: WriteAlerts;
   private scheduler: Scheduler | null = null;
-  private watcher: PathWatcher | null = null;
-  private dbWatcher: PathWatcher | null = null;
+  private readonly watchers: ScopeWatchers;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly queue: RunQueue;
-  private dbTimer: NodeJS.Timeout | null = null;
-  /** The dpkg guard's epoch when the first database event of the pending batch was seen. */
-  private dbEpoch: number | null = null;
   private readonly abort = new AbortController();
   private readonly dpkg: DpkgGuard;
   private closed: Promise<void> | null = null;
@@ -76,6 +77,33 @@ export class Agent {
       onChange: () => this.writeStatus(),
     });
     this.queue = new RunQueue({ dpkg: this.dpkg, logger: this.logger, dpkgPollMs: DPKG_POLL_MS, run: (kind, paths) => this.run(kind, paths) });
+    this.db = new DbRecord({
+      dpkg: this.dpkg,
+      scope: () => this.scope,
+      stopping: () => this.stopping,
+      apply: (findings, changes) => {
+        const ids = this.scope?.ids ?? new Set<string>();
+        const summary = { packages: ids.size, files: changes, bytes: 0 };
+        this.apply('realtime', findings, (f) => f.status === 'database-changed' && ids.has(f.package), new Date(), summary, this.clock.mark());
+      },
+    });
+    this.checks = new ScopedChecks({
+      root: () => this.config.root,
+      withDeps: () => this.config.scope.withDependencies,
+      stateDir: opts.config.stateDir,
+      signal: this.abort.signal,
+    });
+    this.watchers = new ScopeWatchers({
+      onFile: (e) => this.onWatchEvent(e),
+      onDatabase: () => this.db.onEvent(),
+      onDegraded: (reason, detail) => this.onWatchDegraded(reason, detail),
+    });
+    this.writes = new WriteAlerts({
+      dpkg: this.dpkg,
+      owners: (p) => this.scope?.owners.get(p) ?? [],
+      isIgnored: (p) => this.isIgnored(p),
+      send: (findings) => this.send([{ kind: 'file.written', id: randomUUID(), time: new Date().toISOString(), findings }]),
+    });
     this.alerting = new Alerting(this.logger, { version: opts.version, offline: () => offlineInfo(this.offline.current) });
     this.metrics = new MetricsFeed({ logger: this.logger, version: opts.version, sinks: () => this.alerting.status() });
     this.offline = new OfflineController({
@@ -100,6 +128,8 @@ export class Agent {
     const loaded = this.store.load();
     this.state = loaded.state;
     if (loaded.warning !== null) this.logger.log({ kind: 'state.corrupt', file: path.join(this.config.stateDir, 'state.json'), detail: loaded.warning });
+    const sizesWarning = this.checks.load();
+    if (sizesWarning !== null) this.logger.log({ kind: 'warning', message: sizesWarning });
     // The outbox before anything can alert: what a previous run left undelivered goes out first.
     await this.alerting.open(this.config);
     this.logger.log({
@@ -111,12 +141,12 @@ export class Agent {
     });
     await this.dpkg.observe();
     await this.offline.start();
-    await this.refreshScope();
+    await this.refreshScope(true);
     await this.metrics.start(this.config);
     this.startSchedules();
     await this.catchUp();
     // dpkg's record as it is now against the kept baseline: what changed while the agent was down.
-    await this.checkDatabase(this.dpkg.epoch);
+    await this.db.check(this.dpkg.epoch);
     this.timers.push(setInterval(() => this.tick(), DPKG_POLL_MS));
     const reminderEvery = Math.min(Math.max(this.config.alerts.reminderMs / 4, 1000), 10 * 60_000);
     this.timers.push(setInterval(() => this.remind(), reminderEvery));
@@ -139,7 +169,7 @@ export class Agent {
     this.alerting.reload(this.config);
     await this.metrics.reload(this.config);
     await this.scheduler?.stop();
-    await this.refreshScope();
+    await this.refreshScope(false);
     this.startSchedules();
     this.writeStatus();
     this.logger.log({ kind: 'agent.reloaded' });
@@ -158,11 +188,11 @@ export class Agent {
     await this.notify('STOPPING=1');
     this.abort.abort(new Error('the agent is stopping'));
     for (const t of this.timers) clearInterval(t);
-    if (this.dbTimer !== null) clearTimeout(this.dbTimer);
+    this.db.close();
+    this.writes.close();
     await Promise.all([
       this.scheduler?.stop(),
-      this.watcher?.close(),
-      this.dbWatcher?.close(),
+      this.watchers.close(),
       queueClosed,
       this.offline.settle(),
       this.metrics.close(),
@@ -177,10 +207,12 @@ export class Agent {
    * with the state in memory: checking on is better than a crash loop; the next save retries.
    */
   private persist(): void {
-    try {
-      this.store.save(this.state);
-    } catch (err) {
-      this.logger.log({ kind: 'warning', message: `${errText(err)}; the agent goes on, the state is kept in memory until a save succeeds` });
+    for (const save of [() => this.store.save(this.state), () => this.checks.save()]) {
+      try {
+        save();
+      } catch (err) {
+        this.logger.log({ kind: 'warning', message: `${errText(err)}; the agent goes on, the state is kept in memory until a save succeeds` });
+      }
     }
   }
 
@@ -188,6 +220,7 @@ export class Agent {
   private tick(): void {
     if (this.stopping) return;
     void this.dpkg.poll(() => this.onDpkgEnd());
+    this.dpkg.checkDuration(this.config.schedule.dpkgMaxRunMs);
     this.offline.poll();
   }
 
@@ -205,57 +238,33 @@ export class Agent {
 
   // ---- scope, watchers, schedules -------------------------------------------------------
 
-  /** Re-reads the database, resolves the scope, points the watchers at it, takes a new baseline. */
-  private async refreshScope(): Promise<void> {
+  /**
+   * Re-reads the database, resolves the scope, points the watchers at it, moves the baseline forward
+   * (`acceptUpgrades`: for packages dpkg upgraded; see advanceBaseline). Returns the packages whose
+   * accepted record changed.
+   */
+  private async refreshScope(acceptUpgrades: boolean): Promise<string[]> {
     const cfg = this.config;
     let scope: Scope;
     try {
       scope = await resolveScope(cfg.root, cfg.scope.packages, cfg.scope.withDependencies);
     } catch (err) {
       this.logger.log({ kind: 'warning', message: `cannot read the dpkg database under ${cfg.root}: ${errText(err)}; real-time checks are off until it can be read` });
-      return;
+      return [];
     }
     for (const p of scope.problems) this.logger.log({ kind: 'warning', message: `scope: ${p}` });
     this.scope = scope;
-    // The baseline moves forward only for packages dpkg visibly changed; it is kept in the state,
-    // so md5sums forged while the agent was down are still found (advanceBaseline).
-    const fresh = await snapshotPackages(scope.db, scope.packages);
-    const touched = this.dpkg.touched;
-    this.baseline = advanceBaseline(
-      this.baseline ?? snapshotFromJson(this.state.baseline ?? null),
-      fresh,
-      (p) => touched.has(p.md5sums.file) || touched.has(p.list.file),
-    );
-    this.state.baseline = snapshotToJson(this.baseline);
+    // The baseline moves forward only for packages whose version or state changed; it is kept in
+    // the state, so md5sums forged while the agent was down are still found (advanceBaseline).
+    const advanced = await this.db.advance(scope, this.state.baseline, acceptUpgrades);
+    this.state.baseline = advanced.json;
+    this.checks.follow(scope);
+    this.clock.keepOnly(new Set(scope.paths.map(displayPath)));
     this.persist();
-    const want = cfg.watch.enabled && scope.packages.length > 0;
-    if (!want) {
-      await this.watcher?.close();
-      await this.dbWatcher?.close();
-      this.watcher = null;
-      this.dbWatcher = null;
-      return;
-    }
-    if (this.watcher === null) {
-      this.watcher = new PathWatcher({
-        root: cfg.root,
-        paths: scope.paths,
-        onEvent: (e) => this.queue.addPath(e.path),
-        onDegraded: (reason, detail) => this.onWatchDegraded(reason, detail),
-      });
-      this.dbWatcher = new PathWatcher({
-        root: '/',
-        paths: scope.dbFiles.map(fromUtf8),
-        onEvent: (e) => this.onDbEvent(e.path),
-        onDegraded: (reason, detail) => this.onWatchDegraded(reason, detail),
-      });
-      await Promise.all([this.watcher.start(), this.dbWatcher.start()]);
-    } else {
-      this.watcher.update(scope.paths);
-      this.dbWatcher?.update(scope.dbFiles.map(fromUtf8));
-    }
-    const stats = this.watcher.stats();
-    this.logger.log({ kind: 'watch.started', dirs: stats.dirs, paths: stats.paths });
+    await this.watchers.follow(cfg.root, cfg.watch.enabled && scope.packages.length > 0 ? scope : null);
+    const stats = this.watchers.stats();
+    if (stats !== null) this.logger.log({ kind: 'watch.started', dirs: stats.dirs, paths: stats.paths });
+    return advanced.changed;
   }
 
   private startSchedules(): void {
@@ -295,49 +304,17 @@ export class Agent {
     this.queue.request('scoped');
   }
 
-  private onDbEvent(file: BytePath): void {
+  /** A scoped path changed: check it now, and note the write (file.written) unless dpkg runs. */
+  private onWatchEvent(e: WatchEvent): void {
     if (this.stopping) return;
-    // Look at dpkg the moment the change is seen: a short dpkg run may be over by the time the
-    // change is judged, and then it must still count (the guard records it).
-    const epoch = this.dpkg.epoch;
-    void this.dpkg.observe().then(() => {
-      // dpkg wrote this file: at its end the package's new record is accepted (advanceBaseline).
-      this.dpkg.noteWrite(toFsPath(file).toString('utf8'));
-      this.dbEpoch ??= epoch;
-      if (this.dbTimer !== null) clearTimeout(this.dbTimer);
-      this.dbTimer = setTimeout(() => {
-        const since = this.dbEpoch ?? this.dpkg.epoch;
-        this.dbTimer = null;
-        this.dbEpoch = null;
-        void this.checkDatabase(since);
-      }, DB_SETTLE_MS);
-    });
-  }
-
-  /** A scoped package's md5sums, .list or Conffiles changed: legitimate only while dpkg runs. */
-  private async checkDatabase(sinceEpoch: number): Promise<void> {
-    const scope = this.scope;
-    const baseline = this.baseline;
-    if (scope === null || baseline === null || this.stopping) return;
-    // While dpkg runs, until its end has been handled (new baseline), and when a dpkg run came and
-    // went since the change was seen, the change is dpkg's own.
-    if (await this.dpkg.busySince(sinceEpoch)) return;
-    const now = await snapshotPackages(scope.db, scope.packages);
-    const changes = compareSnapshots(baseline, now);
-    const findings = databaseFindings(scope.db.root, changes);
-    const started = new Date();
-    this.apply('realtime', findings, (f) => f.status === 'database-changed' && scope.ids.has(f.package), started, {
-      packages: scope.ids.size,
-      files: changes.length,
-      bytes: 0,
-    });
+    this.clock.event(displayPath(e.path));
+    if (this.config.watch.alertWrites) this.writes.note(e.path, e.kind);
+    this.queue.addPath(e.path);
   }
 
   /** dpkg ended: re-read the database, re-resolve the scope, take the new baseline, re-verify. */
   private async onDpkgEnd(): Promise<void> {
-    const before = this.baseline;
-    await this.refreshScope();
-    const changed = before === null || this.baseline === null ? [] : [...new Set(compareSnapshots(before, this.baseline).map((c) => c.package))];
+    const changed = await this.refreshScope(true);
     this.logger.log({ kind: 'dpkg.finished', changedPackages: changed });
     // Files that match their new md5sums raise nothing.
     if ((this.scope?.args.length ?? 0) > 0) this.queue.request('scoped');
@@ -350,6 +327,8 @@ export class Agent {
     const scope = this.scope;
     const started = new Date();
     const epoch = this.dpkg.epoch;
+    // Real-time and scheduled runs overlap: what changed after this mark is judged by later runs.
+    const mark = this.clock.mark();
     // A check that overlapped a dpkg run saw files and md5sums half-changed: its results are
     // dropped and the check is repeated once dpkg has ended.
     const overlapped = async (): Promise<boolean> => {
@@ -368,27 +347,18 @@ export class Agent {
       if (kind === 'full') {
         const r = await runFullCheck(cfg.root, cfg.schedule.fullMaxBytesPerSecond, this.abort.signal);
         if (await overlapped()) return;
-        this.apply(kind, r.findings, (f) => f.status !== 'database-changed', started, r.summary);
+        this.apply(kind, r.findings, (f) => f.status !== 'database-changed', started, r.summary, mark);
         return;
       }
       if (scope === null || scope.args.length === 0) return;
-      const report = await verify({
-        root: cfg.root,
-        packages: scope.args,
-        withDeps: cfg.scope.withDependencies,
-        conffiles: true,
-        jobs: kind === 'realtime' ? 1 : defaultJobs(),
-        paths: paths ?? undefined,
-        signal: this.abort.signal,
-      });
+      const report = await this.checks.check(scope, paths, kind === 'realtime' ? 1 : defaultJobs());
       if (await overlapped()) return;
-      const checked = new Set(report.packages);
+      report.record();
       const shown = paths === null ? null : new Set([...paths].map(displayPath));
-      const covers = (f: { package: string; path: string; status?: string }): boolean =>
-        f.status !== 'database-changed' && checked.has(f.package) && (shown === null || shown.has(f.path));
-      this.apply(kind, report.findings.map(findingJson), covers, started, report.summary);
+      const covers = (f: FindingJson): boolean => f.status !== 'database-changed' && report.packages.has(f.package) && (shown === null || shown.has(f.path));
+      this.apply(kind, report.findings, covers, started, report.summary, mark);
       // The schedule also covers dpkg's record, for when the watcher is off or missed an event.
-      if (kind === 'scoped') await this.checkDatabase(epoch);
+      if (kind === 'scoped') await this.db.check(epoch);
     } catch (err) {
       if (this.stopping) return;
       this.logger.log({ kind: 'run.failed', schedule: kind, error: errText(err) });
@@ -399,16 +369,21 @@ export class Agent {
     }
   }
 
-  /** Turns one run's findings into state transitions and alerts, and records the run. */
+  /**
+   * Turns one run's findings into state transitions and alerts, and records the run. A path that
+   * changed after the run's `mark` is not resolved by it: a later check judges it.
+   */
   private apply(
     kind: RunKind,
     findings: readonly FindingJson[],
     covers: (f: FindingJson) => boolean,
     started: Date,
     summary: { packages: number; files: number; bytes: number },
+    mark: number,
   ): void {
     const now = new Date();
-    const applied = applyRun(this.state.findings, { covers: (f) => covers(f as FindingJson), findings }, now, { isIgnored: this.isIgnored });
+    const fresh = (f: FindingJson): boolean => covers(f) && !this.clock.changedSince(f.path, mark);
+    const applied = applyRun(this.state.findings, { covers: (f) => fresh(f as FindingJson), findings }, now, { isIgnored: this.isIgnored });
     const reminded = dueReminders(applied.open, now, this.config.alerts.reminderMs);
     this.state.findings = reminded.open;
     const incomplete = findings.some((f) => f.status === 'unreadable');
@@ -464,29 +439,14 @@ export class Agent {
 
   /** The confirming re-check before going offline: what still fails, or null when dpkg ran meanwhile. */
   private async reverify(findings: readonly FindingJson[]): Promise<FindingJson[] | null> {
-    const cfg = this.config;
     const scope = this.scope;
-    const baseline = this.baseline;
     if (scope === null) throw new Error('the dpkg database could not be read');
     const epoch = this.dpkg.epoch;
     if (this.dpkg.running || (await this.dpkg.observe())) return null;
     const out: FindingJson[] = [];
     const files = findings.filter((f) => f.status !== 'database-changed');
-    if (files.length > 0) {
-      const report = await verify({
-        root: cfg.root,
-        packages: scope.args,
-        withDeps: cfg.scope.withDependencies,
-        conffiles: true,
-        jobs: 1,
-        paths: new Set(files.map((f) => fromUtf8(f.path))),
-        signal: this.abort.signal,
-      });
-      out.push(...report.findings.map(findingJson));
-    }
-    if (baseline !== null && findings.some((f) => f.status === 'database-changed')) {
-      out.push(...databaseFindings(scope.db.root, compareSnapshots(baseline, await snapshotPackages(scope.db, scope.packages))));
-    }
+    if (files.length > 0) out.push(...(await this.checks.check(scope, new Set(files.map((f) => fromUtf8(f.path))), 1)).findings);
+    if (findings.some((f) => f.status === 'database-changed')) out.push(...(await this.db.findings(scope)));
     if (await this.dpkg.busySince(epoch)) return null;
     return out;
   }
@@ -499,7 +459,7 @@ export class Agent {
       scope: this.scope,
       state: this.state,
       nextRun: (name) => this.scheduler?.nextRun(name) ?? null,
-      watch: this.watcher?.stats() ?? null,
+      watch: this.watchers.stats(),
       dpkgRunning: this.dpkg.running,
       alerts: this.alerting.status(),
       offline: { ...this.offline.current, confirming: this.offline.pending },

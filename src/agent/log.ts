@@ -101,6 +101,14 @@ export const LOG_PRIORITY: Readonly<Record<LogKind, LogPriority>> = Object.freez
   warning: 4,
 });
 
+/**
+ * The priority of one event: its kind's, except that a `file.written` alert is a notice (a write
+ * that may be harmless; a changed file is alerted as findings.opened on its own).
+ */
+export function eventPriority(e: LogEvent): LogPriority {
+  return e.kind === 'alert' && e.event.kind === 'file.written' ? 5 : LOG_PRIORITY[e.kind];
+}
+
 const LEVEL: Record<LogPriority, string> = { 2: 'critical', 3: 'error', 4: 'warning', 5: 'notice', 6: 'info' };
 
 /** Items (findings, packages) listed by name in a text line; the rest are counted (`and N more`). */
@@ -140,6 +148,7 @@ const ALERT_HEAD: Record<AlertEvent['kind'], string> = {
   'findings.opened': 'ALERT: findings opened',
   'findings.resolved': 'findings resolved',
   'findings.reminder': 'REMINDER: findings still open',
+  'file.written': 'scoped files written outside dpkg',
   'site.offline': 'ALERT: site taken offline',
   'site.online': 'site back online',
   'agent.started': 'agent started',
@@ -258,7 +267,7 @@ export function eventText(e: LogEvent): string {
 /** The JSON rendering of an event: `{"time","priority","kind",...fields}`, alerts capped at JSON_ALERT_LIMIT findings. */
 export function eventJson(e: LogEvent, time: Date): string {
   const { kind, ...fields } = e;
-  const head = { time: time.toISOString(), priority: LOG_PRIORITY[kind], kind };
+  const head = { time: time.toISOString(), priority: eventPriority(e), kind };
   if (e.kind === 'alert') {
     const all = e.event.findings;
     const event = { ...e.event, findings: all.slice(0, JSON_ALERT_LIMIT) };
@@ -306,7 +315,7 @@ export class Logger {
 
   /** Writes one event as one line. */
   log(e: LogEvent): void {
-    const priority = LOG_PRIORITY[e.kind];
+    const priority = eventPriority(e);
     const prefix = this.#journal ? `<${priority}>` : '';
     if (this.#format === 'json') {
       this.#write(`${prefix}${eventJson(e, this.#now())}\n`);

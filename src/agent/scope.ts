@@ -6,6 +6,12 @@ import { selectPackages } from '../dpkg/select.js';
 import type { BytePath, Database, PackageRecord } from '../dpkg/types.js';
 import { PkgwatchError } from '../errors.js';
 
+/** A scoped package that owns a path, and whether the path is one of its conffiles. */
+export interface PathOwner {
+  readonly package: string;
+  readonly conffile: boolean;
+}
+
 export interface Scope {
   readonly db: Database;
   /**
@@ -19,6 +25,8 @@ export interface Scope {
   readonly ids: ReadonlySet<string>;
   /** Every path of the scoped packages on the checked system (listed, and divert-to paths). */
   readonly paths: readonly BytePath[];
+  /** The scoped packages each of `paths` belongs to (a divert-to path: the diverted package). */
+  readonly owners: ReadonlyMap<BytePath, readonly PathOwner[]>;
   /** Host paths of the scoped packages' md5sums and .list files, and of `status`. */
   readonly dbFiles: readonly string[];
 }
@@ -50,17 +58,27 @@ export async function resolveScope(root: string, patterns: readonly string[], wi
   const packages = args.length === 0 ? [] : selectPackages(db, args, withDeps);
   const diverted = new Map(db.diversions.map((d) => [d.from, d]));
   const paths = new Set<BytePath>();
+  const owners = new Map<BytePath, PathOwner[]>();
+  const own = (p: BytePath, owner: PathOwner): void => {
+    paths.add(p);
+    const list = owners.get(p);
+    if (list === undefined) owners.set(p, [owner]);
+    else if (!list.some((o) => o.package === owner.package)) list.push(owner);
+  };
   const dbFiles = new Set<string>([path.join(db.admindir, 'status')]);
   for (const pkg of packages) {
     const files = await loadPackageFiles(db, pkg);
+    const id = packageId(pkg);
+    const conffiles = new Set(pkg.conffiles.map((c) => c.path));
     dbFiles.add(files.md5sumsFile);
     dbFiles.add(files.listFile);
     for (const p of files.list ?? []) {
-      paths.add(p);
+      const owner = { package: id, conffile: conffiles.has(p) };
+      own(p, owner);
       const d = diverted.get(p);
-      if (d !== undefined && d.by !== pkg.name) paths.add(d.to);
+      if (d !== undefined && d.by !== pkg.name) own(d.to, owner);
     }
-    for (const c of pkg.conffiles) paths.add(c.path);
+    for (const c of conffiles) own(c, { package: id, conffile: true });
   }
   return {
     db,
@@ -69,6 +87,7 @@ export async function resolveScope(root: string, patterns: readonly string[], wi
     packages,
     ids: new Set(packages.map(packageId)),
     paths: [...paths],
+    owners,
     dbFiles: [...dbFiles],
   };
 }

@@ -58,7 +58,7 @@ export interface AgentState {
   lastRuns: { scoped?: RunRecord; full?: RunRecord; realtime?: RunRecord };
   /** ISO time each schedule last ran or was due and run, for catch-up after downtime. */
   lastDue: { scoped?: string; full?: string };
-  /** dpkg's record of the scoped packages as last accepted (src/agent/dbsnapshot.ts snapshotToJson). */
+  /** dpkg's record of the scoped packages as last accepted (src/dpkgrun/dbsnapshot.ts snapshotToJson). */
   baseline?: unknown;
 }
 

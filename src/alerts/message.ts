@@ -100,6 +100,7 @@ function summarize(events: readonly AlertEvent[]): string {
   const opened = latestOf(events, 'findings.opened');
   const reminder = latestOf(events, 'findings.reminder');
   const resolved = latestOf(events, 'findings.resolved');
+  const written = latestOf(events, 'file.written');
   const site = lastSiteEvent(events);
   const hasTest = events.some((e) => e.kind === 'test');
   const wentOffline = site?.kind === 'site.offline' ? site : undefined;
@@ -125,6 +126,8 @@ function summarize(events: readonly AlertEvent[]): string {
     main = `reminder: ${plural(reminder.length, 'finding')} still open in ${packageList(reminder)}`;
   } else if (resolved.length > 0) {
     main = `${plural(resolved.length, 'finding')} resolved in ${packageList(resolved)}`;
+  } else if (written.length > 0) {
+    main = `${plural(written.length, 'file')} written outside dpkg in ${packageList(written)}`;
   } else if (cameOnline) {
     main = 'site back online';
   } else if (good[0] !== undefined) {
@@ -141,6 +144,7 @@ function summarize(events: readonly AlertEvent[]): string {
   if ((opened.length > 0 || agentLeads) && reminder.length > 0) extras.push(`${reminder.length} still open`);
   if ((opened.length > 0 || wentOffline !== undefined || reminder.length > 0 || agentLeads) && resolved.length > 0) extras.push(`${resolved.length} resolved`);
   for (const n of [...trouble, ...good]) if (n !== lead) extras.push(n.brief);
+  if (written.length > 0 && !main.includes('written outside dpkg')) extras.push(`${written.length} written`);
   if (cameOnline && !main.startsWith('site back online')) extras.push('site back online');
   if (hasTest && main !== 'test alert') extras.push('test alert');
   return [main, ...extras].join('; ');
@@ -166,6 +170,8 @@ function eventTitle(e: AlertEvent, n: number): string {
       return `${plural(n, 'finding')} resolved`;
     case 'findings.reminder':
       return `Reminder: ${plural(n, 'finding')} still open`;
+    case 'file.written':
+      return `${plural(n, 'file')} written while no dpkg was running`;
     case 'site.offline':
       return 'Site taken offline';
     case 'site.online':
@@ -347,7 +353,9 @@ function renderRestore(events: readonly AlertEvent[], host: string): string[] {
     out.push(...wrap('   It refuses while findings are open; --force overrides.', '', '   '));
   }
   if (events.some((e) => e.kind === 'test')) out.push('This is a test sent by `pkgwatch alert test`.');
-  if (step === 0) out.push('Nothing to do.');
+  if (step === 0 && events.some((e) => e.kind === 'file.written')) {
+    out.push(...wrap('If nobody here wrote these files, find out who did: their content may have been swapped and swapped back before it was checked (a PHP opcache keeps what it read).', '', ''));
+  } else if (step === 0) out.push('Nothing to do.');
   return out;
 }
 

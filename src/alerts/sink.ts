@@ -2,7 +2,8 @@
 import type { FindingJson } from '../verify/report.js';
 
 /**
- * What an alert reports: findings that opened, resolved or are still open (reminder); the site
+ * What an alert reports: findings that opened, resolved or are still open (reminder); scoped files
+ * written while no dpkg ran (`file.written`, low severity: findings with status `written`); the site
  * taken offline or brought back; the agent itself (started, stopping, a check that fails or works
  * again, the real-time watch degraded, alerts given up on); or a test sent by `pkgwatch alert test`.
  */
@@ -10,6 +11,7 @@ export type AlertKind =
   | 'findings.opened'
   | 'findings.resolved'
   | 'findings.reminder'
+  | 'file.written'
   | 'site.offline'
   | 'site.online'
   | AgentAlertKind
@@ -23,6 +25,7 @@ export const ALERT_KINDS: readonly AlertKind[] = Object.freeze([
   'findings.opened',
   'findings.resolved',
   'findings.reminder',
+  'file.written',
   'site.offline',
   'site.online',
   'agent.started',

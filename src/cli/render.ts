@@ -34,6 +34,7 @@ const DPKG_COLUMN: Record<FindingStatus, string> = {
   'wrong-type': '?M5??????',
   unreadable: '?????????',
   'database-changed': '??5??????',
+  written: '?????????',
 };
 
 /** Turns `EACCES: permission denied` into strerror's `Permission denied`. */
@@ -68,6 +69,7 @@ export function renderDebsums(report: VerifyReport, root: string): string {
       case 'changed':
       case 'wrong-type':
       case 'database-changed':
+      case 'written':
         out += `debsums: changed file ${path} (from ${f.package} package)\n`;
         break;
       case 'missing':
@@ -131,7 +133,7 @@ export function renderText(report: VerifyReport, opts: TextOptions = {}): string
   const colour = opts.colour ?? false;
   const ignored = opts.ignored ?? ((): boolean => false);
   const paint = (code: string, s: string): string => (colour ? `\x1b[${code}m${s}\x1b[0m` : s);
-  const statusColour: Record<FindingStatus, string> = { changed: '31', missing: '31', 'wrong-type': '31', unreadable: '33', 'database-changed': '31' };
+  const statusColour: Record<FindingStatus, string> = { changed: '31', missing: '31', 'wrong-type': '31', unreadable: '33', 'database-changed': '31', written: '33' };
   const shown = report.findings.filter((f) => opts.showIgnored === true || !ignored(f));
   const lines = opts.verbose === true ? new Map(shown.map((f) => [f, 0])) : collapseMissing(shown);
   let out = '';
@@ -172,7 +174,7 @@ export function summaryLine(report: VerifyReport, ignored: (f: Finding) => boole
   if (counted.length === 0) return `${head}: no findings${tail}`;
   const counts = new Map<FindingStatus, number>();
   for (const f of counted) counts.set(f.status, (counts.get(f.status) ?? 0) + 1);
-  const parts = (['changed', 'missing', 'wrong-type', 'unreadable', 'database-changed'] as const)
+  const parts = (['changed', 'missing', 'wrong-type', 'unreadable', 'database-changed', 'written'] as const)
     .filter((k) => counts.has(k))
     .map((k) => `${(counts.get(k) ?? 0).toLocaleString('en-US')} ${k}`);
   const pkgs = new Set(counted.map((f) => f.package)).size;

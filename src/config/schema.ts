@@ -32,8 +32,15 @@ export interface ResolvedConfig {
   readonly root: string;
   readonly stateDir: string;
   readonly scope: { readonly packages: readonly string[]; readonly withDependencies: boolean };
-  readonly schedule: { readonly scoped: string; readonly full: string; readonly splayMs: number; readonly fullMaxBytesPerSecond: number };
-  readonly watch: { readonly enabled: boolean };
+  readonly schedule: {
+    readonly scoped: string;
+    readonly full: string;
+    readonly splayMs: number;
+    readonly fullMaxBytesPerSecond: number;
+    /** 0 = never warn. */
+    readonly dpkgMaxRunMs: number;
+  };
+  readonly watch: { readonly enabled: boolean; readonly alertWrites: boolean };
   readonly ignore: { readonly paths: readonly string[] };
   readonly alerts: {
     readonly reminderMs: number;
@@ -89,8 +96,8 @@ export interface ResolvedConfig {
   readonly sources: readonly string[];
 }
 
-/** Finding statuses that can take the site offline. */
-export type OfflineStatus = Exclude<FindingStatus, 'unreadable'>;
+/** Finding statuses that can take the site offline (a write alone, `written`, never does). */
+export type OfflineStatus = Exclude<FindingStatus, 'unreadable' | 'written'>;
 export const OFFLINE_STATUSES: readonly OfflineStatus[] = ['changed', 'missing', 'wrong-type', 'database-changed'];
 
 /** Who runs the offline actions: the agent itself, the privileged helper unit, or `auto` (the agent when it runs as root). */
@@ -259,12 +266,28 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     doc: 'Limit the full check to reading this many MB (10^6 bytes) per second; 0 = unthrottled.',
   }),
   defineKey({
+    key: 'schedule.dpkg_max_run',
+    field: 'schedule.dpkgMaxRunMs',
+    type: duration({ allowZero: true }),
+    default: '30m',
+    example: '"30m"',
+    doc: "Checks wait while dpkg runs (its lock held, or the hook's marker); when that lasts longer than this, log a warning, and again after each further period. \"0\" = never.",
+  }),
+  defineKey({
     key: 'watch.enabled',
     field: 'watch.enabled',
     type: booleanValue,
     default: true,
     example: 'true',
     doc: 'Watch files in real time (inotify) and check them as soon as they change.',
+  }),
+  defineKey({
+    key: 'watch.alert_writes',
+    field: 'watch.alertWrites',
+    type: booleanValue,
+    default: true,
+    example: 'true',
+    doc: 'Alert (file.written, low severity) every write to a scoped file while no dpkg runs, even when its content is right again by the time it is checked.',
   }),
   defineKey({
     key: 'ignore.paths',

@@ -104,6 +104,12 @@ function infoBases(pkg: PackageRecord, format: number): string[] {
   return bases;
 }
 
+/** sha256 of Conffiles entries as `path value` lines, sorted (bytes as in the status file). */
+function conffilesDigest(conffiles: ReadonlyMap<BytePath, string>): string {
+  const lines = [...conffiles].map(([p, v]) => `${p} ${v}`).sort();
+  return sha256(Buffer.from(lines.join('\n'), 'latin1'));
+}
+
 function conffileValue(c: Conffile): string {
   return `${c.md5 ?? 'newconffile'}${c.obsolete ? ' obsolete' : ''}${c.removeOnUpgrade ? ' remove-on-upgrade' : ''}`;
 }
@@ -142,14 +148,13 @@ export async function snapshotPackages(db: Database, pkgs: readonly PackageRecor
       ]);
       const rec = current.get(id);
       const conffiles = new Map((rec?.conffiles ?? []).map((c) => [c.path, conffileValue(c)]));
-      const lines = [...conffiles].map(([p, v]) => `${p} ${v}`).sort();
       states[i] = {
         package: id,
         md5sums,
         list,
         record: rec === undefined ? null : `${rec.want} ${rec.flag} ${rec.state} ${rec.version}`,
         conffiles,
-        conffilesSha256: sha256(Buffer.from(lines.join('\n'), 'latin1')),
+        conffilesSha256: conffilesDigest(conffiles),
       };
     }
   };
@@ -217,19 +222,78 @@ export function compareSnapshots(before: DbSnapshot, after: DbSnapshot): DbChang
   return out;
 }
 
+/** `state version` of a record (`want flag state version`): what changes when dpkg installs, upgrades or removes. */
+function stateAndVersion(record: string | null): string | null {
+  return record === null ? null : record.split(' ').slice(2).join(' ');
+}
+
+/** The md5 part of a Conffiles value (`md5 [obsolete] [remove-on-upgrade]`); null for `newconffile`. */
+function conffileMd5(value: string): string | null {
+  const md5 = value.split(' ')[0] ?? '';
+  return md5 === 'newconffile' ? null : md5;
+}
+
 /**
- * The baseline after dpkg may have run. A package is taken as it is `now` when it is new, when its
- * status record (want, flag, state, version) changed, or when `touchedByDpkg` says dpkg wrote its
- * files; every other package keeps its old baseline, so a change dpkg did not make stays a
- * finding, even one made while the agent was down. Packages not in `now` leave the baseline.
+ * Conffiles as dpkg records them now, except that an entry whose hash changed keeps the accepted
+ * hash: flags (`obsolete`), entries added or dropped are bookkeeping dpkg does for other packages
+ * too (a conffile taken over), a new hash at the same version and state is not.
  */
-export function advanceBaseline(old: DbSnapshot | null, now: DbSnapshot, touchedByDpkg: (p: PackageDbState) => boolean = () => false): DbSnapshot {
+function keepConffileHashes(before: ReadonlyMap<BytePath, string>, now: ReadonlyMap<BytePath, string>): Map<BytePath, string> {
+  const out = new Map<BytePath, string>();
+  for (const [p, v] of now) {
+    const old = before.get(p);
+    const a = old === undefined ? null : conffileMd5(old);
+    const b = conffileMd5(v);
+    out.set(p, old !== undefined && a !== null && b !== null && a !== b ? old : v);
+  }
+  return out;
+}
+
+/** Options of advanceBaseline. */
+export interface AdvanceOptions {
+  /**
+   * Accept new content for packages whose state or version changed: after a dpkg run, and at
+   * start-up (what changed while the agent was down). False on a reload, where nothing dpkg did is
+   * pending: only packages new to the scope are taken as they are.
+   */
+  readonly acceptUpgrades: boolean;
+}
+
+/**
+ * The baseline after dpkg may have run (or at start-up, or on a reload). Packages new to the scope
+ * are taken as they are `now`. A package whose state or version changed (an install, upgrade,
+ * removal) is taken as it is now when `acceptUpgrades`. Every other package keeps its accepted
+ * md5sums, .list and Conffiles hashes, whoever wrote the new ones: dpkg never rewrites them without
+ * a change of version or state, and a process that holds dpkg's lock (or plants the hook's marker)
+ * is not dpkg. Its `want` and `flag` (`apt-mark hold`) are taken as they are now. So a forged
+ * md5sums stays a finding, even one written while dpkg ran or while the agent was down. Packages
+ * not in `now` leave the baseline.
+ */
+export function advanceBaseline(old: DbSnapshot | null, now: DbSnapshot, opts: AdvanceOptions): DbSnapshot {
   if (old === null) return now;
   const packages = new Map<string, PackageDbState>();
   for (const [id, fresh] of now.packages) {
     const before = old.packages.get(id);
-    const accept = before === undefined || now.statusError !== null || old.statusError !== null || before.record !== fresh.record || touchedByDpkg(fresh);
-    packages.set(id, accept ? fresh : { ...before, md5sums: { ...before.md5sums, file: fresh.md5sums.file }, list: { ...before.list, file: fresh.list.file } });
+    if (before === undefined || now.statusError !== null || old.statusError !== null) {
+      packages.set(id, fresh);
+      continue;
+    }
+    const upgraded = stateAndVersion(before.record) !== stateAndVersion(fresh.record);
+    if (upgraded && opts.acceptUpgrades) {
+      packages.set(id, fresh);
+      continue;
+    }
+    const conffiles = upgraded ? new Map(before.conffiles) : keepConffileHashes(before.conffiles, fresh.conffiles);
+    packages.set(id, {
+      package: id,
+      md5sums: { ...before.md5sums, file: fresh.md5sums.file },
+      list: { ...before.list, file: fresh.list.file },
+      // Only a change of want or flag is taken from the record; a version or state change without
+      // acceptUpgrades stays a finding.
+      record: upgraded || fresh.record === null ? before.record : fresh.record,
+      conffiles,
+      conffilesSha256: conffilesDigest(conffiles),
+    });
   }
   return { takenAt: now.takenAt, statusFile: now.statusFile, statusError: now.statusError, packages };
 }

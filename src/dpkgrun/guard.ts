@@ -15,19 +15,22 @@ export interface DpkgGuardOptions {
   readonly report: (e: DpkgGuardEvent) => void;
   /** Called when the agent's view of dpkg changes (for the status file). */
   readonly onChange: () => void;
+  /** The wall clock in ms; Date.now by default. */
+  readonly now?: () => number;
 }
 
 /**
  * `running` is set at the first sighting of a dpkg run, however short, and cleared only after the
  * end has been handled (the caller re-read the database). `epoch` counts the runs seen, so a check
- * can tell that one came and went while it ran. `touched` holds the database files written while
- * dpkg ran: their packages' new records are dpkg's own.
+ * can tell that one came and went while it ran.
  */
 export class DpkgGuard {
   running = false;
   epoch = 0;
-  readonly touched = new Set<string>();
   private ending = false;
+  /** Date.now() when the current run was first seen, and when it was last reported as long. */
+  private since = 0;
+  private warned = 0;
 
   constructor(private readonly opts: DpkgGuardOptions) {}
 
@@ -42,6 +45,8 @@ export class DpkgGuard {
     const active = lock || readDpkgMarker(this.opts.stateDir()).running;
     if (active && !this.running) {
       this.running = true;
+      this.since = this.opts.now?.() ?? Date.now();
+      this.warned = this.since;
       this.epoch++;
       this.opts.report({ kind: 'dpkg.started', source: lock ? 'lock' : 'hook' });
       this.opts.onChange();
@@ -54,9 +59,20 @@ export class DpkgGuard {
     return this.running || (await this.observe()) || this.epoch !== epoch;
   }
 
-  /** A database file changed: noted as dpkg's own while dpkg runs. */
-  noteWrite(hostPath: string): void {
-    if (this.running) this.touched.add(hostPath);
+  /**
+   * While dpkg has been seen running for longer than `maxMs` (0: never), reports a warning, and
+   * again after each further `maxMs`: checks wait all that time, and whoever holds dpkg's lock (or
+   * planted the hook's marker) can change files meanwhile without a finding.
+   */
+  checkDuration(maxMs: number): void {
+    if (!this.running || maxMs <= 0) return;
+    const now = this.opts.now?.() ?? Date.now();
+    if (now - this.warned < maxMs) return;
+    this.warned = now;
+    this.opts.report({
+      kind: 'warning',
+      message: `dpkg has been running for ${span(now - this.since)} (since ${new Date(this.since).toISOString()}; [schedule] dpkg_max_run is ${span(maxMs)}): checks wait until it ends. If no package operation is under way, find what holds ${this.opts.admindir()}/lock (fuser -v) or remove a stale ${this.opts.stateDir()}/dpkg-running`,
+    });
   }
 
   /**
@@ -71,8 +87,15 @@ export class DpkgGuard {
     } finally {
       this.ending = false;
       this.running = false;
-      this.touched.clear();
       this.opts.onChange();
     }
   }
+}
+
+/** `45 s`, `31 min`, `2 h 5 min`. */
+function span(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  if (s < 120) return `${s} s`;
+  const min = Math.floor(s / 60);
+  return min < 120 ? `${min} min` : `${Math.floor(min / 60)} h ${min % 60} min`;
 }

@@ -1,7 +1,7 @@
 // A worker's batch logic: checks paths, hashes small files per batch and big files in groups, so
 // multi-lane hashing always has several files to work on at once.
 import { closeSync } from 'node:fs';
-import { isOpened, judgeDigest, type CheckOutcome, type PathChecker } from './check.js';
+import { isOpened, judgeDigest, sizeDiffers, type CheckOutcome, type PathChecker } from './check.js';
 import type { FdHasher } from './md5.js';
 import { LANES } from './md5simd.js';
 import type { BatchProblem, BatchRequest, BatchResult } from './protocol.js';
@@ -28,9 +28,11 @@ export class BatchRunner {
   private bigBytes = 0;
   private bigMax = 0;
 
+  /** `sizes`: batches carry known sizes, and results report the sizes of files that verified. */
   constructor(
     private readonly checker: PathChecker,
     private readonly hasher: FdHasher,
+    private readonly sizes = false,
   ) {}
 
   /** Number of big files waiting to be hashed. */
@@ -39,7 +41,7 @@ export class BatchRunner {
   }
 
   run(req: BatchRequest): BatchResult {
-    const out = new Collector();
+    const out = new Collector(this.sizes);
     const small: Pending[] = [];
     for (let k = 0; k < req.paths.length; k++) {
       const i = req.base + k;
@@ -54,6 +56,14 @@ export class BatchRunner {
       const opened = this.checker.open(path);
       if (!isOpened(opened)) {
         out.add(i, opened);
+        continue;
+      }
+      // A big file whose size is not the one on record is changed without being read; a small one
+      // is hashed still (it costs nothing, and the finding then carries the md5 found).
+      const known = req.sizes?.[k] ?? -1;
+      if (known >= 0 && opened.size !== known && opened.size >= BIG_FILE_BYTES) {
+        closeSync(opened.fd);
+        out.add(i, sizeDiffers(known, opened.size));
         continue;
       }
       const p = { i, fd: opened.fd, size: opened.size, md5 };
@@ -75,7 +85,7 @@ export class BatchRunner {
 
   /** Hashes every big file still held. */
   flush(id: number): BatchResult {
-    const out = new Collector();
+    const out = new Collector(this.sizes);
     this.hashBig(out);
     return out.result(id, 0);
   }
@@ -94,7 +104,12 @@ export class BatchRunner {
     group.sort((a, b) => b.size - a.size);
     try {
       const r = this.hasher.hashFds(group.map((p) => p.fd));
-      group.forEach((p, k) => out.add(p.i, judgeDigest(p.md5, r.digests[k] ?? new Error('no digest'), r.bytes[k] ?? 0)));
+      group.forEach((p, k) => {
+        const o = judgeDigest(p.md5, r.digests[k] ?? new Error('no digest'), r.bytes[k] ?? 0);
+        out.add(p.i, o);
+        // The bytes that matched the md5 are the file's size: what a later check compares with.
+        if (o.status === null) out.verify(p.i, o.bytes);
+      });
     } finally {
       for (const p of group) closeSync(p.fd);
     }
@@ -104,8 +119,15 @@ export class BatchRunner {
 class Collector {
   readonly problems: BatchProblem[] = [];
   readonly regular: number[] = [];
+  readonly verified: number[] = [];
   bytes = 0;
   completed = 0;
+
+  constructor(private readonly sizes: boolean) {}
+
+  verify(i: number, size: number): void {
+    if (this.sizes) this.verified.push(i, size);
+  }
 
   add(i: number, o: CheckOutcome): void {
     this.completed++;
@@ -114,6 +136,6 @@ class Collector {
   }
 
   result(id: number, deferred: number): BatchResult {
-    return { id, completed: this.completed, deferred, problems: this.problems, bytes: this.bytes, regular: this.regular };
+    return { id, completed: this.completed, deferred, problems: this.problems, bytes: this.bytes, regular: this.regular, verified: this.verified };
   }
 }

@@ -4,9 +4,10 @@ import type { BytePath } from '../dpkg/types.js';
 /**
  * The ways a packaged path can fail verification. The verifier produces the first four; the agent
  * adds `database-changed`: dpkg's own record of a package (md5sums, .list, Conffiles) changed while
- * no dpkg was running.
+ * no dpkg was running; and `written`, only in `file.written` alerts: the file was written while no
+ * dpkg was running, whatever its content is now.
  */
-export type FindingStatus = 'changed' | 'missing' | 'wrong-type' | 'unreadable' | 'database-changed';
+export type FindingStatus = 'changed' | 'missing' | 'wrong-type' | 'unreadable' | 'database-changed' | 'written';
 
 /** The kind of filesystem object found where a regular file belongs. */
 export type FileKind =

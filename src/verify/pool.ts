@@ -8,6 +8,8 @@ import type { BatchProblem, BatchRequest, BatchResult, FlushRequest, WorkerInit 
 export interface PoolItem {
   readonly path: BytePath;
   readonly md5: string | null;
+  /** With sizes on: the size the file had when it last verified with this md5 (absent or -1: none). */
+  readonly size?: number;
 }
 
 /** Progress after each finished batch. */
@@ -22,6 +24,8 @@ export interface PoolResult {
   readonly problems: ReadonlyMap<number, BatchProblem>;
   /** Indexes of existence-only items that are regular files. */
   readonly regular: ReadonlySet<number>;
+  /** With sizes on: the size of each hashed item that verified, by index. */
+  readonly verified: ReadonlyMap<number, number>;
   readonly bytes: number;
 }
 
@@ -48,6 +52,7 @@ export class CheckPool {
   private readonly slots: Slot[] = [];
   private readonly problems = new Map<number, BatchProblem>();
   private readonly regular = new Set<number>();
+  private readonly verified = new Map<number, number>();
   private next = 0;
   private nextId = 0;
   private completed = 0;
@@ -64,6 +69,8 @@ export class CheckPool {
     jobs: number,
     private readonly onProgress?: (p: PoolProgress) => void,
     maxBytesPerSecond = 0,
+    /** Pass known sizes to the workers (PoolItem.size) and collect the sizes of files that verified. */
+    private readonly sizes = false,
   ) {
     this.done = new Promise<PoolResult>((res, rej) => {
       this.resolve = res;
@@ -73,7 +80,7 @@ export class CheckPool {
     this.done.catch(() => undefined);
     const workers = Math.max(1, jobs);
     // A throttle is shared evenly: each worker keeps to its part of the rate.
-    const init: WorkerInit = { root, maxBytesPerSecond: maxBytesPerSecond > 0 ? maxBytesPerSecond / workers : 0 };
+    const init: WorkerInit = { root, maxBytesPerSecond: maxBytesPerSecond > 0 ? maxBytesPerSecond / workers : 0, sizes };
     for (let k = 0; k < workers; k++) {
       // Workers allocate little but short-lived objects; a small young generation keeps RSS down.
       const worker = new Worker(new URL('./worker.js', import.meta.url), {
@@ -140,12 +147,16 @@ export class CheckPool {
     const end = Math.min(this.items.length, this.next + size);
     const paths: BytePath[] = [];
     const md5s: string[] = [];
+    const sizes: number[] = [];
     for (let i = this.next; i < end; i++) {
       const it = this.items[i] as PoolItem;
       paths.push(it.path);
       md5s.push(it.md5 ?? '');
+      if (this.sizes) sizes.push(it.size ?? -1);
     }
-    const req: BatchRequest = { type: 'batch', id: this.nextId++, base: this.next, paths, md5s };
+    const req: BatchRequest = this.sizes
+      ? { type: 'batch', id: this.nextId++, base: this.next, paths, md5s, sizes }
+      : { type: 'batch', id: this.nextId++, base: this.next, paths, md5s };
     this.next = end;
     s.inFlight++;
     s.worker.postMessage(req);
@@ -156,6 +167,7 @@ export class CheckPool {
     s.deferred = res.deferred;
     for (const p of res.problems) this.problems.set(p.i, p);
     for (const i of res.regular) this.regular.add(i);
+    for (let k = 0; k + 1 < res.verified.length; k += 2) this.verified.set(res.verified[k] as number, res.verified[k + 1] as number);
     this.bytes += res.bytes;
     this.completed += res.completed;
     this.onProgress?.({ itemsDone: this.completed, itemsTotal: this.items.length, bytesDone: this.bytes });
@@ -166,7 +178,7 @@ export class CheckPool {
   private maybeFinish(): void {
     if (this.settled || !this.closed || this.completed < this.items.length) return;
     this.settled = true;
-    this.resolve({ problems: this.problems, regular: this.regular, bytes: this.bytes });
+    this.resolve({ problems: this.problems, regular: this.regular, verified: this.verified, bytes: this.bytes });
   }
 
   private fail(err: Error): void {

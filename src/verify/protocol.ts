@@ -7,6 +7,8 @@ export interface WorkerInit {
   readonly root: string;
   /** This worker's share of the hashing throttle in bytes per second; 0 = unthrottled. */
   readonly maxBytesPerSecond: number;
+  /** Batches carry known sizes, and results the sizes of files that verified (BatchResult.verified). */
+  readonly sizes: boolean;
 }
 
 /** A batch of paths to check: `md5s[k]` empty means check existence only. */
@@ -17,6 +19,11 @@ export interface BatchRequest {
   readonly base: number;
   readonly paths: readonly BytePath[];
   readonly md5s: readonly string[];
+  /**
+   * With WorkerInit.sizes: the size each file had when it last verified with this md5, or -1.
+   * A big file (1 MiB or more) of another size is changed, and is never read.
+   */
+  readonly sizes?: readonly number[];
 }
 
 /** Hash the big files the worker still holds. */
@@ -45,4 +52,6 @@ export interface BatchResult {
   readonly bytes: number;
   /** Run-wide indexes of existence-only paths that are regular files. */
   readonly regular: readonly number[];
+  /** With WorkerInit.sizes: pairs of run-wide index and size of each hashed file that verified. */
+  readonly verified: readonly number[];
 }

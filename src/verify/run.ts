@@ -25,12 +25,25 @@ export interface VerifyRequest {
   readonly paths?: ReadonlySet<BytePath> | undefined;
   /** Hash at most this many bytes per second in all (0 or absent: unthrottled). */
   readonly maxBytesPerSecond?: number | undefined;
+  /**
+   * The size each file had when it last verified, by the path checked (the agent keeps them): a
+   * file of 1 MiB or more whose md5 is still the recorded one but whose size differs is `changed`
+   * without being read (`actual` null; `detail` gives both sizes). Smaller files are hashed anyway.
+   * When given, the report's `verifiedSizes` holds the sizes of the files that verified in this run.
+   */
+  readonly sizes?: ReadonlyMap<BytePath, KnownSize> | undefined;
   /** Aborting stops the workers and rejects with the signal's reason. */
   readonly signal?: AbortSignal | undefined;
   readonly onProgress?: ((p: VerifyProgress) => void) | undefined;
 }
 
 /** Where a run is, for progress displays. */
+/** A file's size when it last verified against `md5`. */
+export interface KnownSize {
+  readonly md5: string;
+  readonly size: number;
+}
+
 export interface VerifyProgress {
   readonly packagesDone: number;
   readonly packagesTotal: number;
@@ -52,6 +65,8 @@ export interface VerifyReport {
   readonly findings: readonly Finding[];
   readonly warnings: readonly DbWarning[];
   readonly summary: VerifySummary;
+  /** With VerifyRequest.sizes: each hashed file that verified, by the path checked, with its md5 and size. */
+  readonly verifiedSizes: ReadonlyMap<BytePath, KnownSize> | null;
 }
 
 /** Default for --jobs: one hashing thread per core. */
@@ -70,7 +85,8 @@ export async function verify(req: VerifyRequest): Promise<VerifyReport> {
   const started = performance.now();
   let progress: ((p: PoolProgress) => void) | undefined;
   req.signal?.throwIfAborted();
-  const pool = new CheckPool(req.root, req.jobs, (p) => progress?.(p), req.maxBytesPerSecond ?? 0);
+  const sizes = req.sizes;
+  const pool = new CheckPool(req.root, req.jobs, (p) => progress?.(p), req.maxBytesPerSecond ?? 0, sizes !== undefined);
   const onAbort = (): void => pool.abort(req.signal?.reason instanceof Error ? req.signal.reason : new Error('verification aborted'));
   req.signal?.addEventListener('abort', onAbort, { once: true });
   try {
@@ -85,7 +101,16 @@ export async function verify(req: VerifyRequest): Promise<VerifyReport> {
       if (items.length === 0) return;
       queued += items.length;
       lastItems.push(queued - 1);
-      pool.add(items);
+      if (sizes === undefined) {
+        pool.add(items);
+        return;
+      }
+      pool.add(
+        items.map((it) => {
+          const known = sizes.get(it.path);
+          return { path: it.path, md5: it.md5, size: known !== undefined && known.md5 === it.md5 ? known.size : -1 };
+        }),
+      );
     };
     await mapLimit(selected, LOAD_CONCURRENCY, async (pkg) => {
       const files = await loadPackageFiles(db, pkg);
@@ -110,6 +135,14 @@ export async function verify(req: VerifyRequest): Promise<VerifyReport> {
     const result = await pool.done;
     const plan = planner.plan();
     const collected = collectFindings(plan, result.problems, result.regular);
+    let verifiedSizes: Map<BytePath, KnownSize> | null = null;
+    if (sizes !== undefined) {
+      verifiedSizes = new Map();
+      for (const [i, size] of result.verified) {
+        const it = plan.items[i];
+        if (it?.md5 != null) verifiedSizes.set(it.path, { md5: it.md5, size });
+      }
+    }
     return {
       packages: selected.map(packageId),
       findings: collected.findings,
@@ -120,6 +153,7 @@ export async function verify(req: VerifyRequest): Promise<VerifyReport> {
         bytes: result.bytes,
         durationMs: Math.round(performance.now() - started),
       },
+      verifiedSizes,
     };
   } finally {
     req.signal?.removeEventListener('abort', onAbort);

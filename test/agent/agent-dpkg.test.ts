@@ -1,9 +1,10 @@
-// The agent's dpkg guard, as a real process: files and md5sums changed together while dpkg runs (its
-// lock held, or the hook's marker) raise nothing; the same change without dpkg, or an md5sums
-// rewritten alone, is "database-changed".
+// The agent's dpkg guard, as a real process: an upgrade (files, md5sums and version changed together)
+// while dpkg runs (its lock held, or the hook's marker) raises nothing; the same change without dpkg,
+// an md5sums rewritten alone, or files and md5sums rewritten under the lock at the same version, is
+// "database-changed".
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { runCli } from '../helpers/cli.js';
 import type { FixtureRoot } from '../helpers/fixture.js';
@@ -28,10 +29,19 @@ import {
 /** main.py as version 2.0 of the package ships it. */
 const UPGRADED = 'print("hello from app 2.0")\n';
 
-/** What an upgrade of `app` does to the disk: the new file, then the new md5sums (as dpkg writes them). */
+/** A new file and an md5sums that matches it, the version unchanged: a forgery, whoever holds the lock. */
+function forgeApp(fx: FixtureRoot, content = UPGRADED): void {
+  fx.write(APP_FILE, content);
+  writeFileSync(fx.infoFile('app', 'md5sums'), appMd5sums(content));
+}
+
+/** What an upgrade of `app` does to the disk: the new file, the new md5sums, then the new version in status. */
 function upgradeApp(fx: FixtureRoot): void {
-  fx.write(APP_FILE, UPGRADED);
-  writeFileSync(fx.infoFile('app', 'md5sums'), appMd5sums(UPGRADED));
+  forgeApp(fx);
+  const status = readFileSync(fx.statusFile, 'latin1');
+  const upgraded = status.replace(/(Package: app\n(?:.+\n)*?)Version: 1\.0-1\n/, '$1Version: 2.0-1\n');
+  assert.notEqual(upgraded, status, "app's stanza has Version: 1.0-1");
+  writeFileSync(fx.statusFile, upgraded, 'latin1');
 }
 
 const GUARD_CONFIG = { scope: { packages: ['app'] }, schedule: { scoped: EVERY_2S, full: YEARLY }, watch: { enabled: true } };
@@ -116,7 +126,7 @@ test('agent: file and md5sums changed together with no dpkg running: database-ch
   const agent = await startAgent({ t, fx, config: { ...GUARD_CONFIG, schedule: { scoped: YEARLY, full: YEARLY } } });
   await agent.waitFor('the start-up scoped run', isRunFinished('scoped', 'clean'));
   const from = agent.mark();
-  upgradeApp(fx);
+  forgeApp(fx);
   const alert = await agent.waitFor<AlertLine>(
     'an alert with a database-changed finding',
     (l) => isAlert('findings.opened')(l) && l.event.findings.some((f) => f.status === 'database-changed'),
@@ -143,6 +153,25 @@ test('agent: an md5sums rewritten alone with no dpkg running: database-changed',
   writeFileSync(fx.infoFile('app', 'md5sums'), appMd5sums('the backdoor to come\n'));
   const alert = await agent.waitFor<AlertLine>('findings.opened', isAlert('findings.opened'), { from });
   assert.deepEqual(alert.line.event.findings.map(withoutDetail), [MD5SUMS_CHANGED], agent.transcript());
+  await agent.stop();
+});
+
+test('agent: a backdoor and its md5sums line written while a process holds the dpkg lock, version unchanged: database-changed once the lock is gone', async (t) => {
+  const { fx, stateDir } = agentFixture(t);
+  const agent = await startGuarded(t, fx, stateDir);
+  const locked = agent.mark();
+  const lock = await holdLock(t, path.join(fx.admindir, 'lock'));
+  await agent.waitFor('dpkg.started', isKind('dpkg.started'), { from: locked });
+  forgeApp(fx, '<?php system($_GET["c"]);\n');
+  await agent.waitFor('a deferred run', isKind('run.deferred'), { from: locked });
+  const released = agent.mark();
+  await lock.release();
+  const finished = await agent.waitFor<LogLine & { changedPackages: string[] }>('dpkg.finished', isKind('dpkg.finished'), { from: released });
+  assert.deepEqual(finished.line.changedPackages, [], 'the forged record is not the new baseline');
+  const alert = await agent.waitFor<AlertLine>('findings.opened', isAlert('findings.opened'), { from: finished.index });
+  assert.deepEqual(alert.line.event.findings.map(withoutDetail), [MD5SUMS_CHANGED], agent.transcript());
+  // The file matches the forged line, so nothing else is reported; and writes under the lock are dpkg's time.
+  assert.deepEqual(agent.alerts('file.written'), [], agent.transcript());
   await agent.stop();
 });
 

@@ -1,11 +1,12 @@
-// RunQueue: real-time paths gathered until events pause (with a cap), one run at a time, real-time
-// before scoped before full, coalescing, waiting while dpkg runs, requeueing, close. Timers and the
-// clock are mocked, so nothing here depends on how fast the machine is.
+// RunQueue: real-time paths gathered until events pause (with a cap), scheduled runs one at a time
+// (scoped before full) with real-time checks beside them, coalescing, waiting while dpkg runs,
+// requeueing, close. Timers and the clock are mocked, so nothing here depends on how fast the
+// machine is.
 import assert from 'node:assert/strict';
 import { mock, test, type TestContext } from 'node:test';
 import type { BytePath } from '../../src/dpkg/types.js';
 import type { LogEvent, Logger } from '../../src/agent/log.js';
-import { RunQueue, type RunKind } from '../../src/agent/runqueue.js';
+import { MAX_REALTIME_RUNS, RunQueue, type RunKind } from '../../src/agent/runqueue.js';
 
 interface Harness {
   readonly queue: RunQueue;
@@ -19,6 +20,8 @@ interface Harness {
   /** Makes the next runs wait until release() is called. */
   hold(): void;
   release(): void;
+  /** Ends run number `i` (0-based, in start order) that was started while held; the others stay held. */
+  finish(i: number): Promise<void>;
 }
 
 function harness(t: TestContext): Harness {
@@ -26,6 +29,8 @@ function harness(t: TestContext): Harness {
   t.after(() => mock.timers.reset());
   let clock = 1000;
   let gate: { promise: Promise<void>; resolve: () => void } | null = null;
+  /** One resolver per held run, by start order (finish(i) ends run i alone). */
+  const ends = new Map<number, () => void>();
   const runs: Harness['runs'] = [];
   const logged: LogEvent[] = [];
   const dpkg = {
@@ -41,11 +46,16 @@ function harness(t: TestContext): Harness {
     dpkgPollMs: 1000,
     now: () => clock,
     run: async (kind, paths) => {
-      runs.push({ kind, paths: paths === null ? null : [...paths].sort() });
-      if (gate !== null) await gate.promise;
+      const i = runs.push({ kind, paths: paths === null ? null : [...paths].sort() }) - 1;
+      if (gate !== null) await Promise.race([gate.promise, new Promise<void>((resolve) => ends.set(i, resolve))]);
     },
   });
-  t.after(() => queue.close());
+  t.after(() => {
+    // Runs a test left held end first: close() waits for them.
+    gate?.resolve();
+    for (const end of ends.values()) end();
+    return queue.close();
+  });
   const settle = async (): Promise<void> => {
     for (let i = 0; i < 20; i++) await Promise.resolve();
   };
@@ -69,6 +79,10 @@ function harness(t: TestContext): Harness {
       const g = gate;
       gate = null;
       g?.resolve();
+    },
+    async finish(i) {
+      ends.get(i)?.();
+      await settle();
     },
   };
 }
@@ -107,7 +121,7 @@ test('a steady stream of events is still checked every 250 ms at most', async (t
   assert.equal(new Set(seen).size, 50, 'every path was checked');
 });
 
-test('one run at a time: real-time first, then scoped, then full; requests while running coalesce', async (t) => {
+test('scheduled runs one at a time, scoped before full; requests while running coalesce', async (t) => {
   const h = harness(t);
   h.hold();
   h.queue.request('full');
@@ -116,15 +130,62 @@ test('one run at a time: real-time first, then scoped, then full; requests while
   h.queue.request('full');
   h.queue.request('scoped');
   h.queue.request('scoped');
-  h.queue.addPath(P('/srv/a'));
   await h.advance(50);
-  assert.equal(h.runs.length, 1, 'nothing starts while a run is running');
+  assert.equal(h.runs.length, 1, 'no scheduled run starts while one runs');
   h.release();
   await h.settle();
   assert.deepEqual(
     h.runs.map((r) => r.kind),
-    ['full', 'realtime', 'scoped', 'full'],
+    ['full', 'scoped', 'full'],
   );
+});
+
+test('a real-time check is never queued behind a scheduled run that takes long', async (t) => {
+  const h = harness(t);
+  h.hold();
+  h.queue.request('scoped'); // hashing a huge file, say
+  await h.settle();
+  h.queue.addPath(P('/srv/a'));
+  await h.advance(50);
+  assert.deepEqual(h.runs, [
+    { kind: 'scoped', paths: null },
+    { kind: 'realtime', paths: ['/srv/a'] },
+  ]);
+  // It ends while the scoped run still runs, and the next event gets its own check.
+  await h.finish(1);
+  h.queue.addPath(P('/srv/b'));
+  await h.advance(50);
+  assert.deepEqual(h.runs.slice(2), [{ kind: 'realtime', paths: ['/srv/b'] }]);
+});
+
+test('a slow real-time check holds up only its own paths', async (t) => {
+  const h = harness(t);
+  h.hold();
+  h.queue.addPath(P('/srv/huge'));
+  await h.advance(50);
+  assert.deepEqual(h.runs, [{ kind: 'realtime', paths: ['/srv/huge'] }]);
+  // The huge file is written again, and another file changes: the other file is checked at once,
+  // the huge one once its running check has ended.
+  h.queue.addPath(P('/srv/huge'));
+  h.queue.addPath(P('/srv/small'));
+  await h.advance(50);
+  assert.deepEqual(h.runs.slice(1), [{ kind: 'realtime', paths: ['/srv/small'] }]);
+  await h.finish(1);
+  assert.equal(h.runs.length, 2, 'the huge file waits for its own check');
+  await h.finish(0);
+  assert.deepEqual(h.runs.slice(2), [{ kind: 'realtime', paths: ['/srv/huge'] }]);
+});
+
+test(`at most ${MAX_REALTIME_RUNS} real-time checks run at once; the next starts when one ends`, async (t) => {
+  const h = harness(t);
+  h.hold();
+  for (let i = 0; i <= MAX_REALTIME_RUNS; i++) {
+    h.queue.addPath(P(`/srv/f${i}`));
+    await h.advance(50);
+  }
+  assert.equal(h.runs.length, MAX_REALTIME_RUNS);
+  await h.finish(0);
+  assert.deepEqual(h.runs.slice(MAX_REALTIME_RUNS), [{ kind: 'realtime', paths: [`/srv/f${MAX_REALTIME_RUNS}`] }]);
 });
 
 test('while dpkg runs nothing starts, one run.deferred is logged, and a requeued run goes again afterwards', async (t) => {

@@ -275,3 +275,17 @@ test('events about the agent in the body: heading, message, what was dropped, an
   // A start alone needs nothing done.
   assert.ok(renderEmail([agentEvent('agent.started', { message: 'pkgwatch 1.2.3 started' })], CTX).text.includes('== To restore ==\nNothing to do.'));
 });
+
+test('file.written: its own subject, a heading per event, and what to do when nobody here wrote the files', () => {
+  const written = [
+    finding('myapp', '/srv/myapp/index.php', { status: 'written', expected: null, actual: null, detail: 'written in place, while no dpkg was running' }),
+    finding('myapp', '/srv/myapp/lib.php', { status: 'written', expected: null, actual: null, detail: 'removed, while no dpkg was running' }),
+  ];
+  assert.equal(subject([event('file.written', written)]), '[pkgwatch] web1: 2 files written outside dpkg in myapp');
+  assert.equal(subject([event('findings.opened', THREE), event('file.written', written)]), '[pkgwatch] web1: 3 files changed in libfoo, myapp; 2 written');
+  const text = renderEmail([event('file.written', written)], CTX).text;
+  assert.ok(text.includes('== 2 files written while no dpkg was running at 2024-01-31T12:00:00.000Z =='), text);
+  assert.ok(text.includes('  path:     /srv/myapp/lib.php'), text);
+  assert.match(flat(text), /If nobody here wrote these files, find out who did/);
+  assert.ok(!text.includes('Nothing to do.'), text);
+});

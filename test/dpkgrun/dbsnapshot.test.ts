@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { test } from 'node:test';
-import { compareSnapshots, snapshotPackages, type DbSnapshot } from '../../src/dpkgrun/dbsnapshot.js';
+import { advanceBaseline, compareSnapshots, snapshotFromJson, snapshotPackages, snapshotToJson, type DbSnapshot } from '../../src/dpkgrun/dbsnapshot.js';
 import { loadDatabase } from '../../src/dpkg/loader.js';
 import type { Database } from '../../src/dpkg/types.js';
 import { fixture, type FixtureRoot } from '../helpers/fixture.js';
@@ -147,4 +147,83 @@ test('packages in only one snapshot are not compared', async (t) => {
   const all = await snapshotPackages(db, db.packages);
   assert.deepEqual(compareSnapshots(one, all), []);
   assert.deepEqual(compareSnapshots(all, one), []);
+});
+
+/** Sets `pkg`'s Version (and Status, when given) in the status file, as dpkg writes them. */
+function setRecord(fx: FixtureRoot, pkg: string, version: string, status?: string): void {
+  const stanzas = fs.readFileSync(fx.statusFile, 'latin1').split('\n\n');
+  const i = stanzas.findIndex((st) => st.startsWith(`Package: ${pkg}\n`));
+  let st = (stanzas[i] ?? '').replace(/^Version: .*$/m, `Version: ${version}`);
+  if (status !== undefined) st = st.replace(/^Status: .*$/m, `Status: ${status}`);
+  stanzas[i] = st;
+  fs.writeFileSync(fx.statusFile, stanzas.join('\n\n'), 'latin1');
+}
+
+test('the baseline takes new md5sums only with a new version or state: a rewrite under dpkg at the same version stays a change', async (t) => {
+  const fx = fixture(t);
+  build(fx);
+  const { db, s: before } = await snap(fx);
+  // Someone holding dpkg's lock rewrites app's md5sums and libfoo1's: app's version stays, libfoo1 is upgraded.
+  fs.writeFileSync(fx.infoFile('app', 'md5sums'), `${'0'.repeat(32)}  usr/bin/app\n`);
+  fs.writeFileSync(fx.infoFile('libfoo1:amd64', 'md5sums'), `${'1'.repeat(32)}  usr/lib/x86_64-linux-gnu/libfoo.so.1\n`);
+  setRecord(fx, 'libfoo1', '2.0-1');
+  const now = await snapshotPackages(db, db.packages);
+  const next = advanceBaseline(before, now, { acceptUpgrades: true });
+  assert.deepEqual(
+    compareSnapshots(next, now).map((c) => [c.package, c.what]),
+    [['app', 'md5sums']],
+    'app is judged against its old record; libfoo1 is taken as upgraded',
+  );
+  // The same after a restart: the kept baseline is not overwritten by the forged file.
+  const again = advanceBaseline(next, await snapshotPackages(db, db.packages), { acceptUpgrades: true });
+  assert.deepEqual(compareSnapshots(again, now).map((c) => [c.package, c.what]), [['app', 'md5sums']]);
+});
+
+test('want and flag changes (apt-mark hold) are taken; a state change is an upgrade; a reload takes none', async (t) => {
+  const fx = fixture(t);
+  build(fx);
+  const { db, s: before } = await snap(fx);
+  setRecord(fx, 'app', '1.0-1', 'hold ok installed');
+  fs.writeFileSync(fx.infoFile('app', 'md5sums'), `${'0'.repeat(32)}  usr/bin/app\n`);
+  setRecord(fx, 'nomd5', '1.0-1', 'install ok half-configured');
+  fs.writeFileSync(fx.infoFile('nomd5', 'md5sums'), `${'2'.repeat(32)}  usr/share/nomd5\n`);
+  const now = await snapshotPackages(db, db.packages);
+  const next = advanceBaseline(before, now, { acceptUpgrades: true });
+  assert.equal(next.packages.get('app')?.record, 'hold ok installed 1.0-1');
+  assert.deepEqual(compareSnapshots(next, now).map((c) => [c.package, c.what]), [['app', 'md5sums']]);
+  // On a reload nothing is taken, not even a new version: that change was not dpkg's end.
+  const reloaded = advanceBaseline(before, now, { acceptUpgrades: false });
+  assert.deepEqual(
+    compareSnapshots(reloaded, now).map((c) => [c.package, c.what]),
+    [
+      ['app', 'md5sums'],
+      ['nomd5', 'md5sums'],
+      ['nomd5', 'package'],
+    ],
+  );
+});
+
+test('Conffiles at the same version: flags and entries follow dpkg, a new hash does not', async (t) => {
+  const fx = fixture(t);
+  build(fx);
+  const { db, s: before } = await snap(fx);
+  const status = fs.readFileSync(fx.statusFile, 'latin1');
+  const md5 = (s: string): string => createHash('md5').update(s).digest('hex');
+  // app.conf gets another hash; old.conf is no longer obsolete; a new entry appears.
+  const edited = status
+    .replace(`/etc/app/app.conf ${md5('key=value\n')}`, `/etc/app/app.conf ${md5('evil\n')}`)
+    .replace(`/etc/app/old.conf ${md5('x')} obsolete`, `/etc/app/old.conf ${md5('x')}\n /etc/app/new.conf newconffile`);
+  fs.writeFileSync(fx.statusFile, edited, 'latin1');
+  const now = await snapshotPackages(db, db.packages);
+  const next = advanceBaseline(before, now, { acceptUpgrades: true });
+  assert.deepEqual([...(next.packages.get('app')?.conffiles ?? [])], [
+    ['/etc/app/app.conf', md5('key=value\n')],
+    ['/etc/app/old.conf', md5('x')],
+    ['/etc/app/new.conf', 'newconffile'],
+  ]);
+  const changes = compareSnapshots(next, now);
+  assert.deepEqual(changes.map((c) => [c.package, c.what]), [['app', 'conffiles']]);
+  assert.match(changes[0]?.detail ?? '', /app\.conf/);
+  // And through JSON (the state) the kept record is the same.
+  assert.deepEqual(compareSnapshots(snapshotFromJson(snapshotToJson(next)) ?? next, now), changes);
 });

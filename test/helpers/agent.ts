@@ -16,8 +16,8 @@ export interface AgentToml {
   root?: string;
   state_dir?: string;
   scope?: { packages?: string[]; with_dependencies?: boolean };
-  schedule?: { scoped?: string; full?: string; splay?: string; full_max_mb_per_s?: number };
-  watch?: { enabled?: boolean };
+  schedule?: { scoped?: string; full?: string; splay?: string; full_max_mb_per_s?: number; dpkg_max_run?: string };
+  watch?: { enabled?: boolean; alert_writes?: boolean };
   ignore?: { paths?: string[] };
   alerts?: {
     reminder?: string;
@@ -62,7 +62,7 @@ export interface AgentFinding {
   readonly detail: string | null;
 }
 
-export type AlertKind = 'findings.opened' | 'findings.resolved' | 'findings.reminder' | 'site.offline' | 'site.online' | 'test';
+export type AlertKind = 'findings.opened' | 'findings.resolved' | 'findings.reminder' | 'file.written' | 'site.offline' | 'site.online' | 'test';
 
 /** An `alert` log line. */
 export interface AlertLine extends LogLine {

@@ -159,6 +159,7 @@ const EVENTS = [
   'findings.opened',
   'findings.resolved',
   'findings.reminder',
+  'file.written',
   'site.offline',
   'site.online',
   'agent.started',
