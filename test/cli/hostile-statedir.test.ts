@@ -43,7 +43,14 @@ function world(t: TestContext): World {
   const etc = path.join(base, 'etc');
   fs.mkdirSync(etc, { mode: 0o755 });
   const config = path.join(etc, 'pkgwatch.toml');
+  // An empty system of its own: the scope (pkgwatch and nodejs are always in it) must not pick up
+  // this machine's packages, whose state is not this test's business.
+  const root = path.join(base, 'root');
+  fs.mkdirSync(path.join(root, 'var/lib/dpkg/info'), { recursive: true });
+  fs.mkdirSync(path.join(root, 'var/lib/dpkg/updates'), { recursive: true });
+  fs.writeFileSync(path.join(root, 'var/lib/dpkg/status'), '');
   const toml = [
+    `root = ${JSON.stringify(root)}`,
     `state_dir = ${JSON.stringify(state)}`,
     '[alerts.webhook]',
     'url = "http://127.0.0.1:9/hook"',
