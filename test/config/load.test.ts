@@ -14,6 +14,7 @@ const DEFAULTS: ResolvedConfig = {
   schedule: { scoped: '*/5 * * * *', full: '30 3 * * 0', splayMs: 300_000, fullMaxBytesPerSecond: 0 },
   watch: { enabled: true },
   ignore: { paths: [] },
+  unowned: { trees: [], allow: [] },
   alerts: {
     reminderMs: 86_400_000,
     maxAgeMs: 7 * 86_400_000,
@@ -91,6 +92,7 @@ test('main file, then conf.d/*.toml in C-locale order: later keys win, tables me
     schedule: { scoped: '*/5 * * * *', full: '0 4 * * *', splayMs: 120_000, fullMaxBytesPerSecond: 25_000_000 },
     watch: { enabled: false },
     ignore: { paths: ['/srv/a/**'] },
+    unowned: DEFAULTS.unowned,
     alerts: { ...DEFAULTS.alerts, reminderMs: 7_200_000 },
     offline: DEFAULTS.offline,
     sources: [d.main, f10, f9, fZ, fa],
