@@ -28,7 +28,12 @@ export function compileAllow(globs: readonly string[]): AllowRules {
 interface GlobRule {
   readonly glob: string;
   readonly by: string;
+  /** Only entries of this kind (a directory a postinst makes is judged entry by entry below it). */
+  readonly kind?: FileKind;
 }
+
+/** The directories base-files' postinst makes under /usr/local, and the `man` link to `share/man`. */
+const USR_LOCAL_DIRS = ['bin', 'etc', 'games', 'include', 'lib', 'sbin', 'share', 'share/man', 'src'];
 
 const DEPMOD_FILES = ['alias', 'alias.bin', 'builtin.alias.bin', 'builtin.bin', 'dep', 'dep.bin', 'devname', 'softdep', 'symbols', 'symbols.bin', 'weakdep'];
 
@@ -36,7 +41,8 @@ const DEPMOD_FILES = ['alias', 'alias.bin', 'builtin.alias.bin', 'builtin.bin', 
  * Caches and indexes that triggers and maintainer scripts write next to packaged files. Each
  * names exact file names, so an intruder's file elsewhere in the same directory is still found.
  * (Fonts' and icons' caches, GTK/GIO module caches, MIME and desktop databases, install-info's
- * `dir`, the locale archive, depmod's indexes, nginx's default page.)
+ * `dir`, the locale archive, depmod's indexes, nginx's default page, the empty directories
+ * postinsts make under /usr/local.)
  */
 export const GENERATED_GLOBS: readonly GlobRule[] = [
   { glob: '/usr/share/icons/*/icon-theme.cache', by: 'gtk-update-icon-cache' },
@@ -54,7 +60,18 @@ export const GENERATED_GLOBS: readonly GlobRule[] = [
   { glob: '/usr/share/fonts/**/encodings.dir', by: 'mkfontdir' },
   { glob: '/usr/share/fonts/**/.uuid', by: 'fc-cache' },
   ...['/usr/lib/modules', '/lib/modules'].flatMap((d) => DEPMOD_FILES.map((f) => ({ glob: `${d}/*/modules.${f}`, by: 'depmod' }))),
-  { glob: '/var/www/html/index.nginx-debian.html', by: "nginx-common's postinst" },
+  { glob: '/var/www/html', by: "the web server's postinst (nginx-common, apache2)", kind: 'directory' },
+  { glob: '/var/www/html/index.nginx-debian.html', by: "nginx-common's postinst", kind: 'file' },
+  ...USR_LOCAL_DIRS.map((d): GlobRule => ({ glob: `/usr/local/${d}`, by: "base-files' postinst", kind: 'directory' })),
+  { glob: '/usr/local/man', by: "base-files' postinst", kind: 'symlink' },
+  { glob: '/usr/local/lib/python3*', by: "python3.X's postinst", kind: 'directory' },
+  { glob: '/usr/local/lib/python3*/dist-packages', by: "python3.X's postinst", kind: 'directory' },
+  { glob: '/usr/local/share/ca-certificates', by: "ca-certificates' postinst", kind: 'directory' },
+  { glob: '/usr/local/share/fonts', by: "fontconfig-config's postinst", kind: 'directory' },
+  { glob: '/usr/local/share/sgml', by: "sgml-base's postinst", kind: 'directory' },
+  { glob: '/usr/local/share/sgml/*', by: "sgml-base's postinst", kind: 'directory' },
+  { glob: '/usr/local/share/xml', by: "xml-core's postinst", kind: 'directory' },
+  { glob: '/usr/local/share/xml/*', by: "xml-core's postinst", kind: 'directory' },
 ];
 
 /** The part of update-alternatives' database the rules need: each managed link and its allowed targets. */
@@ -99,13 +116,13 @@ function parentOf(p: BytePath): BytePath {
  * symlink's target and the ownership index.
  */
 export class GeneratedRules {
-  private readonly globs: { re: RegExp; by: string }[];
+  private readonly globs: { re: RegExp; by: string; kind: FileKind | undefined }[];
 
   constructor(
     private readonly index: OwnershipIndex,
     private readonly alternatives: AlternativeLinks,
   ) {
-    this.globs = GENERATED_GLOBS.map((r) => ({ re: new RegExp(`^${globSource(r.glob)}$`), by: r.by }));
+    this.globs = GENERATED_GLOBS.map((r) => ({ re: new RegExp(`^${globSource(r.glob)}$`), by: r.by, kind: r.kind }));
   }
 
   /** Who generated the entry, or null when nothing on a stock system accounts for it. */
@@ -126,7 +143,7 @@ export class GeneratedRules {
     const sibling = DPKG_SIBLING_RE.exec(p);
     if (sibling !== null && e.kind === 'file' && this.index.isConffile(sibling[1] ?? '')) return 'dpkg (conffile handling)';
     if (p.startsWith(UPDATE_MIME) && !p.startsWith(`${UPDATE_MIME}packages`) && this.index.has(`${UPDATE_MIME}packages`)) return 'update-mime-database';
-    for (const g of this.globs) if (g.re.test(p)) return g.by;
+    for (const g of this.globs) if ((g.kind === undefined || g.kind === e.kind) && g.re.test(p)) return g.by;
     return null;
   }
 
