@@ -60,7 +60,7 @@ export const GENERATED_GLOBS: readonly GlobRule[] = [
   { glob: '/usr/share/fonts/**/encodings.dir', by: 'mkfontdir' },
   { glob: '/usr/share/fonts/**/.uuid', by: 'fc-cache' },
   ...['/usr/lib/modules', '/lib/modules'].flatMap((d) => DEPMOD_FILES.map((f) => ({ glob: `${d}/*/modules.${f}`, by: 'depmod' }))),
-  { glob: '/var/www/html', by: "the web server's postinst (nginx-common, apache2)", kind: 'directory' },
+  { glob: '/var/www/html', by: "a web server's postinst (nginx-common's makes it)", kind: 'directory' },
   { glob: '/var/www/html/index.nginx-debian.html', by: "nginx-common's postinst", kind: 'file' },
   ...USR_LOCAL_DIRS.map((d): GlobRule => ({ glob: `/usr/local/${d}`, by: "base-files' postinst", kind: 'directory' })),
   { glob: '/usr/local/man', by: "base-files' postinst", kind: 'symlink' },

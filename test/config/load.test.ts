@@ -405,3 +405,14 @@ test('alert and offline values are checked one by one: addresses, URLs, headers,
     `${m}:10: key 'offline.actions_by': 'root' is not one of "auto", "agent", "helper"; example: "auto"`,
   ]);
 });
+
+test("[unowned] trees and allow take absolute globs; in a tree '**' may only end the glob", async (t) => {
+  const d = configDir(t);
+  d.writeMain('[unowned]\ntrees = ["/usr/local/**", "/srv/**/htdocs"]\nallow = ["/srv/*/uploads/"]\n');
+  await assertConfigError(loadConfig({ file: d.main }), [
+    `${d.main}:2: key 'unowned.trees': entry 2: '/srv/**/htdocs' has '**' before its end; a tree is walked whole, so name the directories it starts at ('/srv/*/htdocs'); example: ["/usr/local/**", "/srv/*/htdocs"]`,
+    `${d.main}:3: key 'unowned.allow': entry 1: '/srv/*/uploads/' ends in '/'; write '/srv/*/uploads/**' for everything below that directory; example: ["/srv/*/htdocs/uploads/**", "/**/__pycache__/**"]`,
+  ]);
+  d.writeMain('[unowned]\ntrees = ["/usr/local/**", "/srv/*/htdocs"]\nallow = ["/**/__pycache__/**"]\n');
+  assert.deepEqual((await loadConfig({ file: d.main })).unowned, { trees: ['/usr/local/**', '/srv/*/htdocs'], allow: ['/**/__pycache__/**'] });
+});
