@@ -1,6 +1,6 @@
 // The setuid walk: every setuid or setgid regular file on the local filesystems, and the decision
 // which of them no package or dpkg-statoverride accounts for.
-import { lstatSync, readdirSync, type Dirent } from 'node:fs';
+import { lstatSync, readdirSync, type Dirent, type Stats } from 'node:fs';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { fromUtf8, joinRoot } from '../dpkg/bytes.js';
 import type { StatOverride } from '../dpkg/statoverride.js';
@@ -57,15 +57,23 @@ export async function walkSetuid(root: string, opts: SetuidWalkOptions): Promise
   const yieldEvery = opts.yieldEvery ?? 4096;
   let sinceYield = 0;
   const stack: { dir: BytePath; dev: number; names: Dirent<Buffer>[]; i: number }[] = [];
-  const enter = (dir: BytePath, dev: number): void => {
+  // readdir follows a symlink: the directory is lstat'ed again after it was read, and one swapped
+  // for a link or another directory meanwhile is reported, not listed.
+  const enter = (dir: BytePath, seen: Stats): void => {
+    const host = joinRoot(root, dir);
     try {
-      const names = readdirSync(joinRoot(root, dir), { encoding: 'buffer', withFileTypes: true });
-      stack.push({ dir, dev, names, i: 0 });
+      const names = readdirSync(host, { encoding: 'buffer', withFileTypes: true });
+      const again = lstatSync(host);
+      if (!again.isDirectory() || again.ino !== seen.ino || again.dev !== seen.dev) {
+        out.unreadable.push({ path: dir, error: 'ECHANGED: replaced while it was read' });
+        return;
+      }
+      stack.push({ dir, dev: seen.dev, names, i: 0 });
     } catch (err) {
       out.unreadable.push({ path: dir, error: osErrorText(err) });
     }
   };
-  enter('/', start.dev);
+  enter('/', start);
   while (stack.length > 0) {
     const frame = stack[stack.length - 1];
     if (frame === undefined) break;
@@ -102,14 +110,14 @@ export async function walkSetuid(root: string, opts: SetuidWalkOptions): Promise
     if (!st.isDirectory() || SKIPPED_DIRS.includes(path)) continue;
     const mount = opts.mounts.get(hostOf(path));
     if (st.dev === frame.dev && mount === undefined) {
-      enter(path, frame.dev);
+      enter(path, st);
       continue;
     }
     // A filesystem boundary: another device, or a mount point (a bind mount keeps the device).
     if (mount !== undefined && entersMount(mount) && !devs.has(st.dev)) {
       devs.add(st.dev);
       out.filesystems.push(path);
-      enter(path, st.dev);
+      enter(path, st);
     } else {
       out.skipped.push({ path, fstype: mount?.fstype ?? 'unknown' });
     }

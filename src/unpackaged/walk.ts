@@ -18,6 +18,7 @@ export interface WalkEntry {
   readonly mode: number;
   readonly mtimeMs: number;
   readonly dev: number;
+  readonly ino: number;
   /** A symlink's target (readlink, never followed). */
   readonly target?: BytePath;
 }
@@ -48,7 +49,7 @@ export function joinPath(dir: BytePath, name: string): BytePath {
 
 /** A WalkEntry from lstat's answer (and readlink's, for a symlink). */
 export function entryOf(path: BytePath, st: Stats, target?: BytePath): WalkEntry {
-  const e = { path, kind: kindOf(st), size: st.size, uid: st.uid, gid: st.gid, mode: st.mode & 0o7777, mtimeMs: st.mtimeMs, dev: st.dev };
+  const e = { path, kind: kindOf(st), size: st.size, uid: st.uid, gid: st.gid, mode: st.mode & 0o7777, mtimeMs: st.mtimeMs, dev: st.dev, ino: st.ino };
   return target === undefined ? e : { ...e, target };
 }
 
@@ -72,12 +73,18 @@ export function lstatEntry(root: string, path: BytePath): WalkEntry | { error: s
   }
 }
 
-/** Names in a directory, byte order, as byte strings; or the error. */
-function list(root: string, dir: BytePath): string[] | { error: string } {
+/**
+ * Names in the directory `seen` (as lstat saw it), byte order, as byte strings; or the error.
+ * readdir follows a symlink, so the directory is lstat'ed again afterwards: one swapped for a link
+ * (or another directory) while it was read is an error, not the listing of wherever it pointed.
+ */
+function list(root: string, seen: WalkEntry): string[] | { error: string } {
+  const host = joinRoot(root, seen.path);
   try {
-    return readdirSync(joinRoot(root, dir), { encoding: 'buffer' })
-      .sort((a, b) => Buffer.compare(a, b))
-      .map((b) => b.toString('latin1'));
+    const names = readdirSync(host, { encoding: 'buffer' });
+    const again = lstatSync(host);
+    if (!again.isDirectory() || again.ino !== seen.ino || again.dev !== seen.dev) return { error: 'ECHANGED: replaced while it was read' };
+    return names.sort((a, b) => Buffer.compare(a, b)).map((b) => b.toString('latin1'));
   } catch (err) {
     return { error: osErrorText(err) };
   }
@@ -93,7 +100,7 @@ export function* walkTree(root: string, start: BytePath, opts: WalkOptions): Gen
   if (top === null || 'error' in top || top.kind !== 'directory') return;
   const dev = top.dev;
   let count = 0;
-  const first = list(root, start);
+  const first = list(root, top);
   if ('error' in first) {
     yield { t: 'unreadable', path: start, error: first.error };
     return;
@@ -124,7 +131,7 @@ export function* walkTree(root: string, start: BytePath, opts: WalkOptions): Gen
       yield { t: 'mount', path };
       continue;
     }
-    const names = list(root, path);
+    const names = list(root, e);
     if ('error' in names) yield { t: 'unreadable', path, error: names.error };
     else stack.push({ dir: path, names, i: 0 });
   }

@@ -43,7 +43,7 @@ test("trees: a package's directories under /srv, those only it owns outside syst
 });
 
 function entry(path: string, kind: FileKind, target?: string): WalkEntry {
-  const e = { path, kind, size: 1, uid: 0, gid: 0, mode: kind === 'directory' ? 0o755 : 0o644, mtimeMs: 0, dev: 1 };
+  const e = { path, kind, size: 1, uid: 0, gid: 0, mode: kind === 'directory' ? 0o755 : 0o644, mtimeMs: 0, dev: 1, ino: 1 };
   return target === undefined ? e : { ...e, target };
 }
 
