@@ -122,10 +122,14 @@ export async function checkUnowned(base: UnpackagedBase, req: UnownedRequest): P
   const trees: Tree[] = packageTrees(index, subjectLists, { ownTrees: selected !== null, canonical: (p) => resolver.canonical(p) });
   if (req.packages.length === 0) {
     for (const glob of req.trees) {
+      let found = 0;
       for (const d of expandTreeGlob(db.root, glob)) {
         const real = resolver.realDir(d);
-        if (real !== null) trees.push({ path: real, package: '', reason: 'config' });
+        if (real === null) continue;
+        trees.push({ path: real, package: '', reason: 'config' });
+        found++;
       }
+      if (found === 0) warnings.push({ package: null, file: 'unowned.trees', line: null, message: `'${glob}' names no directory under ${db.root}; nothing walked for it` });
     }
   }
   const walked = outermost(trees);

@@ -113,10 +113,11 @@ test('no package named: the configured scope\'s trees and [unowned] trees; an un
   appRoot(fx);
   fx.addPackage({ name: 'tool', files: [{ path: '/opt/tool/bin/tool', content: '#!/bin/sh\n' }] });
   mkdirSync(fx.path('/usr/local/bin'), { recursive: true });
-  const config = writeConfig(fx, `[scope]\npackages = ["app"]\n${ALLOW_UPLOADS}trees = ["/usr/local/**"]\n`);
+  const config = writeConfig(fx, `[scope]\npackages = ["app"]\n${ALLOW_UPLOADS}trees = ["/usr/local/**", "/srv/*/nothere"]\n`);
   const clean = await checkJson(fx, ['--unowned', '--no-verify', '--config', config]);
   assert.equal(clean.res.code, 0, clean.res.stderr);
   assert.deepEqual(clean.json.findings, []);
+  assert.deepEqual(clean.json.warnings.map((w) => [w.file, w.message]), [['unowned.trees', `'/srv/*/nothere' names no directory under ${fx.root}; nothing walked for it`]]);
 
   fx.write('/usr/local/bin/backdoor', 'x');
   fx.write('/opt/tool/bin/extra', 'x');
