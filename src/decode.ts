@@ -1,7 +1,7 @@
 // Strict decoders for JSON read back from disk (state, outbox, offline records): each names the
 // field that is wrong and what was found, and throws ShapeError.
-import type { FindingStatus } from './verify/finding.js';
-import type { FindingJson } from './verify/report.js';
+import type { FileKind, FindingStatus } from './verify/finding.js';
+import type { EntryStatJson, FindingJson } from './verify/report.js';
 
 /** A JSON document does not have the expected shape; `message` says which field and what was found. */
 export class ShapeError extends Error {
@@ -100,20 +100,47 @@ const STATUS: Record<FindingStatus, true> = {
   unreadable: true,
   'database-changed': true,
   written: true,
+  unowned: true,
+  setuid: true,
 };
+const KINDS: readonly FileKind[] = ['file', 'directory', 'symlink', 'fifo', 'socket', 'character-device', 'block-device', 'unknown'];
+
+function decodeStat(v: unknown, at: string): EntryStatJson {
+  const o = record(v, at, ['type', 'size', 'uid', 'gid', 'user', 'group', 'mode', 'mtime'], ['target', 'entries']);
+  const mode = str(o['mode'], `${at}.mode`);
+  if (!/^[0-7]{4}$/.test(mode)) fail(`${at}.mode`, 'four octal digits', mode);
+  const out: EntryStatJson = {
+    type: oneOf(o['type'], `${at}.type`, KINDS),
+    size: count(o['size'], `${at}.size`),
+    uid: count(o['uid'], `${at}.uid`),
+    gid: count(o['gid'], `${at}.gid`),
+    user: strOrNull(o['user'], `${at}.user`),
+    group: strOrNull(o['group'], `${at}.group`),
+    mode,
+    mtime: str(o['mtime'], `${at}.mtime`),
+  };
+  if (o['target'] !== undefined) out.target = str(o['target'], `${at}.target`);
+  if (o['entries'] !== undefined) out.entries = count(o['entries'], `${at}.entries`);
+  return out;
+}
 const STATUSES = Object.keys(STATUS) as FindingStatus[];
 
 export function decodeFinding(v: unknown, at: string): FindingJson {
-  const o = record(v, at, ['package', 'path', 'status', 'conffile', 'expected', 'actual', 'detail']);
-  return {
-    package: nonEmpty(o['package'], `${at}.package`),
+  const o = record(v, at, ['package', 'path', 'status', 'conffile', 'expected', 'actual', 'detail'], ['stat']);
+  const status = oneOf(o['status'], `${at}.status`, STATUSES);
+  // What no package installed may have no package to name.
+  const unpackaged = status === 'unowned' || status === 'setuid';
+  const out: FindingJson = {
+    package: unpackaged ? str(o['package'], `${at}.package`) : nonEmpty(o['package'], `${at}.package`),
     path: nonEmpty(o['path'], `${at}.path`),
-    status: oneOf(o['status'], `${at}.status`, STATUSES),
+    status,
     conffile: bool(o['conffile'], `${at}.conffile`),
     expected: strOrNull(o['expected'], `${at}.expected`),
     actual: strOrNull(o['actual'], `${at}.actual`),
     detail: strOrNull(o['detail'], `${at}.detail`),
   };
+  if (o['stat'] !== undefined) out.stat = decodeStat(o['stat'], `${at}.stat`);
+  return out;
 }
 
 

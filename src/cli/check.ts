@@ -2,13 +2,14 @@
 import type { Argv } from 'yargs';
 import { compileIgnore } from '../config/ignore.js';
 import { loadConfig } from '../config/load.js';
+import type { ResolvedConfig } from '../config/schema.js';
 import { compileGlob, isGlob } from '../dpkg/fnmatch.js';
 import { PkgwatchError, usageError } from '../errors.js';
-import type { Finding } from '../verify/finding.js';
+import { compareFindings, type Finding } from '../verify/finding.js';
 import { defaultJobs, verify, type VerifyReport } from '../verify/run.js';
 import { EXIT, type ExitCode } from './exit.js';
 import { ProgressLine } from './progress.js';
-import { FORMATS, renderDebsums, renderDpkg, renderJson, renderText, renderWarning, type Format } from './render.js';
+import { FORMATS, plural, renderDebsums, renderDpkg, renderJson, renderText, renderWarning, unpackagedFindings, type CheckReport, type Format } from './render.js';
 
 export interface CheckArgs {
   packages: string[];
@@ -23,13 +24,16 @@ export interface CheckArgs {
   showIgnored: boolean;
   verbose: boolean;
   quiet: boolean;
+  unowned: boolean;
+  setuid: boolean;
+  verify: boolean;
 }
 
 /** check's part of the exit-code table in README.md, for `check --help`. */
 const EXIT_CODES = [
   'Exit codes:',
   '  0  nothing found (warnings alone are 0)',
-  '  1  integrity findings: changed, missing, wrong-type or database-changed (not counting ignored paths)',
+  '  1  integrity findings: changed, missing, wrong-type, database-changed, unowned or setuid (not counting ignored paths)',
   '  2  error: bad usage, unknown or not-installed package, unreadable dpkg database or config',
   '  3  incomplete: some files could not be read, nothing else was found',
   '  141  standard output was closed (pkgwatch check | head)',
@@ -65,6 +69,13 @@ export function checkOptions(y: Argv): Argv<CheckArgs> {
     .option('show-ignored', { describe: 'text: list findings on [ignore] paths too (they are always counted apart, and always in JSON)', type: 'boolean', default: false })
     .option('verbose', { alias: 'v', describe: 'text: list every missing path, not one line per missing folder', type: 'boolean', default: false })
     .option('quiet', { alias: 'q', describe: 'findings only: no summary, no progress (the exit code is unchanged)', type: 'boolean', default: false })
+    .option('unowned', {
+      describe: "also walk the checked packages' trees (none named: the configured scope's, and [unowned] trees) for entries no package installed",
+      type: 'boolean',
+      default: false,
+    })
+    .option('setuid', { describe: 'also walk the local filesystems for setuid and setgid files no package installed', type: 'boolean', default: false })
+    .option('verify', { describe: "verify the packages' files (--no-verify: only the --unowned and --setuid walks)", type: 'boolean', default: true })
     .epilog(EXIT_CODES) as unknown as Argv<CheckArgs>;
 }
 
@@ -93,31 +104,35 @@ async function check(args: CheckArgs): Promise<ExitCode> {
   if (!Number.isFinite(maxMbPerS) || maxMbPerS < 0) {
     throw usageError(`--max-mb-per-s must be a number of MB per second, 0 or more, got '${args.maxMbPerS}'`);
   }
+  if (!args.verify && !args.unowned && !args.setuid) throw usageError('--no-verify leaves nothing to check; add --unowned or --setuid');
   // Findings on the agent's [ignore] paths are still reported, marked, and do not set the exit code.
   const config = await loadConfig({ file: args.config });
   const isIgnored = compileIgnore(config.ignore.paths);
   // Globs and paths are both bytes (compileIgnore takes byte-string paths).
   const ignored = (f: Finding): boolean => isIgnored(f.path);
   const machine = args.format !== 'text';
-  const progress = !args.quiet && ProgressLine.wanted(process.stderr, machine) ? new ProgressLine(process.stderr) : null;
-  let report: VerifyReport;
-  try {
-    report = await verify({
-      root: args.root,
-      admindir: args.admindir,
-      packages: args.packages,
-      withDeps: args.withDeps,
-      conffiles: args.conffiles,
-      jobs,
-      maxBytesPerSecond: maxMbPerS * 1_000_000,
-      onProgress: progress === null ? undefined : (p) => progress.update(p),
-    });
-  } finally {
-    progress?.done();
+  let verified: VerifyReport | null = null;
+  if (args.verify) {
+    const progress = !args.quiet && ProgressLine.wanted(process.stderr, machine) ? new ProgressLine(process.stderr) : null;
+    try {
+      verified = await verify({
+        root: args.root,
+        admindir: args.admindir,
+        packages: args.packages,
+        withDeps: args.withDeps,
+        conffiles: args.conffiles,
+        jobs,
+        maxBytesPerSecond: maxMbPerS * 1_000_000,
+        onProgress: progress === null ? undefined : (p) => progress.update(p),
+      });
+    } finally {
+      progress?.done();
+    }
   }
+  const report = await withWalks(args, config, verified);
 
   if (args.format !== 'json') for (const w of report.warnings) process.stderr.write(renderWarning(w));
-  const dependencies = args.withDeps ? addedByDeps(report.packages, args.packages) : null;
+  const dependencies = args.withDeps && verified !== null ? addedByDeps(verified.packages, args.packages) : null;
   switch (args.format) {
     case 'json':
       await write(renderJson(report, ignored, dependencies), 'utf8');
@@ -142,7 +157,46 @@ async function check(args: CheckArgs): Promise<ExitCode> {
       );
       break;
   }
+  if (args.format === 'dpkg' || args.format === 'debsums') {
+    const left = unpackagedFindings(report).length;
+    if (left > 0) {
+      process.stderr.write(`pkgwatch: ${plural(left, 'finding')} of --unowned/--setuid not shown: the ${args.format} format has no such status (--format text or json shows them)\n`);
+    }
+  }
   return exitCodeOf(report, ignored);
+}
+
+/** The verification's report with the findings of the --unowned and --setuid walks added. */
+async function withWalks(args: CheckArgs, config: ResolvedConfig, verified: VerifyReport | null): Promise<CheckReport> {
+  const base: CheckReport = {
+    packages: verified?.packages ?? [],
+    findings: verified?.findings ?? [],
+    warnings: verified?.warnings ?? [],
+    summary: verified?.summary ?? null,
+  };
+  if (!args.unowned && !args.setuid) return base;
+  // Loaded only when asked for: plain `check` does not pay for the index.
+  const { checkSetuid, checkUnowned, loadBase } = await import('../unpackaged/run.js');
+  const loaded = await loadBase(args.root, args.admindir);
+  const unowned = args.unowned
+    ? await checkUnowned(loaded, {
+        packages: args.packages,
+        withDeps: args.withDeps,
+        scope: config.scope,
+        trees: config.unowned.trees,
+        allow: config.unowned.allow,
+      })
+    : null;
+  const setuid = args.setuid ? await checkSetuid(loaded) : null;
+  // The database's own warnings were reported by the verification already.
+  const dbWarnings = verified === null ? loaded.warnings : [];
+  return {
+    ...base,
+    findings: [...base.findings, ...(unowned?.findings ?? []), ...(setuid?.findings ?? [])].sort(compareFindings),
+    warnings: [...base.warnings, ...dbWarnings, ...(unowned?.warnings ?? []), ...(setuid?.warnings ?? [])],
+    unowned,
+    setuid,
+  };
 }
 
 /** The checked packages (packageId) that no argument named: what --with-deps added. */
@@ -155,8 +209,8 @@ function addedByDeps(checked: readonly string[], args: readonly string[]): strin
   return checked.filter((id) => !named.some((m) => m(id)));
 }
 
-/** 1 when anything is changed, missing or of the wrong type; 3 when only unreadable files; else 0. */
-export function exitCodeOf(report: VerifyReport, ignored: (f: Finding) => boolean = () => false): ExitCode {
+/** 1 when anything is changed, missing, of the wrong type, unowned or setuid; 3 when only unreadable files; else 0. */
+export function exitCodeOf(report: CheckReport, ignored: (f: Finding) => boolean = () => false): ExitCode {
   let unreadable = false;
   for (const f of report.findings) {
     if (ignored(f)) continue;

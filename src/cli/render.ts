@@ -1,20 +1,66 @@
-// Renderings of a verification report: text for people, JSON, and dpkg/debsums-compatible lines.
+// Renderings of a check's report: text for people, JSON, and dpkg/debsums-compatible lines.
 import { displayPath, fromUtf8 } from '../dpkg/bytes.js';
 import type { DbWarning } from '../dpkg/types.js';
-import type { Finding, FindingStatus } from '../verify/finding.js';
+import type { SetuidReport, UnownedReport } from '../unpackaged/run.js';
+import { FINDING_STATUSES, type Finding, type FindingStatus } from '../verify/finding.js';
 import { findingJson, formatBytes, warningJson } from '../verify/report.js';
-import type { VerifyReport } from '../verify/run.js';
+import type { VerifySummary } from '../verify/run.js';
+
+/** What one `check` found: the packages' verification and, with --unowned and --setuid, the walks. */
+export interface CheckReport {
+  /** The packages verified (packageId); empty with --no-verify. */
+  readonly packages: readonly string[];
+  /** Every finding, sorted by package, then path. */
+  readonly findings: readonly Finding[];
+  readonly warnings: readonly DbWarning[];
+  /** The verification's numbers; null with --no-verify. */
+  readonly summary: VerifySummary | null;
+  readonly unowned?: UnownedReport | null;
+  readonly setuid?: SetuidReport | null;
+}
+
+/**
+ * The findings of the --unowned and --setuid walks (including directories they could not read):
+ * the dpkg and debsums formats leave them out, as those tools know nothing beyond packages.
+ */
+export function unpackagedFindings(report: CheckReport): Finding[] {
+  return [...(report.unowned?.findings ?? []), ...(report.setuid?.findings ?? [])];
+}
+
+/** The findings on packaged files, for the dpkg and debsums formats. */
+function packagedFindings(report: CheckReport): Finding[] {
+  const walks = new Set(unpackagedFindings(report));
+  return report.findings.filter((f) => !walks.has(f));
+}
 
 /** Output formats of `pkgwatch check --format`. */
 export const FORMATS = ['text', 'json', 'dpkg', 'debsums'] as const;
 export type Format = (typeof FORMATS)[number];
 
 /** The JSON document of `check --format json`. */
-export function renderJson(report: VerifyReport, ignored: (f: Finding) => boolean = () => false, dependencies: readonly string[] | null = null): string {
+export function renderJson(report: CheckReport, ignored: (f: Finding) => boolean = () => false, dependencies: readonly string[] | null = null): string {
+  const summary: Record<string, unknown> = { ...(report.summary ?? { packages: 0, files: 0, bytes: 0, durationMs: 0 }) };
+  if (report.unowned) {
+    const u = report.unowned;
+    summary['unowned'] = {
+      trees: u.trees.map((t) => ({ path: displayPath(t.path), package: t.package, reason: t.reason })),
+      entries: u.summary.entries,
+      durationMs: Math.round(u.summary.durationMs),
+    };
+  }
+  if (report.setuid) {
+    const s = report.setuid.summary;
+    summary['setuid'] = {
+      filesystems: s.filesystems.map(displayPath),
+      skipped: s.skipped.map((m) => ({ path: displayPath(m.path), fstype: m.fstype })),
+      entries: s.entries,
+      durationMs: Math.round(s.durationMs),
+    };
+  }
   const doc = {
     findings: report.findings.map((f) => ({ ...findingJson(f), ignored: ignored(f) })),
     warnings: report.warnings.map(warningJson),
-    summary: report.summary,
+    summary,
     // Only with --with-deps: the packages it added to the named ones.
     ...(dependencies === null ? {} : { dependencies }),
   };
@@ -35,6 +81,9 @@ const DPKG_COLUMN: Record<FindingStatus, string> = {
   unreadable: '?????????',
   'database-changed': '??5??????',
   written: '?????????',
+  // Never printed: the dpkg and debsums formats leave out what no package installed.
+  unowned: '',
+  setuid: '',
 };
 
 /** Turns `EACCES: permission denied` into strerror's `Permission denied`. */
@@ -49,9 +98,9 @@ function strerror(detail: string | null): string {
  * The lines `dpkg --verify` prints: `%.9s %c %s`. Paths stay raw bytes, as dpkg prints them;
  * the result is a byte string (one char per byte) to be written with latin1 encoding.
  */
-export function renderDpkg(report: VerifyReport): string {
+export function renderDpkg(report: CheckReport): string {
   let out = '';
-  for (const f of report.findings) {
+  for (const f of packagedFindings(report)) {
     out += `${DPKG_COLUMN[f.status]} ${f.conffile ? 'c' : ' '} ${f.path}`;
     if (f.status === 'unreadable') out += ` (${strerror(f.detail)})`;
     out += '\n';
@@ -60,10 +109,10 @@ export function renderDpkg(report: VerifyReport): string {
 }
 
 /** The lines `debsums -s` prints, with the root prefix on paths; a byte string like renderDpkg's. */
-export function renderDebsums(report: VerifyReport, root: string): string {
+export function renderDebsums(report: CheckReport, root: string): string {
   const prefix = root.replace(/\/+$/, '');
   let out = '';
-  for (const f of report.findings) {
+  for (const f of packagedFindings(report)) {
     const path = `${fromUtf8(prefix)}${f.path}`;
     switch (f.status) {
       case 'changed':
@@ -77,6 +126,9 @@ export function renderDebsums(report: VerifyReport, root: string): string {
         break;
       case 'unreadable':
         out += `debsums: can't open ${f.package} file ${path} (${strerror(f.detail)})\n`;
+        break;
+      case 'unowned':
+      case 'setuid':
         break;
     }
   }
@@ -101,8 +153,8 @@ export interface TextOptions {
 }
 
 /** `1 package`, `2 packages`, with thousands separators. */
-export function plural(n: number, word: string): string {
-  return `${n.toLocaleString('en-US')} ${word}${n === 1 ? '' : 's'}`;
+export function plural(n: number, word: string, many = `${word}s`): string {
+  return `${n.toLocaleString('en-US')} ${n === 1 ? word : many}`;
 }
 
 /**
@@ -129,11 +181,11 @@ function collapseMissing(findings: readonly Finding[]): Map<Finding, number> {
 }
 
 /** Text for people: findings grouped by package, then a summary line. */
-export function renderText(report: VerifyReport, opts: TextOptions = {}): string {
+export function renderText(report: CheckReport, opts: TextOptions = {}): string {
   const colour = opts.colour ?? false;
   const ignored = opts.ignored ?? ((): boolean => false);
   const paint = (code: string, s: string): string => (colour ? `\x1b[${code}m${s}\x1b[0m` : s);
-  const statusColour: Record<FindingStatus, string> = { changed: '31', missing: '31', 'wrong-type': '31', unreadable: '33', 'database-changed': '31', written: '33' };
+  const statusColour: Record<FindingStatus, string> = { changed: '31', missing: '31', 'wrong-type': '31', unreadable: '33', 'database-changed': '31', written: '33', unowned: '31', setuid: '31' };
   const shown = report.findings.filter((f) => opts.showIgnored === true || !ignored(f));
   const lines = opts.verbose === true ? new Map(shown.map((f) => [f, 0])) : collapseMissing(shown);
   let out = '';
@@ -141,7 +193,7 @@ export function renderText(report: VerifyReport, opts: TextOptions = {}): string
   for (const [f, hidden] of lines) {
     if (f.package !== current) {
       current = f.package;
-      out += `${out === '' ? '' : '\n'}${paint('1', f.package)}\n`;
+      out += `${out === '' ? '' : '\n'}${paint('1', f.package === '' ? '(no package)' : f.package)}\n`;
     }
     const flag = `${f.conffile ? ' (conffile)' : ''}${ignored(f) ? ' (ignored: [ignore] paths)' : ''}`;
     out += `  ${paint(statusColour[f.status], f.status.padEnd(STATUS_WIDTH))} ${displayPath(f.path)}${flag}\n`;
@@ -157,26 +209,58 @@ export function renderText(report: VerifyReport, opts: TextOptions = {}): string
     const deps = opts.dependencies;
     out += deps.length === 0 ? '--with-deps added no package\n' : `--with-deps added ${plural(deps.length, 'package')}: ${deps.join(', ')}\n`;
   }
+  if (report.unowned) out += treesText(report.unowned, opts.verbose === true);
   out += `${summaryLine(report, ignored)}\n`;
   return out;
 }
 
+const REASONS: Record<string, string> = { 'app-dir': 'its directory', own: 'only it owns this', config: '[unowned] trees' };
+
+/** What --unowned walked: nothing (and why), or with --verbose each tree and whose it is. */
+function treesText(u: UnownedReport, verbose: boolean): string {
+  if (u.trees.length === 0) {
+    const why: Record<UnownedReport['basis'], string> = {
+      named: 'the named packages list no directory under /srv, /var/www or /opt and own no tree of their own',
+      scope: 'the scoped packages list no directory under /srv, /var/www or /opt and own no tree of their own, and [unowned] trees names none',
+      installed: 'no [scope] packages are configured, no installed package lists a directory under /srv, /var/www or /opt, and [unowned] trees names none',
+    };
+    return `--unowned walked no tree: ${why[u.basis]}\n`;
+  }
+  if (!verbose) return '';
+  return u.trees.map((t) => `--unowned walked ${displayPath(t.path)} (${t.package === '' ? REASONS['config'] : `${t.package}: ${REASONS[t.reason] ?? t.reason}`})\n`).join('');
+}
+
+/** `1.2 s`. */
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
+}
+
 /**
  * `checked 710 packages, 94,632 paths, 4.5 GB in 3.2 s: 3 changed, 1 missing in 2 packages, 1,287 ignored`
- * (findings on [ignore] paths are counted apart, not in the statuses).
+ * (findings on [ignore] paths are counted apart, not in the statuses). --unowned and --setuid add
+ * what they walked: `; walked 3 trees, 1,425 entries in 0.2 s; walked 1 filesystem for setuid files, ...`.
  */
-export function summaryLine(report: VerifyReport, ignored: (f: Finding) => boolean = () => false): string {
+export function summaryLine(report: CheckReport, ignored: (f: Finding) => boolean = () => false): string {
+  const heads: string[] = [];
   const s = report.summary;
-  const head = `checked ${plural(s.packages, 'package')}, ${plural(s.files, 'path')}, ${formatBytes(s.bytes)} in ${(s.durationMs / 1000).toFixed(1)} s`;
+  if (s !== null) heads.push(`checked ${plural(s.packages, 'package')}, ${plural(s.files, 'path')}, ${formatBytes(s.bytes)} in ${seconds(s.durationMs)}`);
+  if (report.unowned) {
+    const u = report.unowned.summary;
+    heads.push(`walked ${plural(u.trees, 'tree')}, ${plural(u.entries, 'entry', 'entries')} in ${seconds(u.durationMs)}`);
+  }
+  if (report.setuid) {
+    const u = report.setuid.summary;
+    heads.push(`walked ${plural(u.filesystems.length, 'filesystem')} for setuid files, ${plural(u.entries, 'entry', 'entries')} in ${seconds(u.durationMs)}`);
+  }
+  const head = heads.join('; ');
   const counted = report.findings.filter((f) => !ignored(f));
   const ignoredCount = report.findings.length - counted.length;
   const tail = ignoredCount === 0 ? '' : `, ${ignoredCount.toLocaleString('en-US')} ignored`;
   if (counted.length === 0) return `${head}: no findings${tail}`;
   const counts = new Map<FindingStatus, number>();
   for (const f of counted) counts.set(f.status, (counts.get(f.status) ?? 0) + 1);
-  const parts = (['changed', 'missing', 'wrong-type', 'unreadable', 'database-changed', 'written'] as const)
-    .filter((k) => counts.has(k))
-    .map((k) => `${(counts.get(k) ?? 0).toLocaleString('en-US')} ${k}`);
-  const pkgs = new Set(counted.map((f) => f.package)).size;
-  return `${head}: ${parts.join(', ')} in ${plural(pkgs, 'package')}${tail}`;
+  const parts = FINDING_STATUSES.filter((k) => counts.has(k)).map((k) => `${(counts.get(k) ?? 0).toLocaleString('en-US')} ${k}`);
+  const pkgs = new Set(counted.map((f) => f.package).filter((p) => p !== '')).size;
+  const where = pkgs === 0 ? '' : ` in ${plural(pkgs, 'package')}`;
+  return `${head}: ${parts.join(', ')}${where}${tail}`;
 }

@@ -4,6 +4,7 @@ import type { TomlValue } from 'smol-toml';
 import type { FindingStatus } from '../verify/finding.js';
 import {
   absoluteGlobList,
+  treeGlobList,
   absolutePath,
   absolutePathOrEmpty,
   addressList,
@@ -42,6 +43,7 @@ export interface ResolvedConfig {
   };
   readonly watch: { readonly enabled: boolean; readonly alertWrites: boolean };
   readonly ignore: { readonly paths: readonly string[] };
+  readonly unowned: { readonly trees: readonly string[]; readonly allow: readonly string[] };
   readonly alerts: {
     readonly reminderMs: number;
     readonly maxAgeMs: number;
@@ -96,8 +98,8 @@ export interface ResolvedConfig {
   readonly sources: readonly string[];
 }
 
-/** Finding statuses that can take the site offline (a write alone, `written`, never does). */
-export type OfflineStatus = Exclude<FindingStatus, 'unreadable' | 'written'>;
+/** Finding statuses that can take the site offline (a write alone, `written`, never does; the agent does not produce unowned and setuid findings yet). */
+export type OfflineStatus = Exclude<FindingStatus, 'unreadable' | 'written' | 'unowned' | 'setuid'>;
 export const OFFLINE_STATUSES: readonly OfflineStatus[] = ['changed', 'missing', 'wrong-type', 'database-changed'];
 
 /** Who runs the offline actions: the agent itself, the privileged helper unit, or `auto` (the agent when it runs as root). */
@@ -188,6 +190,7 @@ export const CONFIG_TABLES: readonly TableSpec[] = [
   defineTable('schedule', 'When the scheduled checks run.'),
   defineTable('watch', 'Real-time checks of files as they change.'),
   defineTable('ignore', 'Paths that never cause an alert.'),
+  defineTable('unowned', 'Trees in which every entry must come from a package (`pkgwatch check --unowned`).'),
   defineTable('alerts', 'Alerts on findings: every alert goes to the log, and through the durable outbox to email and webhook.'),
   defineTable('alerts.email', 'Email alerts: one message per batch of events. Set `to` and one of `smtp` or `sendmail`.'),
   defineTable('alerts.webhook', 'Webhook alerts: a JSON POST per event. Set `url`.'),
@@ -296,6 +299,22 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     default: [],
     example: '["/usr/lib/node_modules/npm/**"]',
     doc: 'Never alert on these paths: absolute globs (* and ? stay within one path segment, ** spans segments, [abc] classes).',
+  }),
+  defineKey({
+    key: 'unowned.trees',
+    field: 'unowned.trees',
+    type: treeGlobList,
+    default: [],
+    example: '["/usr/local/**", "/srv/*/htdocs"]',
+    doc: "More trees for `check --unowned` besides the scoped packages' own (their directories under /srv, /var/www and /opt, and those only they own): absolute directories or globs (`*` within a segment; a trailing `/**` is the directory itself).",
+  }),
+  defineKey({
+    key: 'unowned.allow',
+    field: 'unowned.allow',
+    type: absoluteGlobList,
+    default: [],
+    example: '["/srv/*/htdocs/uploads/**", "/**/__pycache__/**"]',
+    doc: 'Entries in the trees that no package installs and that are not intrusions (uploads, caches, sockets): absolute globs as in `ignore.paths`; `/dir/**` also allows `/dir` and is not walked.',
   }),
   defineKey({
     key: 'alerts.reminder',

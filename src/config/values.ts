@@ -188,6 +188,16 @@ export const absoluteGlobList = stringList('array of absolute globs', (s) => {
   return null;
 });
 
+/** `[unowned] trees`: absolute globs where `**` may only end the glob (a tree is walked whole anyway). */
+export const treeGlobList = stringList('array of absolute globs', (s) => {
+  const p = absoluteGlobList.parse([s]);
+  if (!p.ok) return p.problem.replace(/^entry 1:? ?/, '');
+  const segs = s.split('/');
+  const i = segs.indexOf('**');
+  if (i >= 0 && i !== segs.length - 1) return `${quote(s)} has '**' before its end; a tree is walked whole, so name the directories it starts at (${quote('/srv/*/htdocs')})`;
+  return null;
+});
+
 /** A string, checked by `check` (which returns a problem or null). */
 export function stringValue(name: string, check: (s: string) => string | null = () => null): ValueType<string> {
   return {

@@ -10,7 +10,7 @@ import { parseDpkgCfg } from './dpkgcfg.js';
 import { parseList } from './list.js';
 import { parseMd5sums } from './md5sums.js';
 import { parseStatus } from './status.js';
-import type { Database, DbWarning, Diversion, PackageFiles, PackageRecord, PathFilter } from './types.js';
+import type { BytePath, Database, DbWarning, Diversion, PackageFiles, PackageRecord, PathFilter } from './types.js';
 import { mapLimit } from '../concurrency.js';
 
 /** Node's `process.arch` to Debian architecture names, for when the database does not say. */
@@ -247,6 +247,29 @@ async function readInfoFile(candidates: readonly string[]): Promise<{ text: stri
   return { text: null, file: candidates[0] ?? '', error: null };
 }
 
+/** The info file base names of a package, the preferred one first. */
+async function infoBases(db: Database, pkg: PackageRecord): Promise<string[]> {
+  const bases = [pkg.name];
+  if (pkg.multiArch === 'same' && pkg.arch !== '') {
+    const qualified = `${pkg.name}:${pkg.arch}`;
+    if ((await infoFormatOf(db)) >= 1) bases.unshift(qualified);
+    else bases.push(qualified);
+  }
+  return bases;
+}
+
+/**
+ * Loads only a package's `.list` (what owns which path, without the md5sums): the paths (null when
+ * there is no .list), the file, and why it could not be read (null when it could).
+ */
+export async function loadPackageList(db: Database, pkg: PackageRecord): Promise<{ list: BytePath[] | null; listFile: string; listError: string | null; warnings: DbWarning[] }> {
+  const info = path.join(db.admindir, 'info');
+  const list = await readInfoFile((await infoBases(db, pkg)).map((b) => path.join(info, `${b}.list`)));
+  if (list.text === null) return { list: null, listFile: list.file, listError: list.error, warnings: [] };
+  const parsed = parseList(list.text, list.file, packageId(pkg));
+  return { list: parsed.paths, listFile: list.file, listError: null, warnings: parsed.warnings };
+}
+
 /**
  * Loads a package's `.md5sums` and `.list` from `<admindir>/info`. Multi-Arch: same packages use
  * `NAME:ARCH.*` when info/format is 1; both spellings are tried, preferred one first. A missing
@@ -256,12 +279,7 @@ async function readInfoFile(candidates: readonly string[]): Promise<{ text: stri
 export async function loadPackageFiles(db: Database, pkg: PackageRecord): Promise<PackageFiles> {
   const id = packageId(pkg);
   const info = path.join(db.admindir, 'info');
-  const bases = [pkg.name];
-  if (pkg.multiArch === 'same' && pkg.arch !== '') {
-    const qualified = `${pkg.name}:${pkg.arch}`;
-    if ((await infoFormatOf(db)) >= 1) bases.unshift(qualified);
-    else bases.push(qualified);
-  }
+  const bases = await infoBases(db, pkg);
   const warnings: DbWarning[] = [];
   const [md5, list] = await Promise.all([
     readInfoFile(bases.map((b) => path.join(info, `${b}.md5sums`))),

@@ -4,10 +4,15 @@ import type { BytePath } from '../dpkg/types.js';
 /**
  * The ways a packaged path can fail verification. The verifier produces the first four; the agent
  * adds `database-changed`: dpkg's own record of a package (md5sums, .list, Conffiles) changed while
- * no dpkg was running; and `written`, only in `file.written` alerts: the file was written while no
- * dpkg was running, whatever its content is now.
+ * no dpkg was running; `written`, only in `file.written` alerts: the file was written while no
+ * dpkg was running, whatever its content is now. `unowned` (an entry in an application's tree that
+ * no package installed) and `setuid` (a setuid or setgid file no package installed, or one whose
+ * mode dpkg-statoverride does not give it) come from src/unpackaged.
  */
-export type FindingStatus = 'changed' | 'missing' | 'wrong-type' | 'unreadable' | 'database-changed' | 'written';
+export type FindingStatus = 'changed' | 'missing' | 'wrong-type' | 'unreadable' | 'database-changed' | 'written' | 'unowned' | 'setuid';
+
+/** Every status, in the order summaries list them. */
+export const FINDING_STATUSES: readonly FindingStatus[] = ['changed', 'missing', 'wrong-type', 'unreadable', 'database-changed', 'written', 'unowned', 'setuid'];
 
 /** The kind of filesystem object found where a regular file belongs. */
 export type FileKind =
@@ -19,6 +24,25 @@ export type FileKind =
   | 'character-device'
   | 'block-device'
   | 'unknown';
+
+/** What lstat said of an entry no package installed (unowned and setuid findings); its content is never read. */
+export interface EntryStat {
+  readonly kind: FileKind;
+  /** st_size in bytes (a symlink: the length of its target). */
+  readonly size: number;
+  readonly uid: number;
+  readonly gid: number;
+  /** Names from the checked system's /etc/passwd and /etc/group, null when it has none for the id. */
+  readonly user: string | null;
+  readonly group: string | null;
+  /** Permission bits with setuid, setgid and sticky: st_mode & 0o7777. */
+  readonly mode: number;
+  readonly mtimeMs: number;
+  /** A symlink's target, as bytes. */
+  readonly target?: BytePath;
+  /** A directory reported as one finding: how many entries lie below it. */
+  readonly entries?: number;
+}
 
 /** One failed path. `path` is bytes, without the --root prefix; renderers escape it for people. */
 export interface Finding {
@@ -34,6 +58,8 @@ export interface Finding {
   readonly actual: string | null;
   /** Human explanation: the OS error, the link target, the diversion. */
   readonly detail: string | null;
+  /** unowned and setuid findings: what lstat found there. */
+  readonly stat?: EntryStat;
 }
 
 /** Orders findings by package, then by path bytes. */

@@ -1,7 +1,25 @@
 // JSON shapes of findings and warnings, shared by `check --format json`, the agent's state and alerts.
 import { displayPath } from '../dpkg/bytes.js';
 import type { DbWarning } from '../dpkg/types.js';
-import type { Finding, FindingStatus } from './finding.js';
+import type { EntryStat, FileKind, Finding, FindingStatus } from './finding.js';
+
+/** What lstat found at an unowned or setuid finding's path, as JSON. */
+export interface EntryStatJson {
+  type: FileKind;
+  size: number;
+  uid: number;
+  gid: number;
+  user: string | null;
+  group: string | null;
+  /** Octal, four digits: `"4755"`. */
+  mode: string;
+  /** ISO 8601 UTC. */
+  mtime: string;
+  /** Symlinks: the target, escaped like `path`. */
+  target?: string;
+  /** A directory reported as one finding: the entries below it. */
+  entries?: number;
+}
 
 /** A finding as it appears in JSON output, agent state and alerts: paths escaped for people. */
 export interface FindingJson {
@@ -12,6 +30,8 @@ export interface FindingJson {
   expected: string | null;
   actual: string | null;
   detail: string | null;
+  /** Only on unowned and setuid findings. */
+  stat?: EntryStatJson;
 }
 
 /**
@@ -19,7 +39,37 @@ export interface FindingJson {
  * `check`'s JSON (which adds `ignored` for people) and what webhooks carry.
  */
 export function findingFields(f: FindingJson): FindingJson {
-  return { package: f.package, path: f.path, status: f.status, conffile: f.conffile, expected: f.expected, actual: f.actual, detail: f.detail };
+  const out: FindingJson = { package: f.package, path: f.path, status: f.status, conffile: f.conffile, expected: f.expected, actual: f.actual, detail: f.detail };
+  if (f.stat !== undefined) out.stat = f.stat;
+  return out;
+}
+
+/** `4755`: permission bits as four octal digits. */
+export function octalMode(mode: number): string {
+  return (mode & 0o7777).toString(8).padStart(4, '0');
+}
+
+/** An mtime as ISO 8601; one a Date cannot hold (set by hand beyond year 275760) as milliseconds. */
+function isoTime(ms: number): string {
+  const d = new Date(ms);
+  return Number.isNaN(d.getTime()) ? `${ms} ms` : d.toISOString();
+}
+
+/** The JSON form of what lstat found. */
+export function entryStatJson(s: EntryStat): EntryStatJson {
+  const out: EntryStatJson = {
+    type: s.kind,
+    size: s.size,
+    uid: s.uid,
+    gid: s.gid,
+    user: s.user === null ? null : displayPath(s.user),
+    group: s.group === null ? null : displayPath(s.group),
+    mode: octalMode(s.mode),
+    mtime: isoTime(s.mtimeMs),
+  };
+  if (s.target !== undefined) out.target = displayPath(s.target);
+  if (s.entries !== undefined) out.entries = s.entries;
+  return out;
 }
 
 /** A database warning as it appears in JSON output. */
@@ -32,7 +82,7 @@ export interface WarningJson {
 
 /** The JSON form of a finding: bytes that are not UTF-8 in path and detail escaped as `\xNN`. */
 export function findingJson(f: Finding): FindingJson {
-  return {
+  const out: FindingJson = {
     package: f.package,
     path: displayPath(f.path),
     status: f.status,
@@ -41,6 +91,8 @@ export function findingJson(f: Finding): FindingJson {
     actual: f.actual,
     detail: f.detail === null ? null : displayPath(f.detail),
   };
+  if (f.stat !== undefined) out.stat = entryStatJson(f.stat);
+  return out;
 }
 
 /** The JSON form of a database warning. */

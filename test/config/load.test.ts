@@ -14,6 +14,7 @@ const DEFAULTS: ResolvedConfig = {
   schedule: { scoped: '*/5 * * * *', full: '30 3 * * 0', splayMs: 300_000, fullMaxBytesPerSecond: 0, dpkgMaxRunMs: 1_800_000 },
   watch: { enabled: true, alertWrites: true },
   ignore: { paths: [] },
+  unowned: { trees: [], allow: [] },
   alerts: {
     reminderMs: 86_400_000,
     maxAgeMs: 7 * 86_400_000,
@@ -92,6 +93,7 @@ test('main file, then conf.d/*.toml in C-locale order: later keys win, tables me
     schedule: { scoped: '*/5 * * * *', full: '0 4 * * *', splayMs: 120_000, fullMaxBytesPerSecond: 25_000_000, dpkgMaxRunMs: 1_800_000 },
     watch: { enabled: false, alertWrites: true },
     ignore: { paths: ['/srv/a/**'] },
+    unowned: DEFAULTS.unowned,
     alerts: { ...DEFAULTS.alerts, reminderMs: 7_200_000 },
     offline: DEFAULTS.offline,
     metrics: DEFAULTS.metrics,
@@ -435,4 +437,15 @@ test('alert and offline values are checked one by one: addresses, URLs, headers,
     `${m}:9: key 'offline.stop_units': entry 1: 'nginx' is not a unit name such as "nginx.service"; example: ["nginx.service"]`,
     `${m}:10: key 'offline.actions_by': 'root' is not one of "auto", "agent", "helper"; example: "auto"`,
   ]);
+});
+
+test("[unowned] trees and allow take absolute globs; in a tree '**' may only end the glob", async (t) => {
+  const d = configDir(t);
+  d.writeMain('[unowned]\ntrees = ["/usr/local/**", "/srv/**/htdocs"]\nallow = ["/srv/*/uploads/"]\n');
+  await assertConfigError(loadConfig({ file: d.main }), [
+    `${d.main}:2: key 'unowned.trees': entry 2: '/srv/**/htdocs' has '**' before its end; a tree is walked whole, so name the directories it starts at ('/srv/*/htdocs'); example: ["/usr/local/**", "/srv/*/htdocs"]`,
+    `${d.main}:3: key 'unowned.allow': entry 1: '/srv/*/uploads/' ends in '/'; write '/srv/*/uploads/**' for everything below that directory; example: ["/srv/*/htdocs/uploads/**", "/**/__pycache__/**"]`,
+  ]);
+  d.writeMain('[unowned]\ntrees = ["/usr/local/**", "/srv/*/htdocs"]\nallow = ["/**/__pycache__/**"]\n');
+  assert.deepEqual((await loadConfig({ file: d.main })).unowned, { trees: ['/usr/local/**', '/srv/*/htdocs'], allow: ['/**/__pycache__/**'] });
 });

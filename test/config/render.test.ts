@@ -48,6 +48,9 @@ test('a changed config re-parses to an equal config, strings escaped, defaults n
       'enabled = false',
       '[ignore]',
       'paths = ["/usr/lib/node_modules/npm/**", "/srv/*/cache/*", "/srv/café/**"]',
+      '[unowned]',
+      'trees = ["/usr/local/**", "/srv/*/htdocs"]',
+      'allow = ["/srv/*/htdocs/uploads/**", "/**/__pycache__/**"]',
       '[alerts]',
       'reminder = "90m"',
       '',
@@ -91,7 +94,7 @@ test('configJson is ResolvedConfig as JSON, in schema order, sources last', asyn
   const json = configJson(cfg);
   assert.ok(json.endsWith('}\n'));
   assert.deepEqual(JSON.parse(json), cfg);
-  assert.deepEqual(Object.keys(JSON.parse(json) as object), ['root', 'stateDir', 'scope', 'schedule', 'watch', 'ignore', 'alerts', 'offline', 'metrics', 'sources']);
+  assert.deepEqual(Object.keys(JSON.parse(json) as object), ['root', 'stateDir', 'scope', 'schedule', 'watch', 'ignore', 'unowned', 'alerts', 'offline', 'metrics', 'sources']);
 });
 
 test('config show hides the webhook secret, header values and the credentials, paths and queries of URLs unless --show-secrets; the output still loads', async (t) => {

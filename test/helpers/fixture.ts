@@ -325,17 +325,33 @@ function splitLines(b: Buffer): Buffer[] {
   return out;
 }
 
+/** What lstat found, on unowned and setuid findings of `check --format json`. */
+export interface StatJson {
+  readonly type: string;
+  readonly size: number;
+  readonly uid: number;
+  readonly gid: number;
+  readonly user: string | null;
+  readonly group: string | null;
+  readonly mode: string;
+  readonly mtime: string;
+  readonly target?: string;
+  readonly entries?: number;
+}
+
 /** A finding of `check --format json`, as the contract describes it. */
 export interface FindingJson {
   readonly package: string;
   readonly path: string;
-  readonly status: 'changed' | 'missing' | 'wrong-type' | 'unreadable';
+  readonly status: 'changed' | 'missing' | 'wrong-type' | 'unreadable' | 'unowned' | 'setuid';
   readonly conffile: boolean;
   readonly expected: string | null;
   readonly actual: string | null;
   readonly detail: string | null;
   /** On the config's [ignore] paths (check --config); false without one. */
   readonly ignored: boolean;
+  /** Only on unowned and setuid findings. */
+  readonly stat?: StatJson;
 }
 
 /** A warning of `check --format json`. */
@@ -354,11 +370,11 @@ export interface CheckJson {
 }
 
 /** A finding without its free-text `detail` (the contract fixes it only for unreadable files). */
-export type FindingCore = Omit<FindingJson, 'detail' | 'ignored'>;
+export type FindingCore = Omit<FindingJson, 'detail' | 'ignored' | 'stat'>;
 
-/** Drops `detail` (free text) and `ignored` (checked by checkJson) from findings, to compare the rest. */
+/** Drops `detail` (free text), `stat` and `ignored` (checked by checkJson) from findings, to compare the rest. */
 export function cores(findings: readonly FindingJson[]): FindingCore[] {
-  return findings.map(({ detail: _detail, ignored: _ignored, ...core }) => core);
+  return findings.map(({ detail: _detail, ignored: _ignored, stat: _stat, ...core }) => core);
 }
 
 /** What one `pkgwatch check --format json` run gave: the process result and its parsed stdout. */
