@@ -4,6 +4,8 @@ import type { DbWarning } from '../dpkg/types.js';
 import type { Finding, FindingStatus } from '../verify/finding.js';
 import { findingJson, formatBytes, warningJson } from '../verify/report.js';
 import type { VerifyReport } from '../verify/run.js';
+import type { TrustEntry, TrustState } from '../verify/signed.js';
+import type { UnverifiedReason } from '../trust/record.js';
 
 /** Output formats of `pkgwatch check --format`. */
 export const FORMATS = ['text', 'json', 'dpkg', 'debsums'] as const;
@@ -11,12 +13,15 @@ export type Format = (typeof FORMATS)[number];
 
 /** The JSON document of `check --format json`. */
 export function renderJson(report: VerifyReport, ignored: (f: Finding) => boolean = () => false, dependencies: readonly string[] | null = null): string {
+  const trust = report.trust;
   const doc = {
     findings: report.findings.map((f) => ({ ...findingJson(f), ignored: ignored(f) })),
     warnings: report.warnings.map(warningJson),
-    summary: report.summary,
+    summary: trust === undefined ? report.summary : { ...report.summary, trust: trustCounts(trust) },
     // Only with --with-deps: the packages it added to the named ones.
     ...(dependencies === null ? {} : { dependencies }),
+    // Only with --signed: each checked package against its signed .deb.
+    ...(trust === undefined ? {} : { trust }),
   };
   return `${JSON.stringify(doc, null, 2)}\n`;
 }
@@ -149,6 +154,17 @@ export function renderText(report: VerifyReport, opts: TextOptions = {}): string
     if (f.detail !== null) out += `  ${' '.repeat(STATUS_WIDTH)} ${displayPath(f.detail)}\n`;
     if (hidden > 0) out += `  ${' '.repeat(STATUS_WIDTH)} and ${plural(hidden, 'more missing path')} beneath it (--verbose lists them)\n`;
   }
+  const trust = report.trust;
+  if (trust !== undefined) {
+    // --quiet keeps what is a finding (forged) and drops what is only unknown (unverified).
+    const shownTrust = trust.filter((e) => e.state === 'forged' || (e.state === 'unverified' && opts.quiet !== true));
+    if (shownTrust.length > 0) out += `${out === '' ? '' : '\n'}${paint('1', 'trust')}\n`;
+    for (const e of shownTrust) {
+      const label = e.state === 'forged' ? paint('31', e.state.padEnd(STATUS_WIDTH)) : paint('33', e.state.padEnd(STATUS_WIDTH));
+      const why = e.reason === null ? '' : `${REASON_TEXT[e.reason]}: `;
+      out += `  ${label} ${e.package} ${e.version}: ${why}${displayPath(e.detail ?? '')}\n`;
+    }
+  }
   if (opts.quiet === true) return out;
   if (out !== '') out += '\n';
   if (opts.dependencies !== undefined && opts.dependencies !== null) {
@@ -156,7 +172,41 @@ export function renderText(report: VerifyReport, opts: TextOptions = {}): string
     out += deps.length === 0 ? '--with-deps added no package\n' : `--with-deps added ${plural(deps.length, 'package')}: ${deps.join(', ')}\n`;
   }
   out += `${summaryLine(report, ignored)}\n`;
+  if (trust !== undefined) out += `${trustLine(trust)}\n`;
   return out;
+}
+
+/** How `check --signed` words each reason in text. */
+const REASON_TEXT: Record<UnverifiedReason, string> = {
+  'bad-signature': 'bad signature',
+  'hash-mismatch': 'hash mismatch',
+  'bad-deb': 'unreadable .deb',
+  expired: 'expired index',
+  unsigned: 'unsigned source',
+  'deb-not-available': '.deb not available',
+  'not-in-index': 'not in any index',
+  'local-install': 'local install',
+  'no-index': 'no index',
+};
+
+/** `summary.trust` of the JSON document. */
+export function trustCounts(entries: readonly TrustEntry[]): Record<TrustState, number> {
+  const n: Record<TrustState, number> = { signed: 0, forged: 0, unverified: 0 };
+  for (const e of entries) n[e.state]++;
+  return n;
+}
+
+/** `trust: 35 signed, 1 forged, 686 unverified (650 .deb not available, 36 local install)`. */
+export function trustLine(entries: readonly TrustEntry[]): string {
+  const n = trustCounts(entries);
+  const reasons = new Map<UnverifiedReason, number>();
+  for (const e of entries) if (e.reason !== null) reasons.set(e.reason, (reasons.get(e.reason) ?? 0) + 1);
+  const why = [...reasons]
+    .sort((a, b) => b[1] - a[1])
+    .map(([r, k]) => `${k.toLocaleString('en-US')} ${REASON_TEXT[r]}`)
+    .join(', ');
+  const counts = `${n.signed.toLocaleString('en-US')} signed, ${n.forged.toLocaleString('en-US')} forged, ${n.unverified.toLocaleString('en-US')} unverified`;
+  return `trust: ${counts}${why === '' ? '' : ` (${why})`}`;
 }
 
 /**

@@ -5,6 +5,7 @@ import type { FindingStatus } from '../verify/finding.js';
 import {
   absoluteGlobList,
   absolutePath,
+  absolutePathList,
   absolutePathOrEmpty,
   addressList,
   addressOrEmpty,
@@ -72,6 +73,12 @@ export interface ResolvedConfig {
     readonly restoreCommand: readonly string[];
     readonly commandTimeoutMs: number;
     readonly actionsBy: OfflineActionsBy;
+  };
+  readonly trust: {
+    /** Directories of .debs searched before apt's cache (paths on the checked system). */
+    readonly debPaths: readonly string[];
+    /** Keyrings added to apt's default keys for sources without Signed-By. */
+    readonly keyrings: readonly string[];
   };
   /** The files that were read, in order (for `config show` and messages). */
   readonly sources: readonly string[];
@@ -173,6 +180,7 @@ export const CONFIG_TABLES: readonly TableSpec[] = [
   defineTable('alerts.email', 'Email alerts: one message per batch of events. Set `to` and one of `smtp` or `sendmail`.'),
   defineTable('alerts.webhook', 'Webhook alerts: a JSON POST per event. Set `url`.'),
   defineTable('offline', 'Taking the site offline on a confirmed finding in the scoped packages. Off unless enabled.'),
+  defineTable('trust', '`check --signed`: where signed .debs and keys are found.'),
 ];
 
 /**
@@ -462,5 +470,21 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     default: 'auto',
     example: '"auto"',
     doc: 'Who stops units and runs commands: "agent" itself, "helper" (pkgwatch-offline.path starts a root oneshot), or "auto" (the agent when it runs as root, else the helper).',
+  }),
+  defineKey({
+    key: 'trust.deb_paths',
+    field: 'trust.debPaths',
+    type: absolutePathList,
+    default: [],
+    example: '["/srv/debs"]',
+    doc: 'Directories of .debs (like debsums --deb-path) searched before /var/cache/apt/archives for `check --signed`: paths on the checked system (under --root).',
+  }),
+  defineKey({
+    key: 'trust.keyrings',
+    field: 'trust.keyrings',
+    type: absolutePathList,
+    default: [],
+    example: '["/etc/pkgwatch/site-archive.gpg"]',
+    doc: "Keyring files (binary or armored) added to apt's trusted.gpg and trusted.gpg.d for sources without Signed-By, for `check --signed`.",
   }),
 ];

@@ -35,6 +35,7 @@ const DEFAULTS: ResolvedConfig = {
     commandTimeoutMs: 60_000,
     actionsBy: 'auto',
   },
+  trust: { debPaths: [], keyrings: [] },
   sources: [],
 };
 
@@ -93,6 +94,7 @@ test('main file, then conf.d/*.toml in C-locale order: later keys win, tables me
     ignore: { paths: ['/srv/a/**'] },
     alerts: { ...DEFAULTS.alerts, reminderMs: 7_200_000 },
     offline: DEFAULTS.offline,
+    trust: DEFAULTS.trust,
     sources: [d.main, f10, f9, fZ, fa],
   });
 });
@@ -402,4 +404,13 @@ test('alert and offline values are checked one by one: addresses, URLs, headers,
     `${m}:9: key 'offline.stop_units': entry 1: 'nginx' is not a unit name such as "nginx.service"; example: ["nginx.service"]`,
     `${m}:10: key 'offline.actions_by': 'root' is not one of "auto", "agent", "helper"; example: "auto"`,
   ]);
+});
+
+test('[trust] deb_paths and keyrings take absolute paths only', async (t) => {
+  const d = configDir(t);
+  d.writeMain('[trust]\ndeb_paths = ["/srv/debs"]\nkeyrings = ["/etc/pkgwatch/site.gpg"]\n');
+  const cfg = await loadConfig({ file: d.main });
+  assert.deepEqual(cfg.trust, { debPaths: ['/srv/debs'], keyrings: ['/etc/pkgwatch/site.gpg'] });
+  d.writeMain('[trust]\ndeb_paths = ["debs"]\n');
+  await assertConfigError(loadConfig({ file: d.main }), [`${d.main}:2: key 'trust.deb_paths': entry 1: 'debs' is not an absolute path; example: ["/srv/debs"]`]);
 });
