@@ -86,6 +86,7 @@ export class ArReader {
     if (this.state === 'data') {
       throw new ArError(`member '${this.member?.name ?? ''}' is cut short: ${this.remaining} of its ${this.member?.size ?? 0} bytes are missing (a truncated file?)`);
     }
+    if (this.state === 'pad') throw new ArError(`the file ends without the padding byte after member '${this.member?.name ?? ''}' (a truncated file?)`);
     if (this.buf.length > 0) throw new ArError(`at offset ${this.pos}: ${this.buf.length} stray bytes where a member header belongs (a truncated file?)`);
   }
 
