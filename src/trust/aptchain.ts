@@ -109,7 +109,8 @@ export class AptChain implements TrustSession {
       for (const s of stanzas) {
         const st = s.index.state;
         if (st.ok) continue;
-        const f = fail(st.reason, st.detail, s.index.release);
+        // The file at fault: the index whose hash is wrong, else the Release that did not verify.
+        const f = fail(st.reason, st.detail, st.reason === 'hash-mismatch' ? s.index.file : s.index.release);
         worst = worst === null ? f : strongerFailure(worst, f);
       }
       return worst as Failure;

@@ -165,6 +165,7 @@ test('unverified: a Packages index whose SHA256 differs from the InRelease', asy
   assert.equal(code, 0);
   assert.deepEqual(states(json), { webapp: 'unverified:hash-mismatch', weblib: 'unverified:hash-mismatch', webtool: 'unverified:hash-mismatch' });
   assert.match(json.trust[0]?.detail ?? '', /main_binary-amd64_Packages\.lz4: its content has SHA256 [0-9a-f]{64}, size \d+, but .*_InRelease says SHA256/);
+  assert.equal(json.trust[0]?.source, `${LISTS}/${LISTS_PREFIX}main_binary-amd64_Packages.lz4`);
 });
 
 test('unverified: a tampered InRelease is a bad signature', async (t) => {
@@ -174,6 +175,7 @@ test('unverified: a tampered InRelease is a bad signature', async (t) => {
   const { json } = await signedJson(fx);
   assert.deepEqual(states(json), { webapp: 'unverified:bad-signature', weblib: 'unverified:bad-signature', webtool: 'unverified:bad-signature' });
   assert.match(json.trust[0]?.detail ?? '', /BAD signature/);
+  assert.equal(json.trust[0]?.source, `${LISTS}/${LISTS_PREFIX}InRelease`);
 });
 
 test('unverified: an InRelease signed by a key that Signed-By does not name is a bad signature', async (t) => {
