@@ -151,6 +151,10 @@ export function renderText(report: VerifyReport, opts: TextOptions = {}): string
     if (f.status === 'changed' && f.expected !== null && f.actual !== null) {
       out += `  ${' '.repeat(STATUS_WIDTH)} expected ${f.expected}, found ${f.actual}\n`;
     }
+    // check --signed: the signed value against what dpkg's database says.
+    if (f.status === 'database-changed' && (f.expected !== null || f.actual !== null)) {
+      out += `  ${' '.repeat(STATUS_WIDTH)} signed ${f.expected ?? '(no entry)'}, database ${f.actual ?? '(no entry)'}\n`;
+    }
     if (f.detail !== null) out += `  ${' '.repeat(STATUS_WIDTH)} ${displayPath(f.detail)}\n`;
     if (hidden > 0) out += `  ${' '.repeat(STATUS_WIDTH)} and ${plural(hidden, 'more missing path')} beneath it (--verbose lists them)\n`;
   }

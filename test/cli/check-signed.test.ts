@@ -153,6 +153,24 @@ test('text: one line per package that is not signed, and a trust summary line', 
   assert.match(res.stdout, /^trust: 2 signed, 0 forged, 1 unverified \(1 \.deb not available\)$/m);
 });
 
+test('text: a forged package shows the signed and the database value of each rewritten line', async (t) => {
+  const fx = await system(t);
+  const bad = 'tampered\n';
+  fx.write('/usr/bin/webapp', bad);
+  const sums = fx.infoFile('webapp', 'md5sums');
+  writeFileSync(sums, readFileSync(sums, 'utf8').replace(md5(WEBAPP.files[0]?.content ?? ''), md5(bad)));
+  const res = await runCli(['check', '--root', fx.root, '--signed', 'webapp'], { timeoutMs: 600_000 });
+  assert.equal(res.code, 1, res.stderr);
+  assert.ok(
+    res.stdout.includes(
+      `  database-changed /var/lib/dpkg/info/webapp.md5sums\n             signed ${md5(WEBAPP.files[0]?.content ?? '')}, database ${md5(bad)}\n             the line for /usr/bin/webapp differs from the signed .deb`,
+    ),
+    res.stdout,
+  );
+  assert.match(res.stdout, /^ {2}forged {5}webapp 1\.0-1: dpkg's database differs from the signed \.deb \(\/var\/cache\/apt\/archives\/webapp_1\.0-1_amd64\.deb\): 1 md5sums line;/m);
+  assert.match(res.stdout, /^trust: 0 signed, 1 forged, 0 unverified$/m);
+});
+
 test('unverified: a Packages index whose SHA256 differs from the InRelease', async (t) => {
   const fx = await system(t);
   const plain = path.join(repo, 'dists/stable/main/binary-amd64/Packages');
