@@ -55,7 +55,8 @@ test('damaged archives are refused with what and where', () => {
     [Buffer.alloc(0), /the file is empty/],
     [Buffer.from('<arch>\n'), /too short for the magic/],
     [Buffer.from('!<arch!\nxxxxxxxxxxxxx'), /no !<arch> magic/],
-    [deb.subarray(0, deb.length - 10), /member 'data\.tar\.gz' is cut short: 10 of its \d+ bytes are missing/],
+    // 10 bytes less: 9 of data.tar.gz and its padding byte when its size is odd (it varies with the build time).
+    [deb.subarray(0, deb.length - 10), /member 'data\.tar\.gz' is cut short: (9|10) of its \d+ bytes are missing/],
     [deb.subarray(0, 8 + 30), /30 stray bytes where a member header belongs/],
     [Buffer.concat([deb.subarray(0, 66), Buffer.from('X\n'), deb.subarray(68)]), /without its terminator/],
     [Buffer.concat([deb.subarray(0, 56), Buffer.from('abcdefghij'), deb.subarray(66)]), /bad size field/],
