@@ -117,7 +117,7 @@ export class AptChain implements TrustSession {
     }
     let failure: Failure | null = null;
     for (const file of await this.debs.candidates(key)) {
-      const r = await this.slots.run(() => readDeb(file.host, (c) => c.conffiles !== null && c.conffiles.trim() !== ''));
+      const r = await this.slots.run(() => readVerified(file, good));
       const outcome = judge(key, file, r, good);
       if (outcome.found) return outcome;
       failure = failure === null ? outcome : strongerFailure(failure, outcome);
@@ -127,6 +127,22 @@ export class AptChain implements TrustSession {
     const listed = good[0]?.entry.filename ?? '';
     return fail('deb-not-available', `no .deb of ${what} in ${where}; the signed index lists it as ${listed}`, null);
   }
+}
+
+/**
+ * Reads a candidate; data.tar (needed for conffile hashes) is decompressed only from a .deb whose
+ * whole-file hash already matched a verified stanza, in a second pass that must hash the same
+ * again: a hostile file in a cache directory never reaches a decompressor beyond its small
+ * control archive.
+ */
+async function readVerified(file: DebFile, good: readonly { entry: IndexEntry }[]): Promise<DebRead> {
+  const first = await readDeb(file.host, () => false);
+  const conffiles = first.contents?.conffiles ?? null;
+  const matches = good.some((s) => s.entry.sha256 === first.sha256 && s.entry.size === first.size);
+  if (!matches || conffiles === null || conffiles.trim() === '') return first;
+  const second = await readDeb(file.host, () => true);
+  if (second.sha256 === first.sha256) return second;
+  return { ...second, contents: null, error: 'the file changed while it was read' };
 }
 
 function keyText(k: PackageKey): string {

@@ -225,6 +225,21 @@ test('unverified: a truncated .deb in the cache is unreadable and not trusted', 
   assert.match(json.trust[0]?.detail ?? '', /not the signed \.deb/);
 });
 
+test('a .deb whose hash does not match never has its data.tar decompressed: damaged data is a hash mismatch, not a decoder error', async (t) => {
+  const fx = await system(t);
+  const cached = fx.path('var/cache/apt/archives/webapp_1.0-1_amd64.deb');
+  const bytes = readFileSync(cached);
+  const data = bytes.indexOf('data.tar.xz');
+  assert.ok(data > 0);
+  // Garbage in the middle of the data member; the ar structure and the control archive stay intact.
+  const at = data + 60 + Math.floor((bytes.length - data - 60) / 2);
+  bytes.fill(0x55, at, at + 16);
+  writeFileSync(cached, bytes);
+  const { json } = await signedJson(fx, ['webapp']);
+  assert.deepEqual(states(json), { webapp: 'unverified:hash-mismatch' });
+  assert.doesNotMatch(json.trust[0]?.detail ?? '', /data\.tar|xz/);
+});
+
 test('unverified: a .deb of the same name and version that is not the signed one is a hash mismatch', async (t) => {
   const fx = await system(t);
   const rogue = await buildDeb(tempDir('pkgwatch-rogue-'), { ...WEBTOOL, files: [{ path: '/usr/bin/webtool', content: 'rogue\n' }] });
