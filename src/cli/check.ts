@@ -5,6 +5,7 @@ import { loadConfig } from '../config/load.js';
 import type { ResolvedConfig } from '../config/schema.js';
 import { compileGlob, isGlob } from '../dpkg/fnmatch.js';
 import { PkgwatchError, usageError } from '../errors.js';
+import type { OpenTrust } from '../trust/record.js';
 import { compareFindings, type Finding } from '../verify/finding.js';
 import { defaultJobs, verify, type VerifyReport } from '../verify/run.js';
 import { EXIT, type ExitCode } from './exit.js';
@@ -27,13 +28,14 @@ export interface CheckArgs {
   unowned: boolean;
   setuid: boolean;
   verify: boolean;
+  signed: boolean;
 }
 
 /** check's part of the exit-code table in README.md, for `check --help`. */
 const EXIT_CODES = [
   'Exit codes:',
   '  0  nothing found (warnings alone are 0)',
-  '  1  integrity findings: changed, missing, wrong-type, database-changed, unowned or setuid (not counting ignored paths)',
+  '  1  integrity findings: changed, missing, wrong-type, database-changed, unowned or setuid (not counting ignored paths); with --signed, any forged package',
   '  2  error: bad usage, unknown or not-installed package, unreadable dpkg database or config',
   '  3  incomplete: some files could not be read, nothing else was found',
   '  141  standard output was closed (pkgwatch check | head)',
@@ -76,6 +78,11 @@ export function checkOptions(y: Argv): Argv<CheckArgs> {
     })
     .option('setuid', { describe: 'also walk the local filesystems for setuid and setgid files no package installed', type: 'boolean', default: false })
     .option('verify', { describe: "verify the packages' files (--no-verify: only the --unowned and --setuid walks)", type: 'boolean', default: true })
+    .option('signed', {
+      describe: "hold dpkg's database to each package's signed .deb (from [trust] deb_paths or apt's cache, verified against apt's signed indexes)",
+      type: 'boolean',
+      default: false,
+    })
     .epilog(EXIT_CODES) as unknown as Argv<CheckArgs>;
 }
 
@@ -124,6 +131,7 @@ async function check(args: CheckArgs): Promise<ExitCode> {
         jobs,
         maxBytesPerSecond: maxMbPerS * 1_000_000,
         onProgress: progress === null ? undefined : (p) => progress.update(p),
+        trust: args.signed ? await trustOpener(args.root, config.trust, jobs) : undefined,
       });
     } finally {
       progress?.done();
@@ -173,6 +181,7 @@ async function withWalks(args: CheckArgs, config: ResolvedConfig, verified: Veri
     findings: verified?.findings ?? [],
     warnings: verified?.warnings ?? [],
     summary: verified?.summary ?? null,
+    ...(verified?.trust === undefined ? {} : { trust: verified.trust }),
   };
   if (!args.unowned && !args.setuid) return base;
   // Loaded only when asked for: plain `check` does not pay for the index.
@@ -199,6 +208,24 @@ async function withWalks(args: CheckArgs, config: ResolvedConfig, verified: Veri
   };
 }
 
+/**
+ * `--signed`: opens apt's chain for the packages the run selects. The trust modules are loaded only
+ * then. `[trust] fetch` (downloading .debs) is not implemented yet: only .debs at hand are used.
+ */
+async function trustOpener(root: string, cfg: ResolvedConfig['trust'], jobs: number): Promise<OpenTrust> {
+  const { AptChain } = await import('../trust/aptchain.js');
+  return (keys) =>
+    AptChain.open({
+      root,
+      debPaths: cfg.debPaths,
+      keyrings: cfg.keyrings,
+      names: new Set(keys.map((k) => k.name)),
+      now: new Date(),
+      // Each .deb read may run a decompressor beside the hashing threads: a few at a time.
+      concurrency: Math.min(jobs, 4),
+    });
+}
+
 /** The checked packages (packageId) that no argument named: what --with-deps added. */
 function addedByDeps(checked: readonly string[], args: readonly string[]): string[] {
   const named = args.map((a): ((id: string) => boolean) => {
@@ -209,8 +236,10 @@ function addedByDeps(checked: readonly string[], args: readonly string[]): strin
   return checked.filter((id) => !named.some((m) => m(id)));
 }
 
-/** 1 when anything is changed, missing, of the wrong type, unowned or setuid; 3 when only unreadable files; else 0. */
+/** 1 when anything is changed, missing, of the wrong type, unowned or setuid, or a package is forged; 3 when only unreadable files; else 0. */
 export function exitCodeOf(report: CheckReport, ignored: (f: Finding) => boolean = () => false): ExitCode {
+  // A forged database is a finding whatever [ignore] says about the paths of its files.
+  if (report.trust?.some((e) => e.state === 'forged') === true) return EXIT.findings;
   let unreadable = false;
   for (const f of report.findings) {
     if (ignored(f)) continue;

@@ -4,6 +4,8 @@ import type { DbWarning } from '../dpkg/types.js';
 import type { SetuidReport, UnownedReport } from '../unpackaged/run.js';
 import { FINDING_STATUSES, type Finding, type FindingStatus } from '../verify/finding.js';
 import { findingJson, formatBytes, warningJson } from '../verify/report.js';
+import type { TrustEntry, TrustState } from '../verify/signed.js';
+import type { UnverifiedReason } from '../trust/record.js';
 import type { VerifySummary } from '../verify/run.js';
 
 /** What one `check` found: the packages' verification and, with --unowned and --setuid, the walks. */
@@ -17,6 +19,8 @@ export interface CheckReport {
   readonly summary: VerifySummary | null;
   readonly unowned?: UnownedReport | null;
   readonly setuid?: SetuidReport | null;
+  /** With --signed: one trust entry per checked package. */
+  readonly trust?: readonly TrustEntry[] | undefined;
 }
 
 /**
@@ -40,6 +44,7 @@ export type Format = (typeof FORMATS)[number];
 /** The JSON document of `check --format json`. */
 export function renderJson(report: CheckReport, ignored: (f: Finding) => boolean = () => false, dependencies: readonly string[] | null = null): string {
   const summary: Record<string, unknown> = { ...(report.summary ?? { packages: 0, files: 0, bytes: 0, durationMs: 0 }) };
+  if (report.trust !== undefined) summary['trust'] = trustCounts(report.trust);
   if (report.unowned) {
     const u = report.unowned;
     summary['unowned'] = {
@@ -63,6 +68,8 @@ export function renderJson(report: CheckReport, ignored: (f: Finding) => boolean
     summary,
     // Only with --with-deps: the packages it added to the named ones.
     ...(dependencies === null ? {} : { dependencies }),
+    // Only with --signed: each checked package against its signed .deb.
+    ...(report.trust === undefined ? {} : { trust: report.trust }),
   };
   return `${JSON.stringify(doc, null, 2)}\n`;
 }
@@ -200,8 +207,23 @@ export function renderText(report: CheckReport, opts: TextOptions = {}): string 
     if (f.status === 'changed' && f.expected !== null && f.actual !== null) {
       out += `  ${' '.repeat(STATUS_WIDTH)} expected ${f.expected}, found ${f.actual}\n`;
     }
+    // check --signed: the signed value against what dpkg's database says.
+    if (f.status === 'database-changed' && (f.expected !== null || f.actual !== null)) {
+      out += `  ${' '.repeat(STATUS_WIDTH)} signed ${f.expected ?? '(no entry)'}, database ${f.actual ?? '(no entry)'}\n`;
+    }
     if (f.detail !== null) out += `  ${' '.repeat(STATUS_WIDTH)} ${displayPath(f.detail)}\n`;
     if (hidden > 0) out += `  ${' '.repeat(STATUS_WIDTH)} and ${plural(hidden, 'more missing path')} beneath it (--verbose lists them)\n`;
+  }
+  const trust = report.trust;
+  if (trust !== undefined) {
+    // --quiet keeps what is a finding (forged) and drops what is only unknown (unverified).
+    const shownTrust = trust.filter((e) => e.state === 'forged' || (e.state === 'unverified' && opts.quiet !== true));
+    if (shownTrust.length > 0) out += `${out === '' ? '' : '\n'}${paint('1', 'trust')}\n`;
+    for (const e of shownTrust) {
+      const label = e.state === 'forged' ? paint('31', e.state.padEnd(STATUS_WIDTH)) : paint('33', e.state.padEnd(STATUS_WIDTH));
+      const why = e.reason === null ? '' : `${REASON_TEXT[e.reason]}: `;
+      out += `  ${label} ${e.package} ${e.version}: ${why}${displayPath(e.detail ?? '')}\n`;
+    }
   }
   if (opts.quiet === true) return out;
   if (out !== '') out += '\n';
@@ -211,6 +233,7 @@ export function renderText(report: CheckReport, opts: TextOptions = {}): string 
   }
   if (report.unowned) out += treesText(report.unowned, opts.verbose === true);
   out += `${summaryLine(report, ignored)}\n`;
+  if (trust !== undefined) out += `${trustLine(trust)}\n`;
   return out;
 }
 
@@ -233,6 +256,39 @@ function treesText(u: UnownedReport, verbose: boolean): string {
 /** `1.2 s`. */
 function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)} s`;
+}
+
+/** How `check --signed` words each reason in text. */
+const REASON_TEXT: Record<UnverifiedReason, string> = {
+  'bad-signature': 'bad signature',
+  'hash-mismatch': 'hash mismatch',
+  'bad-deb': 'unreadable .deb',
+  expired: 'expired index',
+  unsigned: 'unsigned source',
+  'deb-not-available': '.deb not available',
+  'not-in-index': 'not in any index',
+  'local-install': 'local install',
+  'no-index': 'no index',
+};
+
+/** `summary.trust` of the JSON document. */
+export function trustCounts(entries: readonly TrustEntry[]): Record<TrustState, number> {
+  const n: Record<TrustState, number> = { signed: 0, forged: 0, unverified: 0 };
+  for (const e of entries) n[e.state]++;
+  return n;
+}
+
+/** `trust: 35 signed, 1 forged, 686 unverified (650 .deb not available, 36 local install)`. */
+export function trustLine(entries: readonly TrustEntry[]): string {
+  const n = trustCounts(entries);
+  const reasons = new Map<UnverifiedReason, number>();
+  for (const e of entries) if (e.reason !== null) reasons.set(e.reason, (reasons.get(e.reason) ?? 0) + 1);
+  const why = [...reasons]
+    .sort((a, b) => b[1] - a[1])
+    .map(([r, k]) => `${k.toLocaleString('en-US')} ${REASON_TEXT[r]}`)
+    .join(', ');
+  const counts = `${n.signed.toLocaleString('en-US')} signed, ${n.forged.toLocaleString('en-US')} forged, ${n.unverified.toLocaleString('en-US')} unverified`;
+  return `trust: ${counts}${why === '' ? '' : ` (${why})`}`;
 }
 
 /**

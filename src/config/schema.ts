@@ -6,6 +6,7 @@ import {
   absoluteGlobList,
   treeGlobList,
   absolutePath,
+  absolutePathList,
   absolutePathOrEmpty,
   addressList,
   addressOrEmpty,
@@ -93,6 +94,12 @@ export interface ResolvedConfig {
     readonly listen: string;
     /** "" = no textfile. */
     readonly textfile: string;
+  };
+  readonly trust: {
+    /** Directories of .debs searched before apt's cache (paths on the checked system). */
+    readonly debPaths: readonly string[];
+    /** Keyrings added to apt's default keys for sources without Signed-By. */
+    readonly keyrings: readonly string[];
   };
   /** The files that were read, in order (for `config show` and messages). */
   readonly sources: readonly string[];
@@ -196,6 +203,7 @@ export const CONFIG_TABLES: readonly TableSpec[] = [
   defineTable('alerts.webhook', 'Webhook alerts: a JSON POST per event. Set `url`.'),
   defineTable('offline', 'Taking the site offline on a confirmed finding in the scoped packages. Off unless enabled.'),
   defineTable('metrics', 'Prometheus metrics: an HTTP endpoint to scrape and/or a textfile for node_exporter. Both off by default.'),
+  defineTable('trust', '`check --signed`: where signed .debs and keys are found.'),
 ];
 
 /**
@@ -549,5 +557,21 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     default: '',
     example: '"/var/lib/prometheus/node-exporter/pkgwatch.prom"',
     doc: "Write the same metrics to this file (atomically, mode 0644) for node_exporter's textfile collector whenever the status changes and every minute; \"\" = off.",
+  }),
+  defineKey({
+    key: 'trust.deb_paths',
+    field: 'trust.debPaths',
+    type: absolutePathList,
+    default: [],
+    example: '["/srv/debs"]',
+    doc: 'Directories of .debs (like debsums --deb-path) searched before /var/cache/apt/archives for `check --signed`: paths on the checked system (under --root).',
+  }),
+  defineKey({
+    key: 'trust.keyrings',
+    field: 'trust.keyrings',
+    type: absolutePathList,
+    default: [],
+    example: '["/etc/pkgwatch/site-archive.gpg"]',
+    doc: "Keyring files (binary or armored) added to apt's trusted.gpg and trusted.gpg.d for sources without Signed-By, for `check --signed`.",
   }),
 ];

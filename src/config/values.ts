@@ -198,6 +198,9 @@ export const treeGlobList = stringList('array of absolute globs', (s) => {
   return null;
 });
 
+/** Absolute paths (directories or files), kept as written. */
+export const absolutePathList = stringList('array of absolute paths', pathProblem);
+
 /** A string, checked by `check` (which returns a problem or null). */
 export function stringValue(name: string, check: (s: string) => string | null = () => null): ValueType<string> {
   return {

@@ -4,9 +4,11 @@ import { mapLimit } from '../concurrency.js';
 import { loadDatabase, loadPackageFiles, packageId } from '../dpkg/loader.js';
 import { selectPackages } from '../dpkg/select.js';
 import type { BytePath, DbWarning } from '../dpkg/types.js';
-import type { Finding } from './finding.js';
+import type { OpenTrust, TrustSession } from '../trust/record.js';
+import { compareFindings, type Finding } from './finding.js';
 import { collectFindings, Planner, type PlannedItem } from './plan.js';
 import { CheckPool, type PoolProgress } from './pool.js';
+import { keyOf, reconcile, type TrustEntry } from './signed.js';
 
 export interface VerifyRequest {
   /** The system to verify (dpkg's --root); `/` by default. */
@@ -32,6 +34,11 @@ export interface VerifyRequest {
    * When given, the report's `verifiedSizes` holds the sizes of the files that verified in this run.
    */
   readonly sizes?: ReadonlyMap<BytePath, KnownSize> | undefined;
+  /**
+   * `check --signed`: opens the sources of signed records for the selected packages; each package's
+   * database is then held to its signed .deb and its files checked against the signed hashes.
+   */
+  readonly trust?: OpenTrust | undefined;
   /** Aborting stops the workers and rejects with the signal's reason. */
   readonly signal?: AbortSignal | undefined;
   readonly onProgress?: ((p: VerifyProgress) => void) | undefined;
@@ -67,6 +74,8 @@ export interface VerifyReport {
   readonly summary: VerifySummary;
   /** With VerifyRequest.sizes: each hashed file that verified, by the path checked, with its md5 and size. */
   readonly verifiedSizes: ReadonlyMap<BytePath, KnownSize> | null;
+  /** With `trust`: one entry per checked package, in the order of `packages`. */
+  readonly trust?: readonly TrustEntry[];
 }
 
 /** Default for --jobs: one hashing thread per core. */
@@ -89,11 +98,15 @@ export async function verify(req: VerifyRequest): Promise<VerifyReport> {
   const pool = new CheckPool(req.root, req.jobs, (p) => progress?.(p), req.maxBytesPerSecond ?? 0, sizes !== undefined);
   const onAbort = (): void => pool.abort(req.signal?.reason instanceof Error ? req.signal.reason : new Error('verification aborted'));
   req.signal?.addEventListener('abort', onAbort, { once: true });
+  let trust: TrustSession | null = null;
   try {
     const db = await loadDatabase(req.admindir === undefined ? { root: req.root } : { root: req.root, admindir: req.admindir });
     const selectWarnings: DbWarning[] = [];
     const selected = selectPackages(db, req.packages, req.withDeps, selectWarnings);
     const planner = new Planner(db, { conffiles: req.conffiles, only: req.paths ?? null });
+    if (req.trust !== undefined) trust = await req.trust(selected.map(keyOf));
+    const trustEntries = new Map<string, TrustEntry>();
+    const trustFindings: Finding[] = [];
     // Index of the last item of each package, in item order, for the packages-done count.
     const lastItems: number[] = [];
     let queued = 0;
@@ -114,7 +127,14 @@ export async function verify(req: VerifyRequest): Promise<VerifyReport> {
     };
     await mapLimit(selected, LOAD_CONCURRENCY, async (pkg) => {
       const files = await loadPackageFiles(db, pkg);
-      enqueue(planner.add({ pkg, files }));
+      if (trust === null) {
+        enqueue(planner.add({ pkg, files }));
+        return;
+      }
+      const r = reconcile(db, pkg, files, await trust.lookup(keyOf(pkg)));
+      trustEntries.set(r.entry.package, r.entry);
+      trustFindings.push(...r.findings);
+      enqueue(planner.add({ pkg: r.pkg, files: r.files }));
     });
     enqueue(planner.finish());
     const onProgress = req.onProgress;
@@ -143,10 +163,12 @@ export async function verify(req: VerifyRequest): Promise<VerifyReport> {
         if (it?.md5 != null) verifiedSizes.set(it.path, { md5: it.md5, size });
       }
     }
+    const findings = trustFindings.length === 0 ? collected.findings : [...collected.findings, ...trustFindings].sort(compareFindings);
+    const ids = selected.map(packageId);
     return {
-      packages: selected.map(packageId),
-      findings: collected.findings,
-      warnings: [...selectWarnings, ...db.warnings, ...plan.warnings, ...collected.warnings],
+      packages: ids,
+      findings,
+      warnings: [...selectWarnings, ...db.warnings, ...(trust?.warnings ?? []), ...plan.warnings, ...collected.warnings],
       summary: {
         packages: selected.length,
         files: plan.items.length,
@@ -154,10 +176,11 @@ export async function verify(req: VerifyRequest): Promise<VerifyReport> {
         durationMs: Math.round(performance.now() - started),
       },
       verifiedSizes,
+      ...(trust === null ? {} : { trust: ids.flatMap((id) => trustEntries.get(id) ?? []) }),
     };
   } finally {
     req.signal?.removeEventListener('abort', onAbort);
-    await pool.terminate();
+    await Promise.all([pool.terminate(), (trust)?.close()]);
   }
 }
 

@@ -37,6 +37,7 @@ const DEFAULTS: ResolvedConfig = {
     actionsBy: 'auto',
   },
   metrics: { listen: '', textfile: '' },
+  trust: { debPaths: [], keyrings: [] },
   sources: [],
 };
 
@@ -97,6 +98,7 @@ test('main file, then conf.d/*.toml in C-locale order: later keys win, tables me
     alerts: { ...DEFAULTS.alerts, reminderMs: 7_200_000 },
     offline: DEFAULTS.offline,
     metrics: DEFAULTS.metrics,
+    trust: DEFAULTS.trust,
     sources: [d.main, f10, f9, fZ, fa],
   });
 });
@@ -448,4 +450,13 @@ test("[unowned] trees and allow take absolute globs; in a tree '**' may only end
   ]);
   d.writeMain('[unowned]\ntrees = ["/usr/local/**", "/srv/*/htdocs"]\nallow = ["/**/__pycache__/**"]\n');
   assert.deepEqual((await loadConfig({ file: d.main })).unowned, { trees: ['/usr/local/**', '/srv/*/htdocs'], allow: ['/**/__pycache__/**'] });
+});
+
+test('[trust] deb_paths and keyrings take absolute paths only', async (t) => {
+  const d = configDir(t);
+  d.writeMain('[trust]\ndeb_paths = ["/srv/debs"]\nkeyrings = ["/etc/pkgwatch/site.gpg"]\n');
+  const cfg = await loadConfig({ file: d.main });
+  assert.deepEqual(cfg.trust, { debPaths: ['/srv/debs'], keyrings: ['/etc/pkgwatch/site.gpg'] });
+  d.writeMain('[trust]\ndeb_paths = ["debs"]\n');
+  await assertConfigError(loadConfig({ file: d.main }), [`${d.main}:2: key 'trust.deb_paths': entry 1: 'debs' is not an absolute path; example: ["/srv/debs"]`]);
 });
