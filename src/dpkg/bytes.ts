@@ -12,6 +12,17 @@ export function fromUtf8(s: string): BytePath {
   return Buffer.from(s, 'utf8').toString('latin1');
 }
 
+/** `name` in the directory `dir` (absolute paths): `/` + `a` is `/a`, `/x` + `a` is `/x/a`. */
+export function joinPath(dir: BytePath, name: string): BytePath {
+  return dir === '/' ? `/${name}` : `${dir}/${name}`;
+}
+
+/** The directory that holds `p` (absolute): `/a/b` -> `/a`; `/a` -> `/`. */
+export function parentPath(p: BytePath): BytePath {
+  const i = p.lastIndexOf('/');
+  return i <= 0 ? '/' : p.slice(0, i);
+}
+
 /**
  * The host path of database path `p` under `root` (a normal UTF-8 string). Root `/` gives `p`
  * itself; trailing slashes of `root` are dropped so `/srv/root/` and `/srv/root` agree.

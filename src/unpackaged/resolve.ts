@@ -1,22 +1,13 @@
 // Resolves database paths inside a root to the paths a walk meets: `/bin/mount` is
 // `/usr/bin/mount` when `/bin` links to `usr/bin` (merged /usr).
 import { lstatSync, readlinkSync } from 'node:fs';
-import { joinRoot } from '../dpkg/bytes.js';
+import { joinPath, joinRoot, parentPath } from '../dpkg/bytes.js';
 import type { BytePath } from '../dpkg/types.js';
 
 /** How many symlinks one resolution may follow, as Linux's MAXSYMLINKS. */
 const MAX_SYMLINKS = 40;
 
 type Node = { readonly t: 'dir' } | { readonly t: 'link'; readonly target: BytePath } | { readonly t: 'none' };
-
-function join(dir: BytePath, name: string): BytePath {
-  return dir === '/' ? `/${name}` : `${dir}/${name}`;
-}
-
-function parentOf(p: BytePath): BytePath {
-  const i = p.lastIndexOf('/');
-  return i <= 0 ? '/' : p.slice(0, i);
-}
 
 /**
  * Resolves directories inside a root as a process chrooted there would: an absolute symlink
@@ -38,7 +29,7 @@ export class RootResolver {
     const cut = p.lastIndexOf('/');
     if (cut < 0 || p === '/') return p;
     const parent = this.realDir(cut === 0 ? '/' : p.slice(0, cut));
-    return parent === null ? p : join(parent, p.slice(cut + 1));
+    return parent === null ? p : joinPath(parent, p.slice(cut + 1));
   }
 
   /** The real path of directory `dir` inside the root, or null when it is not (or not only) a directory there. */
@@ -58,10 +49,10 @@ export class RootResolver {
       const c = pending.pop() as string;
       if (c === '' || c === '.') continue;
       if (c === '..') {
-        cur = parentOf(cur);
+        cur = parentPath(cur);
         continue;
       }
-      const next = join(cur, c);
+      const next = joinPath(cur, c);
       const node = this.node(next);
       if (node.t === 'none') return null;
       if (node.t === 'dir') {

@@ -5,6 +5,7 @@ import type { AlternativeGroup } from '../dpkg/alternatives.js';
 import type { BytePath } from '../dpkg/types.js';
 import type { FileKind } from '../verify/finding.js';
 import type { OwnershipIndex } from './ownership.js';
+import { parentPath } from '../dpkg/bytes.js';
 
 /** The operator's allow globs, compiled. */
 export interface AllowRules {
@@ -106,11 +107,6 @@ const PYC_RE = /^(.+)\.cpython-3\d+(?:\.opt-[12])?\.pyc$/;
 const DPKG_SIBLING_RE = /^(.+)\.(?:dpkg-(?:old|dist|new|tmp|bak|remove)|ucf-(?:old|new|dist))$/;
 const UPDATE_MIME = '/usr/share/mime/';
 
-function parentOf(p: BytePath): BytePath {
-  const i = p.lastIndexOf('/');
-  return i <= 0 ? '/' : p.slice(0, i);
-}
-
 /**
  * The generated-file rules, compiled once per run. Pure: decides from the path, the kind, a
  * symlink's target and the ownership index.
@@ -135,7 +131,7 @@ export class GeneratedRules {
     if (name === '__pycache__' && e.kind === 'directory' && this.index.has(dir)) return 'py3compile';
     if (e.kind === 'file' && dir.endsWith('/__pycache__')) {
       const m = PYC_RE.exec(name);
-      if (m !== null && this.index.has(`${parentOf(dir)}/${m[1] ?? ''}.py`)) return 'py3compile';
+      if (m !== null && this.index.has(`${parentPath(dir)}/${m[1] ?? ''}.py`)) return 'py3compile';
     }
     // update-alternatives: the links it manages, pointing where it points them.
     if (e.kind === 'symlink' && e.target !== undefined && (this.alternatives.get(p)?.includes(e.target) ?? false)) return 'update-alternatives';

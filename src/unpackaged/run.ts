@@ -1,7 +1,7 @@
 // One unowned-files check and one setuid walk: load the database and the index, walk, judge.
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { loadAlternatives, loadStatOverrides } from '../dpkg/admindb.js';
-import { fromUtf8 } from '../dpkg/bytes.js';
+import { fromUtf8, joinPath } from '../dpkg/bytes.js';
 import { compileGlob, isGlob } from '../dpkg/fnmatch.js';
 import { loadDatabase, packageId } from '../dpkg/loader.js';
 import { selectPackages } from '../dpkg/select.js';
@@ -17,7 +17,7 @@ import { alternativeLinks, compileAllow, GeneratedRules } from './rules.js';
 import { judgeSetuid, walkSetuid } from './setuid.js';
 import { outermost, packageTrees, type Tree } from './trees.js';
 import { pruneOf, UnownedJudge, type UnownedContext } from './unowned.js';
-import { DEFAULT_MAX_ENTRIES, joinPath, lstatEntry, walkTree } from './walk.js';
+import { DEFAULT_MAX_ENTRIES, lstatEntry, walkTree } from './walk.js';
 
 /** What both checks load once: the database, the ownership index and the checked system's names. */
 export interface UnpackagedBase {

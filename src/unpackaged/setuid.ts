@@ -2,7 +2,7 @@
 // which of them no package or dpkg-statoverride accounts for.
 import { lstatSync, readdirSync, type Dirent, type Stats } from 'node:fs';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { fromUtf8, joinRoot } from '../dpkg/bytes.js';
+import { fromUtf8, joinPath, joinRoot } from '../dpkg/bytes.js';
 import type { StatOverride } from '../dpkg/statoverride.js';
 import type { BytePath } from '../dpkg/types.js';
 import { errnoCode, osErrorText } from '../errors.js';
@@ -12,7 +12,7 @@ import type { Accounts } from './accounts.js';
 import { describeStat, entryStat } from './describe.js';
 import { entersMount, SKIPPED_DIRS, type Mount } from './mounts.js';
 import type { OwnershipIndex } from './ownership.js';
-import { entryOf, joinPath, type WalkEntry } from './walk.js';
+import { entryOf, type WalkEntry } from './walk.js';
 
 /** What the walk found and what it cost. */
 export interface SetuidWalk {

@@ -1,7 +1,7 @@
 // Walks a directory tree inside a root with lstat: never follows a symlink, never leaves the
 // tree's filesystem, stops after a set number of entries. Reads no file's content.
 import { lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
-import { joinRoot } from '../dpkg/bytes.js';
+import { joinPath, joinRoot } from '../dpkg/bytes.js';
 import type { BytePath } from '../dpkg/types.js';
 import { errnoCode, osErrorText } from '../errors.js';
 import type { FileKind } from '../verify/finding.js';
@@ -43,9 +43,6 @@ export interface WalkOptions {
 /** The default entry cap of one walk. */
 export const DEFAULT_MAX_ENTRIES = 1_000_000;
 
-export function joinPath(dir: BytePath, name: string): BytePath {
-  return dir === '/' ? `/${name}` : `${dir}/${name}`;
-}
 
 /** A WalkEntry from lstat's answer (and readlink's, for a symlink). */
 export function entryOf(path: BytePath, st: Stats, target?: BytePath): WalkEntry {

@@ -13,6 +13,7 @@ import type { BytePath } from '../dpkg/types.js';
 import type { FileKind, FindingStatus } from './finding.js';
 import type { FdHasher } from './md5.js';
 import { errnoCode, osErrorText } from '../errors.js';
+import { joinPath, parentPath } from '../dpkg/bytes.js';
 
 /** What checking one path found; `status` null means the path verified. */
 export interface CheckOutcome {
@@ -79,15 +80,6 @@ export function kindOf(st: Stats): FileKind {
 
 function isAbsent(code: string | undefined): boolean {
   return code === 'ENOENT' || code === 'ENOTDIR';
-}
-
-function joinReal(dir: BytePath, name: string): BytePath {
-  return dir === '/' ? `/${name}` : `${dir}/${name}`;
-}
-
-function parentOf(p: BytePath): BytePath {
-  const i = p.lastIndexOf('/');
-  return i <= 0 ? '/' : p.slice(0, i);
 }
 
 /**
@@ -223,7 +215,7 @@ export class PathChecker {
       dir = this.resolve(parent, 0);
       this.parents.set(parent, dir);
     }
-    return dir.ok ? OK(joinReal(dir.real, name)) : dir;
+    return dir.ok ? OK(joinPath(dir.real, name)) : dir;
   }
 
   /** Resolves every component of `path` (absolute or relative to `/`) inside the root. */
@@ -235,10 +227,10 @@ export class PathChecker {
       const c = pending.pop() as string;
       if (c === '' || c === '.') continue;
       if (c === '..') {
-        cur = parentOf(cur);
+        cur = parentPath(cur);
         continue;
       }
-      const next = joinReal(cur, c);
+      const next = joinPath(cur, c);
       const entry = this.dirEntry(next);
       switch (entry.t) {
         case 'dir':

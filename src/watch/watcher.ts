@@ -3,7 +3,7 @@
 import { lstat, readlink } from 'node:fs/promises';
 import path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
-import { displayPath, fromUtf8 } from '../dpkg/bytes.js';
+import { displayPath, fromUtf8, joinPath, parentPath } from '../dpkg/bytes.js';
 import type { BytePath } from '../dpkg/types.js';
 import { mapLimit } from '../concurrency.js';
 import { errnoCode, osErrorText } from '../errors.js';
@@ -130,16 +130,6 @@ function advice(reason: DegradedReason): string {
   }
 }
 
-/** `/a/b` -> `/a`; `/a` -> `/`. */
-function parentOf(p: BytePath): BytePath {
-  const i = p.lastIndexOf('/');
-  return i <= 0 ? '/' : p.slice(0, i);
-}
-
-function joinPath(dir: string, name: string): string {
-  return dir === '/' ? `/${name}` : `${dir}/${name}`;
-}
-
 /** A byte string as fs.watch reports names: UTF-8 decoded, invalid bytes as U+FFFD. */
 function lossy(b: BytePath): string {
   return Buffer.from(b, 'latin1').toString('utf8');
@@ -262,7 +252,7 @@ export class PathWatcher {
     for (const raw of paths) {
       const p = normalize(raw);
       if (p === null) continue;
-      const dir = parentOf(p);
+      const dir = parentPath(p);
       let s = byDir.get(dir);
       if (s === undefined) byDir.set(dir, (s = new Set()));
       s.add(p);
@@ -326,7 +316,7 @@ export class PathWatcher {
     let links = 0;
     for (let c = todo.pop(); c !== undefined; c = todo.pop()) {
       if (c === '..') {
-        real = parentOf(real);
+        real = parentPath(real);
         continue;
       }
       const cand = joinPath(real, c);
