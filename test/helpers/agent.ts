@@ -136,7 +136,11 @@ export class AgentProcess {
   private exitedWith: { code: number | null; signal: NodeJS.Signals | null } | null = null;
   private readonly waiters = new Set<Waiter>();
 
-  constructor(configFile: string, stateDir: string, extraArgs: readonly string[]) {
+  /**
+   * `command` replaces `node dist/cli/main.js agent --config FILE --log-format json EXTRA...` (the
+   * installed package's agent, started as its unit would start it); it must log JSON lines too.
+   */
+  constructor(configFile: string, stateDir: string, extraArgs: readonly string[], command?: readonly [string, ...string[]]) {
     this.configFile = configFile;
     this.stateDir = stateDir;
     // The full check without nice/ionice (test-only switch, README "Tests"): at nice 19 on a busy
@@ -144,7 +148,8 @@ export class AgentProcess {
     const env: NodeJS.ProcessEnv = { ...process.env, CI: 'true', NO_COLOR: '1', [FULL_CHECK_NICE_ENV]: '0' };
     // Never talk to a systemd the test runner itself may be running under.
     for (const k of ['JOURNAL_STREAM', 'NOTIFY_SOCKET', 'WATCHDOG_USEC', 'WATCHDOG_PID']) delete env[k];
-    this.child = spawn(process.execPath, [CLI, 'agent', '--config', configFile, '--log-format', 'json', ...extraArgs], {
+    const [cmd, ...args] = command ?? [process.execPath, CLI, 'agent', '--config', configFile, '--log-format', 'json', ...extraArgs];
+    this.child = spawn(cmd, args, {
       stdio: ['ignore', 'pipe', 'pipe'],
       env,
     });
