@@ -63,9 +63,9 @@ function recorder(log: string): string {
 const BROKEN = "throw new Error('a broken pkgwatch');\n";
 
 /** Runs a hook command as dpkg does (`sh -c`), with the install dir and node pointed elsewhere. */
-function runHook(command: string, installDir: string, node = process.execPath): Promise<CliResult> {
+function runHook(command: string, installDir: string, node = process.execPath, env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
   const cmd = command.replaceAll(INSTALL_DIR, installDir).replaceAll(NODE, node);
-  return runProcess('/bin/sh', ['-c', cmd]);
+  return runProcess('/bin/sh', ['-c', cmd], { env });
 }
 
 async function withTmp(t: TestContext): Promise<string> {
@@ -235,6 +235,21 @@ test('the dpkg hook runs pkgwatch notify, and succeeds when pkgwatch fails', asy
     assert.match(broken.stderr, /a broken pkgwatch/, 'the error still shows in dpkg output');
     assert.equal((await readFile(log, 'utf8')).trim().split('\n').at(-1), `notify ${event} (no action)`);
   }
+});
+
+test('the dpkg hook does nothing for a dpkg run on another root (dpkg --root sets DPKG_ROOT)', async (t) => {
+  const dir = await withTmp(t);
+  const log = join(dir, 'calls');
+  await fakeInstall(join(dir, 'recording'), recorder(log));
+  for (const h of readHooks()) {
+    const other = await runHook(h.command, join(dir, 'recording'), process.execPath, { DPKG_ROOT: join(dir, 'chroot'), DPKG_HOOK_ACTION: 'install' });
+    assert.equal(other.code, 0, `${h.name} on another root: ${output(other)}`);
+    assert.equal(other.stdout + other.stderr, '');
+    // dpkg on this system sets DPKG_ROOT too, empty.
+    const here = await runHook(h.command, join(dir, 'recording'), process.execPath, { DPKG_ROOT: '', DPKG_HOOK_ACTION: 'install' });
+    assert.equal(here.code, 0, `${h.name}: ${output(here)}`);
+  }
+  assert.deepEqual((await readFile(log, 'utf8')).trim().split('\n'), ['notify dpkg-start (install)', 'notify dpkg-end (install)']);
 });
 
 /** Pids of the processes whose command line mentions `text`. */
