@@ -32,6 +32,8 @@ import { WriteAlerts } from './writes.js';
 
 /** How often the dpkg lock and the hook's marker are looked at. */
 const DPKG_POLL_MS = 1000;
+/** At most one status.json write per this long for alert deliveries and failures. */
+const STATUS_EVERY_MS = 1000;
 
 export interface AgentOptions {
   readonly config: ResolvedConfig;
@@ -64,6 +66,9 @@ export class Agent {
   private readonly startedAt = new Date().toISOString();
   /** The next full run is the catch-up of one missed while the agent was down. */
   private catchUpFull = false;
+  /** When status.json was last written (0: not yet), and the write statusSoon() has scheduled. */
+  private statusWrittenAt = 0;
+  private statusTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly opts: AgentOptions) {
     this.config = opts.config;
@@ -104,7 +109,11 @@ export class Agent {
       isIgnored: (p) => this.isIgnored(p),
       send: (findings) => this.send([{ kind: 'file.written', id: randomUUID(), time: new Date().toISOString(), findings }]),
     });
-    this.alerting = new Alerting(this.logger, { version: opts.version, offline: () => offlineInfo(this.offline.current) });
+    this.alerting = new Alerting(this.logger, {
+      version: opts.version,
+      offline: () => offlineInfo(this.offline.current),
+      onChange: () => this.statusSoon(),
+    });
     this.metrics = new MetricsFeed({ logger: this.logger, version: opts.version, sinks: () => this.alerting.status() });
     this.offline = new OfflineController({
       config: () => this.config,
@@ -451,7 +460,30 @@ export class Agent {
     return out;
   }
 
+  /**
+   * An alert was delivered or failed: the status file follows within STATUS_EVERY_MS, in at most one
+   * write per STATUS_EVERY_MS (a dead receiver with a short retry_min, or a burst of deliveries, does
+   * not rewrite it in a loop), and the last change is always written. Nothing before the first write
+   * of start(), which covers it.
+   */
+  private statusSoon(): void {
+    if (this.statusTimer !== null || this.statusWrittenAt === 0) return;
+    const wait = this.statusWrittenAt + STATUS_EVERY_MS - Date.now();
+    if (wait <= 0) {
+      this.writeStatus(this.closed === null);
+      return;
+    }
+    this.statusTimer = setTimeout(() => {
+      this.statusTimer = null;
+      this.writeStatus(this.closed === null);
+    }, wait);
+  }
+
   private writeStatus(running = true): void {
+    // This write has everything a pending statusSoon() write would have.
+    if (this.statusTimer !== null) clearTimeout(this.statusTimer);
+    this.statusTimer = null;
+    this.statusWrittenAt = Date.now();
     const status = composeStatus({
       running,
       startedAt: this.startedAt,

@@ -31,6 +31,8 @@ export interface AlertingDeps {
   readonly version: string;
   /** The site's offline state now, for the events about the agent. */
   readonly offline: () => OfflineInfo;
+  /** A delivery, a failed attempt or a drop changed what status() says (called from inside the outbox: no throwing). */
+  readonly onChange?: () => void;
 }
 
 /** Sends alerts for the agent; `open`, `reload`, `close` are its lifecycle. */
@@ -152,6 +154,7 @@ export class Alerting {
 
   private onOutboxEvent(e: OutboxEvent): void {
     this.logger.log(e);
+    this.deps.onChange?.();
     if (e.kind !== 'alert.dropped' || e.reason !== 'max-age') return;
     // Overflow drops are not alerted: each alert would push the next oldest delivery out.
     this.drops.push({ sink: e.sink, id: e.id, event: e.event, queued: e.queued });

@@ -64,7 +64,7 @@ function processFigures(): MetricsSnapshot['process'] {
 export interface MetricsFeedOptions {
   readonly logger: Logger;
   readonly version: string;
-  /** The outbox's sinks now (deliveries do not write the status, a scrape still sees them). */
+  /** The outbox's sinks now (the status follows a delivery within a second; a scrape sees it at once). */
   readonly sinks: () => readonly SinkStatus[];
 }
 

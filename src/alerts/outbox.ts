@@ -1,7 +1,7 @@
 // The durable alert outbox: every alert is a file per sink before any attempt, removed once the sink took it.
 import fs from 'node:fs';
 import { decodeAlertEvent, encodeEntry, entryFileName, errorText, isSinkDirName } from './outboxfile.js';
-import { DeliveryLoop } from './outboxloop.js';
+import { DeliveryLoop, retryDelayMs } from './outboxloop.js';
 import { OutboxStore } from './outboxstore.js';
 import type { AlertEvent, AlertKind, AlertSink } from './sink.js';
 
@@ -13,7 +13,7 @@ export interface OutboxOptions {
   readonly sinks: readonly AlertSink[];
   /** `[alerts] max_age`: a delivery older than this is dropped, logged and counted. */
   readonly maxAgeMs: number;
-  /** `[alerts] retry_min`: the first wait after a failed attempt; it doubles per failure. */
+  /** `[alerts] retry_min`: the first wait after a failed attempt, and the shortest; it doubles per failure (retryDelayMs). */
   readonly retryMinMs: number;
   /** `[alerts] retry_max`: the longest wait between attempts. */
   readonly retryMaxMs: number;
@@ -105,8 +105,8 @@ interface SinkQueue {
  * The outbox. Every alert is written as one file per sink (atomic, fsynced) before any attempt and
  * removed only after the sink accepted it, so restarts and `kill -9` lose nothing and delivery is at
  * least once (receivers drop duplicates by event id). Each sink has its own loop: one delivery in
- * flight, in queue order, retried with exponential backoff and equal jitter (half the delay fixed,
- * half random, so waits still grow) until `maxAgeMs`. A slow or dead sink never blocks another.
+ * flight, in queue order, retried with exponential backoff and equal jitter, never sooner than
+ * retry_min nor later than retry_max (retryDelayMs), until `maxAgeMs`. A slow or dead sink never blocks another.
  * The outbox never closes the sinks: whoever created them does, after `close()` or `setSinks()`.
  */
 export class Outbox {
@@ -388,8 +388,7 @@ export class Outbox {
         continue;
       }
       q.failures++;
-      const base = Math.max(1, Math.min(this.#opts.retryMaxMs, this.#opts.retryMinMs * 2 ** Math.min(q.failures - 1, 52)));
-      const wait = Math.max(1, Math.round(base / 2 + this.#random() * (base / 2)));
+      const wait = retryDelayMs(q.failures, this.#opts.retryMinMs, this.#opts.retryMaxMs, this.#random);
       const now = this.#now();
       q.lastError = outcome.error;
       q.lastErrorAt = now;

@@ -4,6 +4,21 @@ import { errorText } from './outboxfile.js';
 /** How an attempt ended: accepted, failed (rejected or timed out), or given up on by close(). */
 export type AttemptOutcome = { readonly kind: 'ok' } | { readonly kind: 'failed'; readonly error: string } | { readonly kind: 'abandoned' };
 
+/**
+ * The wait after the `failures`-th failed attempt in a row: `retryMinMs` doubled per failure and
+ * capped at `retryMaxMs` (the base), with equal jitter (a random point between half the base and
+ * the base, so waits still grow and two agents do not retry in step) but never below `retryMinMs`:
+ * the first retry comes after exactly retry_min, every wait is within [retry_min, retry_max].
+ * `random` is in [0, 1).
+ */
+export function retryDelayMs(failures: number, retryMinMs: number, retryMaxMs: number, random: () => number): number {
+  const min = Math.max(1, retryMinMs);
+  const max = Math.max(min, retryMaxMs);
+  const base = Math.min(max, min * 2 ** Math.min(Math.max(0, failures - 1), 52));
+  const r = Math.min(Math.max(random(), 0), 1);
+  return Math.min(max, Math.max(min, Math.round(base / 2 + r * (base / 2))));
+}
+
 // setTimeout fires at once beyond this.
 const MAX_TIMER_MS = 2 ** 31 - 1;
 

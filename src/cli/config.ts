@@ -1,7 +1,7 @@
 // `pkgwatch config check` and `pkgwatch config show`: validate the agent's configuration, or print it resolved.
 import path from 'node:path';
 import type { Argv } from 'yargs';
-import { DEFAULT_CONFIG_FILE, loadConfig } from '../config/load.js';
+import { ConfigError, DEFAULT_CONFIG_FILE, loadConfig } from '../config/load.js';
 import { configJson, redactSecrets, renderConfigToml } from '../config/render.js';
 import type { ResolvedConfig } from '../config/schema.js';
 import { usageError } from '../errors.js';
@@ -11,12 +11,24 @@ export interface ConfigArgs {
   config: string | undefined;
 }
 
+export interface ConfigCheckArgs extends ConfigArgs {
+  json: boolean;
+}
+
+/** One problem as `config check --json` prints it (line and key are null when not known). */
+export interface ConfigProblemJson {
+  file: string;
+  line: number | null;
+  key: string | null;
+  message: string;
+}
+
 export interface ConfigShowArgs extends ConfigArgs {
   json: boolean;
   showSecrets: boolean;
 }
 
-/** Declares `--config FILE`, shared by both subcommands. */
+/** Declares `--config FILE`, shared by both subcommands (and listed by `config --help`). */
 export function configOptions(y: Argv): Argv<ConfigArgs> {
   return y.option('config', {
     describe: `main config file; its drop-ins are conf.d/*.toml beside it (default ${DEFAULT_CONFIG_FILE}, which may be absent)`,
@@ -30,11 +42,16 @@ export function configOptions(y: Argv): Argv<ConfigArgs> {
  * that ran (config problems are thrown as PkgwatchError of kind 'config').
  */
 export function configCommand(y: Argv, done: (code: ExitCode) => void): Argv {
-  return y
+  return configOptions(y)
     .command(
       'check',
-      'validate the configuration files; list every problem with file and line',
-      (s) => configOptions(s),
+      'validate the configuration files; list every problem with file and line (exit 2 if any)',
+      (s) =>
+        configOptions(s).option('json', {
+          describe: 'print one JSON document on stdout instead: {"ok", "errors": [{"file", "line", "key", "message"}], and "files" when ok}; same exit code',
+          type: 'boolean',
+          default: false,
+        }) as unknown as Argv<ConfigCheckArgs>,
       async (args) => done(await runConfigCheck(args)),
     )
     .command(
@@ -62,11 +79,27 @@ export function configOkMessage(cfg: ResolvedConfig, file: string | undefined): 
   return `pkgwatch: config OK (files: none; neither ${main} nor ${dropIns} exists, so every key has its default)\n`;
 }
 
-/** `pkgwatch config check`: 0 when the configuration is valid; throws a 'config' PkgwatchError otherwise. */
-export async function runConfigCheck(args: ConfigArgs): Promise<ExitCode> {
-  const cfg = await load(args);
-  await write(configOkMessage(cfg, args.config));
-  return EXIT.ok;
+/**
+ * `pkgwatch config check [--json]`: 0 when the configuration is valid. Otherwise, in text, throws the
+ * ConfigError (main prints every problem on stderr and exits 2); with --json, prints the problems
+ * as JSON on stdout and returns 2 itself.
+ */
+export async function runConfigCheck(args: ConfigCheckArgs): Promise<ExitCode> {
+  if (!args.json) {
+    const cfg = await load(args);
+    await write(configOkMessage(cfg, args.config));
+    return EXIT.ok;
+  }
+  try {
+    const cfg = await load(args);
+    await write(`${JSON.stringify({ ok: true, files: [...cfg.sources], errors: [] }, null, 2)}\n`);
+    return EXIT.ok;
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    const errors: ConfigProblemJson[] = err.problems.map((p) => ({ file: p.file, line: p.line ?? null, key: p.key ?? null, message: p.message }));
+    await write(`${JSON.stringify({ ok: false, errors }, null, 2)}\n`);
+    return EXIT.error;
+  }
 }
 
 /** `pkgwatch config show [--json] [--show-secrets]`: prints the resolved configuration, secrets hidden unless asked for. */

@@ -85,7 +85,7 @@ function renderStatus(s: AgentStatus): string {
   );
   lines.push(`dpkg: ${s.dpkgRunning ? 'RUNNING (checks wait)' : 'not running'}`);
   lines.push(...offlineLines(s.offline));
-  lines.push(...alertLines(s.alerts));
+  lines.push(...alertLines(s.alerts, s.running, Date.now()));
   const open = s.findings.filter((f) => !f.ignored);
   lines.push(`open findings: ${open.length}${s.findings.length > open.length ? ` (+${s.findings.length - open.length} on ignored paths)` : ''}`);
   for (const f of s.findings) lines.push(`  ${f.status.padEnd(16)} ${f.path} (${f.package})${f.ignored ? ' [ignored]' : ''} since ${f.firstSeen}`);
@@ -100,15 +100,50 @@ function offlineLines(o: AgentStatus['offline']): string[] {
   return [`site: ${how}${restored}`];
 }
 
-function alertLines(sinks: AgentStatus['alerts']): string[] {
+/**
+ * Per sink: pending (count, oldest and its age), the next attempt, the last delivery and the last
+ * error with their times, and the counters. Ages are from `now`; a next attempt only while the
+ * agent runs (a stopped agent attempts nothing).
+ */
+function alertLines(sinks: AgentStatus['alerts'], running: boolean, now: number): string[] {
   if (sinks.length === 0) return ['alerts: log only (no email or webhook configured)'];
   const out = ['alerts:'];
   for (const a of sinks) {
-    const state = a.pending === 0 ? 'nothing pending' : `${a.pending} PENDING since ${a.oldest ?? '?'}${a.nextAttempt === null ? '' : `, next attempt ${a.nextAttempt}`}`;
-    out.push(`  ${a.sink}${a.configured ? '' : ' (no longer configured)'}: ${state}; last delivered ${a.lastDelivered ?? 'never'}; dropped ${a.dropped}`);
-    if (a.lastError !== null) out.push(`    last error (${a.lastErrorAt ?? '?'}): ${a.lastError}`);
+    const name = `${a.sink}${a.configured ? '' : ' (no longer configured)'}`;
+    if (a.pending === 0) {
+      out.push(`  ${name}: nothing pending`);
+    } else {
+      const oldest = a.oldest === null ? '' : ` (oldest queued ${a.oldest}, ${age(a.oldest, now)} ago)`;
+      let next: string;
+      if (!running) next = 'no attempt while the agent is not running';
+      else if (a.nextAttempt !== null) next = `next attempt ${a.nextAttempt} (${until(a.nextAttempt, now)})`;
+      else if (a.configured) next = 'sending now';
+      else next = 'not sent: the sink is no longer configured; it expires after max_age';
+      out.push(`  ${name}: ${a.pending} PENDING${oldest}; ${next}`);
+    }
+    out.push(`    last delivered: ${a.lastDelivered === null ? 'never (since the agent started)' : `${a.lastDelivered} (${age(a.lastDelivered, now)} ago)`}`);
+    if (a.lastError !== null) out.push(`    last error: ${a.lastErrorAt === null ? '' : `${a.lastErrorAt} (${age(a.lastErrorAt, now)} ago): `}${a.lastError}`);
+    out.push(`    delivered ${a.delivered}, failed attempts in a row ${a.failures}, dropped ${a.dropped}`);
   }
   return out;
+}
+
+/** `12 s`, `5 min`, `3 h`, `2 d`: a span for people, rounded down. */
+function span(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 120) return `${s} s`;
+  if (s < 7200) return `${Math.floor(s / 60)} min`;
+  if (s < 2 * 86_400) return `${Math.floor(s / 3600)} h`;
+  return `${Math.floor(s / 86_400)} d`;
+}
+
+function age(iso: string, now: number): string {
+  return span(now - Date.parse(iso));
+}
+
+function until(iso: string, now: number): string {
+  const ms = Date.parse(iso) - now;
+  return ms <= 0 ? 'due now' : `in ${span(ms)}`;
 }
 
 function run(r: RunRecord | undefined): string {

@@ -7,10 +7,24 @@ import { PkgwatchError } from '../errors.js';
 import { combinationProblems } from './combine.js';
 import { locateKeys, type KeyLocator } from './locate.js';
 import { CONFIG_KEYS, type ResolvedConfig } from './schema.js';
-import { deepFreeze, formatProblem, mergeTables, resolveDocument, validateDocument, type ConfigProblem } from './validate.js';
+import { deepFreeze, formatProblem, mergeTables, resolvePartial, sortProblems, validateDocument, type ConfigProblem } from './validate.js';
 
 /** The main config file when `--config` is not given; its drop-ins are in `conf.d/` beside it. */
 export const DEFAULT_CONFIG_FILE = '/etc/pkgwatch/pkgwatch.toml';
+
+/** The configuration does not load: every problem found, sorted by file and line (the message lists them one per line). */
+export class ConfigError extends PkgwatchError {
+  readonly problems: readonly ConfigProblem[];
+
+  constructor(problems: readonly ConfigProblem[]) {
+    super('config', problems.map(formatProblem).join('\n'));
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+/** Where command-line overrides are said to come from in a ConfigProblem. */
+export const COMMAND_LINE = 'command line';
 
 /** What `loadConfig` reads and what the command line overrides. */
 export interface LoadConfigOptions {
@@ -119,21 +133,21 @@ function parseToml(text: string, file: string): { doc: TomlTable } | { problem: 
   }
 }
 
-function applyOverrides(doc: TomlTable, overrides: LoadConfigOptions['overrides']): { doc: TomlTable; problems: string[] } {
-  const problems: string[] = [];
+function applyOverrides(doc: TomlTable, overrides: LoadConfigOptions['overrides']): { doc: TomlTable; problems: ConfigProblem[] } {
+  const problems: ConfigProblem[] = [];
   let values: TomlTable = Object.create(null) as TomlTable;
   for (const [field, value] of Object.entries(overrides ?? {})) {
     if (value === undefined) continue;
     const spec = CONFIG_KEYS.find((k) => k.field === field);
     if (spec === undefined) continue;
     if (value === '') {
-      problems.push(`command line: '${spec.key}' is empty; expected a path`);
+      problems.push({ file: COMMAND_LINE, line: undefined, key: spec.key, message: 'is empty; expected a path' });
       continue;
     }
     const abs = path.resolve(value);
     const r = spec.parse(abs);
     if (!r.ok) {
-      problems.push(`command line: key '${spec.key}': ${r.problem}`);
+      problems.push({ file: COMMAND_LINE, line: undefined, key: spec.key, message: r.problem });
       continue;
     }
     // The override as a one-key document, nested along the key's path, merged like a file.
@@ -142,6 +156,15 @@ function applyOverrides(doc: TomlTable, overrides: LoadConfigOptions['overrides'
     values = mergeTables(values, one as TomlTable);
   }
   return { doc: mergeTables(doc, values), problems };
+}
+
+/** A problem between keys is blamed on the last file that set the key named (it won the merge). */
+function blame(key: string, message: string, docs: readonly TomlTable[], sources: readonly string[], locators: readonly KeyLocator[], main: string): ConfigProblem {
+  const keyPath = key.split('.');
+  for (let i = docs.length - 1; i >= 0; i--) {
+    if (hasKey(docs[i], keyPath)) return { file: sources[i] ?? main, line: locators[i]?.(keyPath), key, message };
+  }
+  return { file: sources.at(-1) ?? main, line: undefined, key, message: `${message} (the default)` };
 }
 
 function hasKey(doc: TomlTable | undefined, keyPath: readonly string[]): boolean {
@@ -157,8 +180,10 @@ function hasKey(doc: TomlTable | undefined, keyPath: readonly string[]): boolean
  * Loads the configuration: the main file (default /etc/pkgwatch/pkgwatch.toml, which may be
  * absent), then `conf.d/*.toml` beside it in C-locale name order, later files winning key by key
  * (arrays are replaced), then `overrides`. Every file is validated in full before anything is
- * used; all problems are reported together in one PkgwatchError of kind 'config', one per line as
- * `FILE:LINE: ...`. The result is deep-frozen.
+ * used, and the checks between keys run on every value that checked on its own (when every file
+ * could be read and parsed); all problems are reported together in one ConfigError (a PkgwatchError
+ * of kind 'config'), sorted by file in reading order and line, one per line as `FILE:LINE: ...`.
+ * The result is deep-frozen.
  */
 export function loadConfig(opts: LoadConfigOptions = {}): Promise<ResolvedConfig> {
   return loadConfigFiles({ main: opts.file ?? DEFAULT_CONFIG_FILE, required: opts.file !== undefined, overrides: opts.overrides });
@@ -179,17 +204,21 @@ export async function loadConfigFiles(opts: {
   const docs: TomlTable[] = [];
   const sources: string[] = [];
   const locators: KeyLocator[] = [];
+  /** A file could not be read or parsed: its keys are unknown. */
+  let unreadable = false;
 
   const load = async (file: string, ifMissing: string | null): Promise<void> => {
     const read = await readConfigFile(file, ifMissing);
     if (read === null) return;
     if ('problem' in read) {
       problems.push(read.problem);
+      unreadable = true;
       return;
     }
     const parsed = parseToml(read.text, file);
     if ('problem' in parsed) {
       problems.push(parsed.problem);
+      unreadable = true;
       return;
     }
     const locate = locateKeys(read.text);
@@ -201,22 +230,24 @@ export async function loadConfigFiles(opts: {
 
   await load(main, explicit ? 'no such file (the config file named on the command line must exist)' : null);
   const dropIns = await listDropIns(path.join(path.dirname(main), 'conf.d'));
-  if (dropIns.problem !== undefined) problems.push(dropIns.problem);
+  if (dropIns.problem !== undefined) {
+    problems.push(dropIns.problem);
+    unreadable = true;
+  }
   for (const file of dropIns.files) await load(file, 'no such file (a dangling symlink?)');
 
   const merged = docs.reduce(mergeTables, Object.create(null) as TomlTable);
   const withOverrides = applyOverrides(merged, opts.overrides);
-  const messages = [...problems.map(formatProblem), ...withOverrides.problems];
-  if (messages.length > 0) throw new PkgwatchError('config', messages.join('\n'));
-  const resolved = resolveDocument(withOverrides.doc, sources);
-  // Keys that disagree are blamed on the last file that set the key named (it won the merge).
-  const combined = combinationProblems(resolved).map((p) => {
-    const keyPath = p.key.split('.');
-    for (let i = docs.length - 1; i >= 0; i--) {
-      if (hasKey(docs[i], keyPath)) return formatProblem({ file: sources[i] ?? main, line: locators[i]?.(keyPath), message: p.message });
+  problems.push(...withOverrides.problems);
+  const resolved = resolvePartial(withOverrides.doc, sources);
+  // Keys that disagree, among the values that checked; without a file that did not parse, they could
+  // blame a key whose partner is in that file.
+  if (!unreadable) {
+    for (const p of combinationProblems(resolved.config)) {
+      if (p.reads.some((k) => resolved.invalid.has(k))) continue;
+      problems.push(blame(p.key, p.message, docs, sources, locators, main));
     }
-    return formatProblem({ file: sources.at(-1) ?? main, line: undefined, message: `${p.message} (the default)` });
-  });
-  if (combined.length > 0) throw new PkgwatchError('config', combined.join('\n'));
-  return deepFreeze(resolved);
+  }
+  if (problems.length > 0) throw new ConfigError(sortProblems(problems, [main, path.join(path.dirname(main), 'conf.d'), ...dropIns.files, COMMAND_LINE]));
+  return deepFreeze(resolved.config);
 }

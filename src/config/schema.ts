@@ -346,7 +346,7 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     type: duration({ allowZero: false }),
     default: '10s',
     example: '"10s"',
-    doc: 'The first wait after a failed delivery; each further failure doubles it (with jitter), up to retry_max.',
+    doc: 'The first wait after a failed delivery, and the shortest; each further failure doubles it (with jitter that never goes below retry_min), up to retry_max.',
   }),
   defineKey({
     key: 'alerts.retry_max',

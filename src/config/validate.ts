@@ -9,13 +9,34 @@ export interface ConfigProblem {
   readonly file: string;
   readonly line: number | undefined;
   readonly column?: number | undefined;
+  /** The key the problem is about, dotted as in TOML (`alerts.webhook.secret`); absent for a whole file. */
+  readonly key?: string | undefined;
+  /** What is wrong and what to do, without file, line or key. */
   readonly message: string;
 }
 
-/** `FILE:LINE: message` (or `FILE:LINE:COLUMN:`, or `FILE:` without a line). */
+/** `FILE:LINE: key 'KEY': message` (or `FILE:LINE:COLUMN:`, or `FILE:` without a line, no key for a whole file). */
 export function formatProblem(p: ConfigProblem): string {
   const where = p.line === undefined ? p.file : `${p.file}:${p.line}${p.column === undefined ? '' : `:${p.column}`}`;
-  return `${where}: ${p.message}`;
+  return `${where}: ${p.key === undefined ? '' : `key '${p.key}': `}${p.message}`;
+}
+
+/**
+ * Problems in the order an operator fixes them: by file in the order the files are read (`files`;
+ * others after them, by name), then by line (a problem with the whole file first), then column.
+ */
+export function sortProblems(problems: readonly ConfigProblem[], files: readonly string[]): ConfigProblem[] {
+  const rank = (f: string): number => {
+    const i = files.indexOf(f);
+    return i < 0 ? files.length : i;
+  };
+  return [...problems].sort(
+    (a, b) =>
+      rank(a.file) - rank(b.file) ||
+      (a.file < b.file ? -1 : a.file > b.file ? 1 : 0) ||
+      (a.line ?? 0) - (b.line ?? 0) ||
+      (a.column ?? 0) - (b.column ?? 0),
+  );
 }
 
 const pathId = (path: readonly string[]): string => path.join('\0');
@@ -81,7 +102,7 @@ export function suggestKey(path: readonly string[]): readonly string[] | undefin
 
 function unknownKeyMessage(path: readonly string[]): string {
   const hint = suggestKey(path);
-  let msg = `key '${displayKey(path)}': unknown key`;
+  let msg = 'unknown key';
   if (hint === undefined) return msg;
   msg += `; did you mean '${displayKey(hint)}'?`;
   // `root = ...` after `[schedule]` is `schedule.root`: say why the key moved.
@@ -96,7 +117,7 @@ function unknownKeyMessage(path: readonly string[]): string {
 export function validateDocument(doc: TomlTable, file: string, locate: KeyLocator): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   const add = (path: readonly string[], message: string): void => {
-    problems.push({ file, line: locate(path), message });
+    problems.push({ file, line: locate(path), key: displayKey(path), message });
   };
   const walk = (table: TomlTable, prefix: readonly string[]): void => {
     for (const [name, value] of Object.entries(table)) {
@@ -104,10 +125,10 @@ export function validateDocument(doc: TomlTable, file: string, locate: KeyLocato
       const spec = KEY_BY_PATH.get(pathId(path));
       if (spec !== undefined) {
         const r = spec.parse(value);
-        if (!r.ok) add(path, `key '${spec.key}': ${r.problem}; example: ${spec.example}`);
+        if (!r.ok) add(path, `${r.problem}; example: ${spec.example}`);
       } else if (TABLE_PATHS.has(pathId(path))) {
         if (isTable(value)) walk(value, path);
-        else add(path, `key '${displayKey(path)}': expected a table, found ${tomlTypeName(value)}; example: [${displayKey(path)}]`);
+        else add(path, `expected a table, found ${tomlTypeName(value)}; example: [${displayKey(path)}]`);
       } else {
         add(path, unknownKeyMessage(path));
       }
@@ -129,13 +150,15 @@ export function mergeTables(base: TomlTable, over: TomlTable): TomlTable {
   return out;
 }
 
-function lookup(doc: TomlTable, path: readonly string[]): TomlValue | undefined {
+/** The value at `path`: absent, or `blocked` when a table on the way is not a table (reported already). */
+function lookup(doc: TomlTable, path: readonly string[]): { value: TomlValue | undefined; blocked: boolean } {
   let cur: TomlValue | undefined = doc;
   for (const part of path) {
-    if (!isTable(cur)) return undefined;
+    if (cur === undefined) return { value: undefined, blocked: false };
+    if (!isTable(cur)) return { value: undefined, blocked: true };
     cur = Object.hasOwn(cur, part) ? cur[part] : undefined;
   }
-  return cur;
+  return { value: cur, blocked: false };
 }
 
 function setField(obj: Record<string, unknown>, field: string, value: unknown): void {
@@ -150,19 +173,26 @@ function setField(obj: Record<string, unknown>, field: string, value: unknown): 
 }
 
 /**
- * Builds the ResolvedConfig (not yet frozen) from a merged, validated document: each key from the
- * document or its default. Throws a plain Error when a value does not check, which validation
- * (or, for defaults, the schema tests) should have ruled out.
+ * Builds the ResolvedConfig (not yet frozen) from a merged document: each key from the document or
+ * its default. A value that does not check (validation reported it) takes its default and its key
+ * is listed in `invalid`, so the checks between keys can still run on the others and leave out what
+ * involves these.
  */
-export function resolveDocument(doc: TomlTable, sources: readonly string[]): ResolvedConfig {
+export function resolvePartial(doc: TomlTable, sources: readonly string[]): { config: ResolvedConfig; invalid: ReadonlySet<string> } {
   const out: Record<string, unknown> = {};
+  const invalid = new Set<string>();
   for (const spec of CONFIG_KEYS) {
-    const r = spec.parse(lookup(doc, spec.path) ?? spec.default);
-    if (!r.ok) throw new Error(`config key '${spec.key}' did not validate after merging: ${r.problem}`);
+    const found = lookup(doc, spec.path);
+    let r = spec.parse(found.value ?? spec.default);
+    if (found.blocked || !r.ok) {
+      invalid.add(spec.key);
+      r = spec.parse(spec.default);
+    }
+    if (!r.ok) throw new Error(`the default of config key '${spec.key}' does not validate: ${r.problem}`);
     setField(out, spec.field, r.value);
   }
   out['sources'] = [...sources];
-  return out as unknown as ResolvedConfig;
+  return { config: out as unknown as ResolvedConfig, invalid };
 }
 
 /** Freezes an object and everything in it. */

@@ -51,10 +51,10 @@ test('a sink failing 3 times is retried with growing waits and delivers once', a
     failed.map((f) => [f.attempt, f.error]),
     [1, 2, 3].map((n) => [n, `HTTP 503 from the receiver (try ${n})`]),
   );
-  // Equal jitter with random() = 0.5: three quarters of 20, 40, 80 ms.
+  // Equal jitter with random() = 0.5: three quarters of 20, 40, 80 ms, but never below retry_min.
   assert.deepEqual(
     failed.map((f) => f.retryInMs),
-    [15, 30, 60],
+    [20, 30, 60],
   );
   const gaps = sink.calls.slice(1).map((c, i) => c.at - (sink.calls[i]?.at ?? 0));
   gaps.forEach((gap, i) => assert.ok(gap >= (failed[i]?.retryInMs ?? 0) / 2, `attempt ${i + 2} waited (${gap} ms)`));
@@ -85,6 +85,27 @@ test('backoff is capped at retry_max, and a sink with no answer times out and is
   const waits = failed.map((f) => f.retryInMs);
   assert.ok(waits[0] !== undefined && waits[0] <= 10 && waits.every((w) => w <= 25), `waits ${waits.join(', ')}`);
   assert.equal(waits.at(-1), 25);
+});
+
+test('every retry waits at least retry_min and at most retry_max, with the jitter at either extreme', async (t) => {
+  for (const [draw, expected] of [
+    // Equal jitter is half to all of retry_min × 2^(n-1), capped at retry_max; floored at retry_min.
+    [0, [20, 20, 40, 80, 80, 80]],
+    [1 - Number.EPSILON, [20, 40, 80, 160, 160, 160]],
+  ] as const) {
+    const dir = tempDir(t);
+    const rec = new LogRecorder();
+    const sink = new TestSink('webhook');
+    sink.behave = (_e, n) => (n <= 6 ? Promise.reject(new Error(`HTTP 503 (try ${n})`)) : Promise.resolve());
+    const outbox = await openOutbox(t, dir, [sink], rec, { retryMinMs: 20, retryMaxMs: 160, random: () => draw });
+    outbox.enqueue(alert());
+    outbox.start();
+    await until(() => rec.of('alert.delivered').length === 1, 'the delivery');
+    const waits = rec.of('alert.failed').map((f) => f.retryInMs);
+    assert.deepEqual(waits, expected, `random() = ${draw}`);
+    assert.ok(waits.every((w) => w >= 20 && w <= 160), `waits ${waits.join(', ')}`);
+    await outbox.close();
+  }
 });
 
 test('a burst within gatherMs is one send when maxBatch allows, else batches of maxBatch in order', async (t) => {
@@ -253,7 +274,7 @@ test('status shows pending, oldest, last error, next attempt, and sinks no longe
       lastDelivered: null,
       delivered: 0,
       failures: 1,
-      nextAttempt: '2024-03-01T10:00:31.000Z',
+      nextAttempt: '2024-03-01T10:01:01.000Z', // retry_min after the failure, whatever the jitter
       dropped: 0,
     },
     {

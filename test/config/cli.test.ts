@@ -80,9 +80,9 @@ test('config without a subcommand, or with an unknown option, is a usage error',
   const none = await pkgwatch(['config']);
   assert.equal(none.code, 2);
   assert.match(none.stderr, /name a subcommand: `pkgwatch config check` or `pkgwatch config show`/);
-  const bad = await pkgwatch(['config', 'check', '--json']);
+  const bad = await pkgwatch(['config', 'check', '--jsn']);
   assert.equal(bad.code, 2);
-  assert.match(bad.stderr, /Unknown argument: json/);
+  assert.match(bad.stderr, /Unknown argument: jsn/);
 });
 
 test('config check with no files says where it looked', async (t) => {

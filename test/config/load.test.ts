@@ -118,7 +118,7 @@ test('overrides win over the files; relative override paths are resolved from th
   assert.equal(cfg.stateDir, path.resolve('state'));
   const same = await loadConfig({ file: d.main, overrides: { root: undefined } });
   assert.equal(same.root, '/srv/a');
-  await assertConfigError(loadConfig({ file: d.main, overrides: { root: '' } }), [`command line: 'root' is empty; expected a path`]);
+  await assertConfigError(loadConfig({ file: d.main, overrides: { root: '' } }), [`command line: key 'root': is empty; expected a path`]);
 });
 
 test('the result is deeply frozen', async (t) => {
@@ -375,9 +375,9 @@ test('keys that only make sense together: each problem names the file and line o
   await assertConfigError(loadConfig({ file: d.main }), [
     `${m}:2: key 'alerts.retry_min': is longer than alerts.retry_max; make retry_min the shorter wait`,
     `${m}:5: key 'alerts.email.to': is set but there is no way to send: set alerts.email.smtp = "smtp://host:587" or alerts.email.sendmail = true`,
-    `${drop}:2: key 'alerts.webhook.secret': has no effect without alerts.webhook.url; set the url or remove the secret`,
     `${m}:7: key 'offline.enabled': is true but there is nothing to do: set offline.flag_file, offline.stop_units or offline.command`,
     `${m}:7: key 'offline.enabled': is true but scope.packages is empty: only findings in the scoped packages take the site offline; list the web application's packages`,
+    `${drop}:2: key 'alerts.webhook.secret': has no effect without alerts.webhook.url; set the url or remove the secret`,
   ]);
 });
 
