@@ -28,6 +28,7 @@ function system(fx: FixtureRoot): { config: string; state: string } {
   fx.write('/usr/local/bin/backup', '#!/bin/sh\ntar czf /backup.tgz /srv\n');
   fx.write('/usr/local/bin/report', '#!/bin/sh\necho report\n');
   mkdirSync(fx.path('/etc/systemd/system/multi-user.target.wants'), { recursive: true });
+  mkdirSync(fx.path('/usr/local/lib/python3.11/dist-packages'), { recursive: true });
   symlinkSync('/lib/systemd/system/cron.service', fx.path('/etc/systemd/system/multi-user.target.wants/cron.service'));
   const state = fx.path('/pkgwatch-state');
   const config = fx.path('/pkgwatch.toml');
@@ -59,6 +60,8 @@ function intrude(fx: FixtureRoot): void {
   rmSync(fx.path('/usr/local/bin/report'));
   rmSync(fx.path('/usr/local/bin/backup'));
   symlinkSync('/tmp/.x/backup', fx.path('/usr/local/bin/backup'));
+  // mkdir -p .x/lib && touch .x/lib/libevil.so: one finding for the new directory, with its 2 entries.
+  fx.write('/usr/local/lib/.x/lib/libevil.so', 'ELF');
 }
 
 test('check --persist finds what an intruder left at the persistence points, each with its status and source "baseline"', async (t) => {
@@ -82,6 +85,7 @@ test('check --persist finds what an intruder left at the persistence points, eac
       ['', '/root/.ssh/authorized_keys', 'changed', 'baseline'],
       ['', '/usr/local/bin/backup', 'wrong-type', 'baseline'],
       ['', '/usr/local/bin/report', 'missing', 'baseline'],
+      ['', '/usr/local/lib/.x', 'added', 'baseline'],
       ['cron', '/etc/cron.d/e2scrub_all', 'changed', null],
     ],
   );
@@ -100,13 +104,15 @@ test('check --persist finds what an intruder left at the persistence points, eac
   const link = json.findings.find((f) => f.path === '/usr/local/bin/backup');
   assert.deepEqual([link?.expected, link?.actual, link?.stat?.target], ['file', 'symlink', '/tmp/.x/backup']);
   assert.equal(json.findings.find((f) => f.path === '/usr/local/bin/report')?.stat?.type, 'file');
+  const dir = json.findings.find((f) => f.path === '/usr/local/lib/.x');
+  assert.deepEqual([dir?.stat?.type, dir?.stat?.entries, dir?.detail], ['directory', 2, 'not in the baseline, with 2 entries below it']);
 
   // Text: the baseline's findings under their own heading, and the same exit code from `baseline diff`.
   const diff = await cli(fx, ['baseline', 'diff'], config);
   assert.equal(diff.code, 1, diff.stderr);
   assert.match(diff.stdout, /^\(baseline of the persistence points\)\n {2}added {6}\/etc\/apt\/apt\.conf\.d\/99evil\n/);
   assert.match(diff.stdout, /\n {2}changed {4}\/etc\/passwd\n {13}since the baseline: accounts: changed alice\n/);
-  assert.match(diff.stdout, /\ncompared 32 persistence points, \d+ entries with the baseline of \d{4}-[^ ]+ in [\d.]+ s: 2 changed, 1 missing, 1 wrong-type, 3 added\n$/);
+  assert.match(diff.stdout, /\ncompared 32 persistence points, \d+ entries with the baseline of \d{4}-[^ ]+ in [\d.]+ s: 2 changed, 1 missing, 1 wrong-type, 4 added\n$/);
 });
 
 test('baseline accept PATH quiets that path alone, and says who accepted it', async (t) => {
@@ -135,6 +141,7 @@ test('baseline accept PATH quiets that path alone, and says who accepted it', as
       ['/root/.ssh/authorized_keys', 'changed'],
       ['/usr/local/bin/backup', 'wrong-type'],
       ['/usr/local/bin/report', 'missing'],
+      ['/usr/local/lib/.x', 'added'],
     ],
   );
   // A change to the accepted file is found again.
@@ -144,8 +151,10 @@ test('baseline accept PATH quiets that path alone, and says who accepted it', as
   // Accepting everything leaves nothing to report.
   const all = await cli(fx, ['baseline', 'accept'], config);
   assert.equal(all.code, 0, all.stderr);
-  const quiet = await checkJson(fx, ['--persist', '--no-verify', '--config', config]);
+  // ... with the other walks too: --persist combines with --unowned and --setuid.
+  const quiet = await checkJson(fx, ['--persist', '--unowned', '--setuid', '--no-verify', '--config', config]);
   assert.equal(quiet.res.code, 0, quiet.res.stdout);
+  assert.deepEqual(quiet.json.findings, []);
   // A path outside every point is refused.
   const outside = await cli(fx, ['baseline', 'accept', '/srv/x'], config);
   assert.equal(outside.code, 2);
