@@ -102,6 +102,7 @@ const STATUS: Record<FindingStatus, true> = {
   written: true,
   unowned: true,
   setuid: true,
+  added: true,
 };
 const KINDS: readonly FileKind[] = ['file', 'directory', 'symlink', 'fifo', 'socket', 'character-device', 'block-device', 'unknown'];
 
@@ -126,10 +127,11 @@ function decodeStat(v: unknown, at: string): EntryStatJson {
 const STATUSES = Object.keys(STATUS) as FindingStatus[];
 
 export function decodeFinding(v: unknown, at: string): FindingJson {
-  const o = record(v, at, ['package', 'path', 'status', 'conffile', 'expected', 'actual', 'detail'], ['stat']);
+  const o = record(v, at, ['package', 'path', 'status', 'conffile', 'expected', 'actual', 'detail'], ['stat', 'source']);
   const status = oneOf(o['status'], `${at}.status`, STATUSES);
+  const source = o['source'] === undefined ? undefined : oneOf(o['source'], `${at}.source`, ['baseline'] as const);
   // What no package installed may have no package to name.
-  const unpackaged = status === 'unowned' || status === 'setuid';
+  const unpackaged = status === 'unowned' || status === 'setuid' || source === 'baseline';
   const out: FindingJson = {
     package: unpackaged ? str(o['package'], `${at}.package`) : nonEmpty(o['package'], `${at}.package`),
     path: nonEmpty(o['path'], `${at}.path`),
@@ -140,6 +142,7 @@ export function decodeFinding(v: unknown, at: string): FindingJson {
     detail: strOrNull(o['detail'], `${at}.detail`),
   };
   if (o['stat'] !== undefined) out.stat = decodeStat(o['stat'], `${at}.stat`);
+  if (source !== undefined) out.source = source;
   return out;
 }
 

@@ -151,6 +151,7 @@ const ALERT_HEAD: Record<AlertEvent['kind'], string> = {
   'file.written': 'scoped files written outside dpkg',
   'site.offline': 'ALERT: site taken offline',
   'site.online': 'site back online',
+  'baseline.accepted': 'baseline accepted',
   'agent.started': 'agent started',
   'agent.stopping': 'agent stopping',
   'run.failed': 'ALERT: a check failed',

@@ -103,6 +103,7 @@ function summarize(events: readonly AlertEvent[]): string {
   const written = latestOf(events, 'file.written');
   const site = lastSiteEvent(events);
   const hasTest = events.some((e) => e.kind === 'test');
+  const accepted = events.findLast((e) => e.kind === 'baseline.accepted');
   const wentOffline = site?.kind === 'site.offline' ? site : undefined;
   const cameOnline = site?.kind === 'site.online';
   const failed = wentOffline === undefined ? 0 : failedSteps(wentOffline);
@@ -130,6 +131,8 @@ function summarize(events: readonly AlertEvent[]): string {
     main = `${plural(written.length, 'file')} written outside dpkg in ${packageList(written)}`;
   } else if (cameOnline) {
     main = 'site back online';
+  } else if (accepted !== undefined) {
+    main = `baseline of the persistence points accepted by ${accepted.baseline?.by ?? 'unknown'}: ${plural(accepted.findings.length, 'change')}`;
   } else if (good[0] !== undefined) {
     main = good[0].full;
     lead = good[0];
@@ -176,6 +179,8 @@ function eventTitle(e: AlertEvent, n: number): string {
       return 'Site taken offline';
     case 'site.online':
       return 'Site back online';
+    case 'baseline.accepted':
+      return `Baseline accepted by ${safeText(e.baseline?.by ?? 'unknown')}: ${plural(n, 'change')} recorded`;
     case 'test':
       return 'Test alert';
     case 'agent.started':

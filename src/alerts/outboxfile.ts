@@ -1,7 +1,7 @@
 // The outbox's on-disk format: file names, the entry and dropped.json codecs, strict validation, durable writes.
 import { writeFileAtomic } from '../atomic.js';
 import { array, bool, count, decodeFinding, fail, nonEmpty, oneOf, record, ShapeError, str, strOrNull, time } from '../decode.js';
-import { ALERT_KINDS, type ActionOutcome, type AgentInfo, type AlertEvent, type CheckSchedule, type DroppedAlert, type OfflineInfo } from './sink.js';
+import { ALERT_KINDS, type ActionOutcome, type AgentInfo, type AlertEvent, type BaselineInfo, type CheckSchedule, type DroppedAlert, type OfflineInfo } from './sink.js';
 
 /** The version written into every outbox file; files of another version are set aside as corrupt. */
 export const OUTBOX_VERSION = 1;
@@ -108,7 +108,7 @@ const ACTIONS = Object.keys(ACTION) as ActionOutcome['action'][];
  * built only from the checked fields. Throws ShapeError naming the field at `at`.
  */
 export function decodeAlertEvent(v: unknown, at: string): AlertEvent {
-  const o = record(v, at, ['kind', 'id', 'host', 'time', 'findings', 'offline'], ['actions', 'agent']);
+  const o = record(v, at, ['kind', 'id', 'host', 'time', 'findings', 'offline'], ['actions', 'agent', 'baseline']);
   const id = str(o['id'], `${at}.id`);
   if (!ID.test(id)) fail(`${at}.id`, 'an id of letters, digits, ".", "_" and "-" (at most 128)', id);
   const findings = array(o['findings'], `${at}.findings`).map((f, i) => decodeFinding(f, `${at}.findings[${i}]`));
@@ -122,7 +122,13 @@ export function decodeAlertEvent(v: unknown, at: string): AlertEvent {
   };
   const actions = Object.hasOwn(o, 'actions') ? { actions: array(o['actions'], `${at}.actions`).map((a, i) => decodeAction(a, `${at}.actions[${i}]`)) } : {};
   const agent = Object.hasOwn(o, 'agent') ? { agent: decodeAgentInfo(o['agent'], `${at}.agent`) } : {};
-  return { ...event, ...actions, ...agent };
+  const baseline = Object.hasOwn(o, 'baseline') ? { baseline: decodeBaselineInfo(o['baseline'], `${at}.baseline`) } : {};
+  return { ...event, ...actions, ...agent, ...baseline };
+}
+
+function decodeBaselineInfo(v: unknown, at: string): BaselineInfo {
+  const o = record(v, at, ['by', 'paths']);
+  return { by: str(o['by'], `${at}.by`), paths: array(o['paths'], `${at}.paths`).map((p, i) => str(p, `${at}.paths[${i}]`)) };
 }
 
 const SCHEDULES: readonly CheckSchedule[] = ['scoped', 'full', 'realtime'];

@@ -14,6 +14,7 @@ export type AlertKind =
   | 'file.written'
   | 'site.offline'
   | 'site.online'
+  | 'baseline.accepted'
   | AgentAlertKind
   | 'test';
 
@@ -28,6 +29,7 @@ export const ALERT_KINDS: readonly AlertKind[] = Object.freeze([
   'file.written',
   'site.offline',
   'site.online',
+  'baseline.accepted',
   'agent.started',
   'agent.stopping',
   'run.failed',
@@ -111,6 +113,15 @@ export interface AlertEvent {
   readonly actions?: readonly ActionOutcome[];
   /** The kinds about the agent itself (isAgentKind) only: what happened to it. */
   readonly agent?: AgentInfo;
+  /** baseline.accepted only: who accepted, and the paths named (empty: every persistence point). */
+  readonly baseline?: BaselineInfo;
+}
+
+/** What `pkgwatch baseline accept` recorded: its findings are the changes it accepted. */
+export interface BaselineInfo {
+  /** SUDO_USER, the login user, or the user the command ran as. */
+  readonly by: string;
+  readonly paths: readonly string[];
 }
 
 /**

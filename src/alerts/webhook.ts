@@ -28,7 +28,7 @@ const SNIPPET_CHARS = 200;
 
 /**
  * The request body for one event: the public wire format the README documents. Keys in this order,
- * nothing else; `actions` and `agent` only when the event has them. The same event always gives
+ * nothing else; `actions`, `agent` and `baseline` only when the event has them. The same event always gives
  * the same body, so a retry carries the same `id` and signature.
  */
 export function webhookBody(event: AlertEvent): string {
@@ -53,6 +53,7 @@ export function webhookBody(event: AlertEvent): string {
       dropped: a.dropped.map((d) => ({ sink: d.sink, id: d.id, event: d.event, queued: d.queued })),
     };
   }
+  if (event.baseline !== undefined) body['baseline'] = { by: event.baseline.by, paths: [...event.baseline.paths] };
   return JSON.stringify(body);
 }
 

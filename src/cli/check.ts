@@ -27,6 +27,7 @@ export interface CheckArgs {
   quiet: boolean;
   unowned: boolean;
   setuid: boolean;
+  persist: boolean;
   verify: boolean;
   signed: boolean;
 }
@@ -35,8 +36,8 @@ export interface CheckArgs {
 const EXIT_CODES = [
   'Exit codes:',
   '  0  nothing found (warnings alone are 0)',
-  '  1  integrity findings: changed, missing, wrong-type, database-changed, unowned or setuid (not counting ignored paths); with --signed, any forged package',
-  '  2  error: bad usage, unknown or not-installed package, unreadable dpkg database or config',
+  '  1  integrity findings: changed, missing, wrong-type, database-changed, unowned, setuid or added (not counting ignored paths); with --signed, any forged package',
+  '  2  error: bad usage, unknown or not-installed package, unreadable dpkg database or config; --persist with no baseline (run pkgwatch baseline init)',
   '  3  incomplete: some files could not be read, nothing else was found',
   '  141  standard output was closed (pkgwatch check | head)',
 ].join('\n');
@@ -77,7 +78,12 @@ export function checkOptions(y: Argv): Argv<CheckArgs> {
       default: false,
     })
     .option('setuid', { describe: 'also walk the local filesystems for setuid and setgid files no package installed', type: 'boolean', default: false })
-    .option('verify', { describe: "verify the packages' files (--no-verify: only the --unowned and --setuid walks)", type: 'boolean', default: true })
+    .option('persist', {
+      describe: 'also compare the persistence points ([persist] paths: cron, systemd units, authorized_keys, ...) with the baseline in state_dir (pkgwatch baseline init)',
+      type: 'boolean',
+      default: false,
+    })
+    .option('verify', { describe: "verify the packages' files (--no-verify: only the --unowned, --setuid and --persist checks)", type: 'boolean', default: true })
     .option('signed', {
       describe: "hold dpkg's database to each package's signed .deb (from [trust] deb_paths or apt's cache, verified against apt's signed indexes)",
       type: 'boolean',
@@ -111,7 +117,7 @@ async function check(args: CheckArgs): Promise<ExitCode> {
   if (!Number.isFinite(maxMbPerS) || maxMbPerS < 0) {
     throw usageError(`--max-mb-per-s must be a number of MB per second, 0 or more, got '${args.maxMbPerS}'`);
   }
-  if (!args.verify && !args.unowned && !args.setuid) throw usageError('--no-verify leaves nothing to check; add --unowned or --setuid');
+  if (!args.verify && !args.unowned && !args.setuid && !args.persist) throw usageError('--no-verify leaves nothing to check; add --unowned, --setuid or --persist');
   // Findings on the agent's [ignore] paths are still reported, marked, and do not set the exit code.
   const config = await loadConfig({ file: args.config });
   const isIgnored = compileIgnore(config.ignore.paths);
@@ -168,7 +174,7 @@ async function check(args: CheckArgs): Promise<ExitCode> {
   if (args.format === 'dpkg' || args.format === 'debsums') {
     const left = unpackagedFindings(report).length;
     if (left > 0) {
-      process.stderr.write(`pkgwatch: ${plural(left, 'finding')} of --unowned/--setuid not shown: the ${args.format} format has no such status (--format text or json shows them)\n`);
+      process.stderr.write(`pkgwatch: ${plural(left, 'finding')} of --unowned/--setuid/--persist not shown: the ${args.format} format has no such status (--format text or json shows them)\n`);
     }
   }
   return exitCodeOf(report, ignored);
@@ -183,9 +189,10 @@ async function withWalks(args: CheckArgs, config: ResolvedConfig, verified: Veri
     summary: verified?.summary ?? null,
     ...(verified?.trust === undefined ? {} : { trust: verified.trust }),
   };
-  if (!args.unowned && !args.setuid) return base;
+  if (!args.unowned && !args.setuid && !args.persist) return base;
   // Loaded only when asked for: plain `check` does not pay for the index.
   const { checkSetuid, checkUnowned, loadBase } = await import('../unpackaged/run.js');
+  const { checkPersist } = await import('../unpackaged/persist.js');
   const loaded = await loadBase(args.root, args.admindir);
   const unowned = args.unowned
     ? await checkUnowned(loaded, {
@@ -197,15 +204,22 @@ async function withWalks(args: CheckArgs, config: ResolvedConfig, verified: Veri
       })
     : null;
   const setuid = args.setuid ? await checkSetuid(loaded) : null;
+  const persist = args.persist ? await checkPersist(loaded, persistRequest(config), config.stateDir) : null;
   // The database's own warnings were reported by the verification already.
   const dbWarnings = verified === null ? loaded.warnings : [];
   return {
     ...base,
-    findings: [...base.findings, ...(unowned?.findings ?? []), ...(setuid?.findings ?? [])].sort(compareFindings),
-    warnings: [...base.warnings, ...dbWarnings, ...(unowned?.warnings ?? []), ...(setuid?.warnings ?? [])],
+    findings: [...base.findings, ...(unowned?.findings ?? []), ...(setuid?.findings ?? []), ...(persist?.findings ?? [])].sort(compareFindings),
+    warnings: [...base.warnings, ...dbWarnings, ...(unowned?.warnings ?? []), ...(setuid?.warnings ?? []), ...(persist?.warnings ?? [])],
     unowned,
     setuid,
+    persist,
   };
+}
+
+/** The persistence points of the configuration: `[persist] paths` and `add`, and `allow`. */
+export function persistRequest(config: ResolvedConfig): { points: string[]; allow: readonly string[] } {
+  return { points: [...new Set([...config.persist.paths, ...config.persist.add])], allow: config.persist.allow };
 }
 
 /**
@@ -236,7 +250,7 @@ function addedByDeps(checked: readonly string[], args: readonly string[]): strin
   return checked.filter((id) => !named.some((m) => m(id)));
 }
 
-/** 1 when anything is changed, missing, of the wrong type, unowned or setuid, or a package is forged; 3 when only unreadable files; else 0. */
+/** 1 when anything is changed, missing, of the wrong type, unowned, setuid or added, or a package is forged; 3 when only unreadable files; else 0. */
 export function exitCodeOf(report: CheckReport, ignored: (f: Finding) => boolean = () => false): ExitCode {
   // A forged database is a finding whatever [ignore] says about the paths of its files.
   if (report.trust?.some((e) => e.state === 'forged') === true) return EXIT.findings;

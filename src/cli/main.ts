@@ -5,6 +5,7 @@ import { hideBin } from 'yargs/helpers';
 import { PkgwatchError, usageError } from '../errors.js';
 import { agentOptions, runAgent } from './agent.js';
 import { alertCommand } from './alert.js';
+import { baselineCommand } from './baseline.js';
 import { checkOptions, runCheck } from './check.js';
 import { configCommand } from './config.js';
 import { notifyOptions, runNotify } from './notify.js';
@@ -54,6 +55,11 @@ async function main(argv: string[]): Promise<ExitCode> {
       async (args) => {
         code = await runOnline(args);
       },
+    )
+    .command('baseline', 'the persistence points\' local baseline: pkgwatch baseline init|diff|accept [PATH...]', (y) =>
+      baselineCommand(y, (c) => {
+        code = c;
+      }),
     )
     .command('alert', 'alerts: pkgwatch alert test', (y) =>
       alertCommand(y, (c) => {

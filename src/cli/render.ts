@@ -1,6 +1,7 @@
 // Renderings of a check's report: text for people, JSON, and dpkg/debsums-compatible lines.
 import { displayPath, fromUtf8 } from '../dpkg/bytes.js';
 import type { DbWarning } from '../dpkg/types.js';
+import type { PersistReport } from '../unpackaged/persist.js';
 import type { SetuidReport, UnownedReport } from '../unpackaged/run.js';
 import { FINDING_STATUSES, type Finding, type FindingStatus } from '../verify/finding.js';
 import { findingJson, formatBytes, warningJson } from '../verify/report.js';
@@ -19,6 +20,7 @@ export interface CheckReport {
   readonly summary: VerifySummary | null;
   readonly unowned?: UnownedReport | null;
   readonly setuid?: SetuidReport | null;
+  readonly persist?: PersistReport | null;
   /** With --signed: one trust entry per checked package. */
   readonly trust?: readonly TrustEntry[] | undefined;
 }
@@ -28,7 +30,7 @@ export interface CheckReport {
  * the dpkg and debsums formats leave them out, as those tools know nothing beyond packages.
  */
 export function unpackagedFindings(report: CheckReport): Finding[] {
-  return [...(report.unowned?.findings ?? []), ...(report.setuid?.findings ?? [])];
+  return [...(report.unowned?.findings ?? []), ...(report.setuid?.findings ?? []), ...(report.persist?.findings ?? [])];
 }
 
 /** The findings on packaged files, for the dpkg and debsums formats. */
@@ -62,6 +64,10 @@ export function renderJson(report: CheckReport, ignored: (f: Finding) => boolean
       durationMs: Math.round(s.durationMs),
     };
   }
+  if (report.persist) {
+    const s = report.persist.summary;
+    summary['persist'] = { points: s.points.map(displayPath), entries: s.entries, baseline: s.baseline, durationMs: Math.round(s.durationMs) };
+  }
   const doc = {
     findings: report.findings.map((f) => ({ ...findingJson(f), ignored: ignored(f) })),
     warnings: report.warnings.map(warningJson),
@@ -91,6 +97,7 @@ const DPKG_COLUMN: Record<FindingStatus, string> = {
   // Never printed: the dpkg and debsums formats leave out what no package installed.
   unowned: '',
   setuid: '',
+  added: '',
 };
 
 /** Turns `EACCES: permission denied` into strerror's `Permission denied`. */
@@ -136,6 +143,7 @@ export function renderDebsums(report: CheckReport, root: string): string {
         break;
       case 'unowned':
       case 'setuid':
+      case 'added':
         break;
     }
   }
@@ -192,15 +200,16 @@ export function renderText(report: CheckReport, opts: TextOptions = {}): string 
   const colour = opts.colour ?? false;
   const ignored = opts.ignored ?? ((): boolean => false);
   const paint = (code: string, s: string): string => (colour ? `\x1b[${code}m${s}\x1b[0m` : s);
-  const statusColour: Record<FindingStatus, string> = { changed: '31', missing: '31', 'wrong-type': '31', unreadable: '33', 'database-changed': '31', written: '33', unowned: '31', setuid: '31' };
+  const statusColour: Record<FindingStatus, string> = { changed: '31', missing: '31', 'wrong-type': '31', unreadable: '33', 'database-changed': '31', written: '33', unowned: '31', setuid: '31', added: '31' };
   const shown = report.findings.filter((f) => opts.showIgnored === true || !ignored(f));
   const lines = opts.verbose === true ? new Map(shown.map((f) => [f, 0])) : collapseMissing(shown);
   let out = '';
   let current: string | null = null;
   for (const [f, hidden] of lines) {
-    if (f.package !== current) {
-      current = f.package;
-      out += `${out === '' ? '' : '\n'}${paint('1', f.package === '' ? '(no package)' : f.package)}\n`;
+    const group = f.source === 'baseline' ? '(baseline of the persistence points)' : f.package === '' ? '(no package)' : f.package;
+    if (group !== current) {
+      current = group;
+      out += `${out === '' ? '' : '\n'}${paint('1', group)}\n`;
     }
     const flag = `${f.conffile ? ' (conffile)' : ''}${ignored(f) ? ' (ignored: [ignore] paths)' : ''}`;
     out += `  ${paint(statusColour[f.status], f.status.padEnd(STATUS_WIDTH))} ${displayPath(f.path)}${flag}\n`;
@@ -307,6 +316,10 @@ export function summaryLine(report: CheckReport, ignored: (f: Finding) => boolea
   if (report.setuid) {
     const u = report.setuid.summary;
     heads.push(`walked ${plural(u.filesystems.length, 'filesystem')} for setuid files, ${plural(u.entries, 'entry', 'entries')} in ${seconds(u.durationMs)}`);
+  }
+  if (report.persist) {
+    const u = report.persist.summary;
+    heads.push(`compared ${plural(u.points.length, 'persistence point')}, ${plural(u.entries, 'entry', 'entries')} with the baseline of ${u.baseline} in ${seconds(u.durationMs)}`);
   }
   const head = heads.join('; ');
   const counted = report.findings.filter((f) => !ignored(f));

@@ -2,9 +2,11 @@
 // validation, `config show` and the README key table.
 import type { TomlValue } from 'smol-toml';
 import type { FindingStatus } from '../verify/finding.js';
+import { DEFAULT_PERSIST_PATHS } from './persistdefaults.js';
 import {
   absoluteGlobList,
   treeGlobList,
+  persistPathList,
   absolutePath,
   absolutePathList,
   absolutePathOrEmpty,
@@ -45,6 +47,13 @@ export interface ResolvedConfig {
   readonly watch: { readonly enabled: boolean; readonly alertWrites: boolean };
   readonly ignore: { readonly paths: readonly string[] };
   readonly unowned: { readonly trees: readonly string[]; readonly allow: readonly string[] };
+  readonly persist: {
+    readonly enabled: boolean;
+    /** The persistence points (`~/x` = x in every account's home). */
+    readonly paths: readonly string[];
+    readonly add: readonly string[];
+    readonly allow: readonly string[];
+  };
   readonly alerts: {
     readonly reminderMs: number;
     readonly maxAgeMs: number;
@@ -106,7 +115,7 @@ export interface ResolvedConfig {
 }
 
 /** Finding statuses that can take the site offline (a write alone, `written`, never does; the agent does not produce unowned and setuid findings yet). */
-export type OfflineStatus = Exclude<FindingStatus, 'unreadable' | 'written' | 'unowned' | 'setuid'>;
+export type OfflineStatus = Exclude<FindingStatus, 'unreadable' | 'written' | 'unowned' | 'setuid' | 'added'>;
 export const OFFLINE_STATUSES: readonly OfflineStatus[] = ['changed', 'missing', 'wrong-type', 'database-changed'];
 
 /** Who runs the offline actions: the agent itself, the privileged helper unit, or `auto` (the agent when it runs as root). */
@@ -198,6 +207,7 @@ export const CONFIG_TABLES: readonly TableSpec[] = [
   defineTable('watch', 'Real-time checks of files as they change.'),
   defineTable('ignore', 'Paths that never cause an alert.'),
   defineTable('unowned', 'Trees in which every entry must come from a package (`pkgwatch check --unowned`).'),
+  defineTable('persist', 'The places intruders persist, held to a local baseline (`pkgwatch baseline`, `check --persist`).'),
   defineTable('alerts', 'Alerts on findings: every alert goes to the log, and through the durable outbox to email and webhook.'),
   defineTable('alerts.email', 'Email alerts: one message per batch of events. Set `to` and one of `smtp` or `sendmail`.'),
   defineTable('alerts.webhook', 'Webhook alerts: a JSON POST per event. Set `url`.'),
@@ -323,6 +333,38 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     default: [],
     example: '["/srv/*/htdocs/uploads/**", "/**/__pycache__/**"]',
     doc: 'Entries in the trees that no package installs and that are not intrusions (uploads, caches, sockets): absolute globs as in `ignore.paths`; `/dir/**` also allows `/dir` and is not walked.',
+  }),
+  defineKey({
+    key: 'persist.enabled',
+    field: 'persist.enabled',
+    type: booleanValue,
+    default: true,
+    example: 'true',
+    doc: 'The agent holds the persistence points to the baseline (not implemented in the agent yet: `pkgwatch check --persist` does).',
+  }),
+  defineKey({
+    key: 'persist.paths',
+    field: 'persist.paths',
+    type: persistPathList,
+    default: [...DEFAULT_PERSIST_PATHS],
+    example: '["/etc/cron.d", "/etc/ld.so.preload", "~/.ssh/authorized_keys"]',
+    doc: "The persistence points held to the baseline: files, or directories walked whole; `~/PATH` is PATH in root's home and in every account's home of /etc/passwd. Setting it replaces the default list (see README); `add` extends it.",
+  }),
+  defineKey({
+    key: 'persist.add',
+    field: 'persist.add',
+    type: persistPathList,
+    default: [],
+    example: '["/etc/nginx/sites-enabled", "/srv/app/.env"]',
+    doc: 'More persistence points, added to `paths` (so the defaults stay as they grow).',
+  }),
+  defineKey({
+    key: 'persist.allow',
+    field: 'persist.allow',
+    type: absoluteGlobList,
+    default: [],
+    example: '["/usr/local/lib/python3*/dist-packages/**"]',
+    doc: 'Entries below the persistence points that are neither recorded nor reported: absolute globs as in `ignore.paths`; `/dir/**` also takes `/dir` and is not walked.',
   }),
   defineKey({
     key: 'alerts.reminder',

@@ -198,6 +198,21 @@ export const treeGlobList = stringList('array of absolute globs', (s) => {
   return null;
 });
 
+/**
+ * `[persist] paths` and `add`: absolute paths, or `~/REST` for REST in root's home and in the home of
+ * every account of the checked system's /etc/passwd. No globs: each names one file or directory.
+ */
+export const persistPathList = stringList('array of absolute paths or ~/paths', (s) => {
+  if (s.startsWith('~/')) {
+    if (s.length === 2 || s.includes('\0') || s.split('/').includes('..')) return `${quote(s)} must name a file below the home directories, without '..'`;
+    return null;
+  }
+  const p = pathProblem(s);
+  if (p !== null) return p.replace('an absolute path', "an absolute path or '~/path'");
+  if (/[*?[]/.test(s)) return `${quote(s)} is a glob; name the directory itself (${quote('/etc/cron.d')}), it is walked whole`;
+  return null;
+});
+
 /** Absolute paths (directories or files), kept as written. */
 export const absolutePathList = stringList('array of absolute paths', pathProblem);
 

@@ -7,12 +7,13 @@ import type { BytePath } from '../dpkg/types.js';
  * no dpkg was running; `written`, only in `file.written` alerts: the file was written while no
  * dpkg was running, whatever its content is now. `unowned` (an entry in an application's tree that
  * no package installed) and `setuid` (a setuid or setgid file no package installed, or one whose
- * mode dpkg-statoverride does not give it) come from src/unpackaged.
+ * mode dpkg-statoverride does not give it) come from src/unpackaged, as does `added` (an entry below a
+ * persistence point that the baseline does not have; its other findings use the first four statuses).
  */
-export type FindingStatus = 'changed' | 'missing' | 'wrong-type' | 'unreadable' | 'database-changed' | 'written' | 'unowned' | 'setuid';
+export type FindingStatus = 'changed' | 'missing' | 'wrong-type' | 'unreadable' | 'database-changed' | 'written' | 'unowned' | 'setuid' | 'added';
 
 /** Every status, in the order summaries list them. */
-export const FINDING_STATUSES: readonly FindingStatus[] = ['changed', 'missing', 'wrong-type', 'unreadable', 'database-changed', 'written', 'unowned', 'setuid'];
+export const FINDING_STATUSES: readonly FindingStatus[] = ['changed', 'missing', 'wrong-type', 'unreadable', 'database-changed', 'written', 'unowned', 'setuid', 'added'];
 
 /** The kind of filesystem object found where a regular file belongs. */
 export type FileKind =
@@ -58,13 +59,16 @@ export interface Finding {
   readonly actual: string | null;
   /** Human explanation: the OS error, the link target, the diversion. */
   readonly detail: string | null;
-  /** unowned and setuid findings: what lstat found there. */
+  /** unowned, setuid and baseline findings: what lstat found there (a missing entry: what was recorded). */
   readonly stat?: EntryStat;
+  /** `baseline`: held to the local baseline of the persistence points, not to a package. */
+  readonly source?: 'baseline';
 }
 
 /** Orders findings by package, then by path bytes. */
 export function compareFindings(a: Finding, b: Finding): number {
   if (a.package !== b.package) return a.package < b.package ? -1 : 1;
+  if (a.source !== b.source) return (a.source ?? '') < (b.source ?? '') ? -1 : 1;
   if (a.path !== b.path) return a.path < b.path ? -1 : 1;
   return 0;
 }

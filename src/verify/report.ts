@@ -30,8 +30,10 @@ export interface FindingJson {
   expected: string | null;
   actual: string | null;
   detail: string | null;
-  /** Only on unowned and setuid findings. */
+  /** Only on unowned, setuid and baseline findings. */
   stat?: EntryStatJson;
+  /** `"baseline"` on findings of the persistence points' baseline; absent otherwise. */
+  source?: 'baseline';
 }
 
 /**
@@ -41,6 +43,7 @@ export interface FindingJson {
 export function findingFields(f: FindingJson): FindingJson {
   const out: FindingJson = { package: f.package, path: f.path, status: f.status, conffile: f.conffile, expected: f.expected, actual: f.actual, detail: f.detail };
   if (f.stat !== undefined) out.stat = f.stat;
+  if (f.source !== undefined) out.source = f.source;
   return out;
 }
 
@@ -92,6 +95,7 @@ export function findingJson(f: Finding): FindingJson {
     detail: f.detail === null ? null : displayPath(f.detail),
   };
   if (f.stat !== undefined) out.stat = entryStatJson(f.stat);
+  if (f.source !== undefined) out.source = f.source;
   return out;
 }
 

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { loadConfig, loadConfigFiles } from '../../src/config/load.js';
+import { DEFAULT_PERSIST_PATHS } from '../../src/config/persistdefaults.js';
 import type { ResolvedConfig } from '../../src/config/schema.js';
 import { assertConfigError, configDir } from './tmpdir.js';
 
@@ -15,6 +16,7 @@ const DEFAULTS: ResolvedConfig = {
   watch: { enabled: true, alertWrites: true },
   ignore: { paths: [] },
   unowned: { trees: [], allow: [] },
+  persist: { enabled: true, paths: DEFAULT_PERSIST_PATHS, add: [], allow: [] },
   alerts: {
     reminderMs: 86_400_000,
     maxAgeMs: 7 * 86_400_000,
@@ -95,6 +97,7 @@ test('main file, then conf.d/*.toml in C-locale order: later keys win, tables me
     watch: { enabled: false, alertWrites: true },
     ignore: { paths: ['/srv/a/**'] },
     unowned: DEFAULTS.unowned,
+    persist: DEFAULTS.persist,
     alerts: { ...DEFAULTS.alerts, reminderMs: 7_200_000 },
     offline: DEFAULTS.offline,
     metrics: DEFAULTS.metrics,
@@ -450,6 +453,22 @@ test("[unowned] trees and allow take absolute globs; in a tree '**' may only end
   ]);
   d.writeMain('[unowned]\ntrees = ["/usr/local/**", "/srv/*/htdocs"]\nallow = ["/**/__pycache__/**"]\n');
   assert.deepEqual((await loadConfig({ file: d.main })).unowned, { trees: ['/usr/local/**', '/srv/*/htdocs'], allow: ['/**/__pycache__/**'] });
+});
+
+test('[persist] paths replace the defaults, add extends them; a relative path or a glob is refused', async (t) => {
+  const d = configDir(t);
+  d.writeMain('[persist]\npaths = ["/etc/cron.d", "~/.ssh/authorized_keys"]\nadd = ["/srv/app/.env"]\nallow = ["/usr/local/lib/python3*/**"]\nenabled = false\n');
+  assert.deepEqual((await loadConfig({ file: d.main })).persist, {
+    enabled: false,
+    paths: ['/etc/cron.d', '~/.ssh/authorized_keys'],
+    add: ['/srv/app/.env'],
+    allow: ['/usr/local/lib/python3*/**'],
+  });
+  d.writeMain('[persist]\npaths = ["etc/cron.d"]\nadd = ["/etc/cron.*"]\n');
+  await assertConfigError(loadConfig({ file: d.main }), [
+    `${d.main}:2: key 'persist.paths': entry 1: 'etc/cron.d' is not an absolute path or '~/path'; example: ["/etc/cron.d", "/etc/ld.so.preload", "~/.ssh/authorized_keys"]`,
+    `${d.main}:3: key 'persist.add': entry 1: '/etc/cron.*' is a glob; name the directory itself ('/etc/cron.d'), it is walked whole; example: ["/etc/nginx/sites-enabled", "/srv/app/.env"]`,
+  ]);
 });
 
 test('[trust] deb_paths and keyrings take absolute paths only', async (t) => {

@@ -94,7 +94,7 @@ test('configJson is ResolvedConfig as JSON, in schema order, sources last', asyn
   const json = configJson(cfg);
   assert.ok(json.endsWith('}\n'));
   assert.deepEqual(JSON.parse(json), cfg);
-  assert.deepEqual(Object.keys(JSON.parse(json) as object), ['root', 'stateDir', 'scope', 'schedule', 'watch', 'ignore', 'unowned', 'alerts', 'offline', 'metrics', 'trust', 'sources']);
+  assert.deepEqual(Object.keys(JSON.parse(json) as object), ['root', 'stateDir', 'scope', 'schedule', 'watch', 'ignore', 'unowned', 'persist', 'alerts', 'offline', 'metrics', 'trust', 'sources']);
 });
 
 test('config show hides the webhook secret, header values and the credentials, paths and queries of URLs unless --show-secrets; the output still loads', async (t) => {

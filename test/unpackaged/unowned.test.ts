@@ -100,7 +100,7 @@ test('without the allow rule the upload directory is a finding; the dpkg and deb
     const r = await runCli(['check', '--root', fx.root, '--unowned', '--format', format, 'app']);
     assert.equal(r.code, 1, r.stderr);
     assert.equal(r.stdout, '');
-    assert.match(r.stderr, new RegExp(`1 finding of --unowned/--setuid not shown: the ${format} format has no such status`));
+    assert.match(r.stderr, new RegExp(`1 finding of --unowned/--setuid/--persist not shown: the ${format} format has no such status`));
   }
   // The packaged files verify, so with the verification the unowned file is still the only finding.
   const both = await checkJson(fx, ['--unowned', 'app']);
@@ -149,7 +149,7 @@ test('a tree with no directory to walk says so; --no-verify alone is a usage err
   assert.match(r.stdout, /^--unowned walked no tree: no \[scope\] packages are configured, no installed package lists a directory under \/srv, \/var\/www or \/opt/m);
   const usage = await runCli(['check', '--root', fx.root, '--no-verify']);
   assert.equal(usage.code, 2);
-  assert.match(usage.stderr, /--no-verify leaves nothing to check; add --unowned or --setuid/);
+  assert.match(usage.stderr, /--no-verify leaves nothing to check; add --unowned, --setuid or --persist/);
 });
 
 test('a filesystem mounted inside a tree is not walked, and the run says so', async (t) => {
