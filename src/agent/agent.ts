@@ -18,7 +18,7 @@ import { runFullCheck } from './fullcheck.js';
 import type { Logger, WatchDegradedReason } from './log.js';
 import { OfflineController } from './offline.js';
 import { offlineInfo } from '../respond/offlinestate.js';
-import { PathClock } from './pathclock.js';
+import { currentView, PathClock } from './pathclock.js';
 import { RunQueue, type RunKind } from './runqueue.js';
 import { missedSince, Scheduler } from './scheduler.js';
 import { resolveScope, type Scope } from './scope.js';
@@ -366,6 +366,7 @@ export class Agent {
       const shown = paths === null ? null : new Set([...paths].map(displayPath));
       const covers = (f: FindingJson): boolean => f.status !== 'database-changed' && report.packages.has(f.package) && (shown === null || shown.has(f.path));
       this.apply(kind, report.findings, covers, started, report.summary, mark);
+      if (kind === 'realtime' && shown !== null) for (const p of shown) this.clock.judged(p, mark);
       // The schedule also covers dpkg's record, for when the watcher is off or missed an event.
       if (kind === 'scoped') await this.db.check(epoch);
     } catch (err) {
@@ -380,7 +381,8 @@ export class Agent {
 
   /**
    * Turns one run's findings into state transitions and alerts, and records the run. A path that
-   * changed after the run's `mark` is not resolved by it: a later check judges it.
+   * changed after the run's `mark` is not resolved by it, and one a later real-time check already
+   * judged is left to that check (see currentView).
    */
   private apply(
     kind: RunKind,
@@ -391,8 +393,7 @@ export class Agent {
     mark: number,
   ): void {
     const now = new Date();
-    const fresh = (f: FindingJson): boolean => covers(f) && !this.clock.changedSince(f.path, mark);
-    const applied = applyRun(this.state.findings, { covers: (f) => fresh(f as FindingJson), findings }, now, { isIgnored: this.isIgnored });
+    const applied = applyRun(this.state.findings, currentView(this.clock, mark, findings, covers), now, { isIgnored: this.isIgnored });
     const reminded = dueReminders(applied.open, now, this.config.alerts.reminderMs);
     this.state.findings = reminded.open;
     const incomplete = findings.some((f) => f.status === 'unreadable');
