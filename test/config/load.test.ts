@@ -23,6 +23,8 @@ const DEFAULTS: ResolvedConfig = {
     host: '',
     email: { to: [], from: '', smtp: '', allowPlaintext: false, sendmail: false, batchMs: 10_000, timeoutMs: 30_000 },
     webhook: { url: '', allowPlaintext: false, secret: '', headers: [], timeoutMs: 10_000 },
+    alertmanager: { urls: [], allowPlaintext: false, resendMs: 60_000, timeoutMs: 10_000 },
+    heartbeat: { url: '', method: 'POST', everyMs: 300_000, graceMs: 3_600_000, allowPlaintext: false, timeoutMs: 10_000 },
   },
   offline: {
     enabled: false,
