@@ -277,6 +277,9 @@ export const httpUrlOrList: ValueType<readonly string[]> = {
       const where = typeof v === 'string' ? '' : `entry ${i + 1}: `;
       if (typeof e !== 'string') return bad(`${where}${expected('a string', e)}`);
       if (e === '') return bad(`${where}is empty; expected an http:// or https:// URL`);
+      // `alertmanager:9093` parses as a URL of scheme "alertmanager:"; say what was meant.
+      const hostPort = /^([A-Za-z0-9.-]+:[0-9]+)(\/|$)/.exec(e)?.[1];
+      if (hostPort !== undefined) return bad(`${where}${quote(hostPort)} has no scheme; write ${quote(`http://${hostPort}`)} or https://`);
       const p = urlProblem(e, ['http:', 'https:']);
       if (p !== null) return bad(`${where}${p}`);
       if (out.includes(e)) return bad(`${where}${quote(maskUrl(e))} is listed twice`);
