@@ -90,7 +90,7 @@ export class Liveness {
     this.#heartbeat = null;
     await old?.close();
     if (cfg.alerts.heartbeat.url === '') return;
-    this.#heartbeat = new Heartbeat(cfg.alerts.heartbeat, { check: () => this.#check(), log: (e) => this.#logger.log(e) });
+    this.#heartbeat = new Heartbeat(cfg.alerts.heartbeat, { check: () => this.#check(), log: (e) => this.#logger.log(e), paused: old?.paused ?? false });
     this.#heartbeat.start();
   }
 

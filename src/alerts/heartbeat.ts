@@ -26,6 +26,8 @@ export interface HeartbeatOptions {
   readonly log: (e: HeartbeatEvent) => void;
   /** The clock, in ms since the epoch (tests). */
   readonly now?: () => number;
+  /** Start as paused (the heartbeat this one replaces on a reload was): the first healthy check logs heartbeat.resumed. */
+  readonly paused?: boolean;
 }
 
 /**
@@ -56,6 +58,12 @@ export class Heartbeat {
     this.#opts = opts;
     this.#target = new HttpTarget(url, 'heartbeat', cfg.timeoutMs);
     this.#now = opts.now ?? Date.now;
+    this.#paused = opts.paused ?? false;
+  }
+
+  /** True while the agent is unhealthy and no pings go out. */
+  get paused(): boolean {
+    return this.#paused;
   }
 
   /** Sends the first ping now and schedules the rest. */

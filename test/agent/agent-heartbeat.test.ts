@@ -1,6 +1,7 @@
 // The real agent's heartbeat to a real HTTP server on 127.0.0.1: sent while the agent is healthy,
-// stopped while a scheduled check cannot finish (dpkg's lock held), and again once it has.
+// stopped while a scheduled check cannot finish (dpkg's lock held) or a reload failed, and again after.
 import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -56,15 +57,24 @@ test('heartbeat: POSTs the agent state while healthy; none while a scheduled che
   assert.equal(typeof beat?.body['version'], 'string');
   assert.ok(typeof beat?.body['time'] === 'string');
 
-  // dpkg holds its lock: the scheduled scoped check waits, falls late, and the heartbeat stops.
+  // dpkg holds its lock: the scheduled scoped check waits, falls late, and the heartbeat stops. (On a
+  // busy machine a slow scoped check may have paused it a moment already: then it stays paused.)
   const locked = agent.mark();
   const lock = await holdLock(t, path.join(fx.admindir, 'lock'));
-  const paused = await agent.waitFor('heartbeat.paused', isKind('heartbeat.paused'), { from: locked });
-  assert.match(String(paused.line['reason']), /the scoped check due since .* has not finished/);
+  const started = await agent.waitFor('dpkg.started', isKind('dpkg.started'), { from: locked });
+  const pausedNow = (): number => {
+    const last = (kind: string): number => agent.lines.findLastIndex((l) => l.kind === kind);
+    const p = last('heartbeat.paused');
+    return p > last('heartbeat.resumed') ? p : -1;
+  };
+  await waitUntil('the heartbeat paused while dpkg runs', () => pausedNow() >= 0);
+  const paused = agent.lines[pausedNow()] as LogLine;
+  assert.match(String(paused['reason']), /the scoped check due since .* has not finished/);
   // Three more dpkg warnings (about 3 s, 15 heartbeat periods) after the pause, and not one heartbeat made after it.
-  let warnings = 0;
-  for (let i = 0; i < 3; i++) warnings = (await agent.waitFor('dpkg is still running', isDpkgLong, { from: i === 0 ? paused.index : warnings + 1 })).index;
-  const pausedAt = String(paused.line['time']);
+  let warnings = Math.max(pausedNow(), started.index);
+  for (let i = 0; i < 3; i++) warnings = (await agent.waitFor('dpkg is still running', isDpkgLong, { from: warnings + 1 })).index;
+  assert.equal(agent.find(isKind('heartbeat.resumed'), pausedNow()).length, 0, 'no resume while dpkg runs');
+  const pausedAt = String(paused['time']);
   const late = sw.beats.filter((b) => String(b.body['time']) > pausedAt);
   assert.deepEqual(late, [], `heartbeats made while unhealthy\n${agent.transcript()}`);
 
@@ -76,5 +86,35 @@ test('heartbeat: POSTs the agent state while healthy; none while a scheduled che
   await waitUntil('a heartbeat after the resume', () => sw.beats.some((b) => String(b.body['time']) >= resumedAt));
   // The secret path of the switch never appears in the log.
   assert.doesNotMatch(agent.transcript(), /secret-token/);
+  await agent.stop();
+});
+
+test('heartbeat: a bare GET; a reload that fails pauses it (the config on disk is not in effect), a good reload resumes it', async (t) => {
+  const { fx, stateDir } = agentFixture(t);
+  const sw = await startSwitch(t);
+  const agent = await startAgent({
+    t,
+    fx,
+    stateDir,
+    config: { scope: { packages: ['app'] }, schedule: { scoped: YEARLY, full: YEARLY }, alerts: { heartbeat: { url: sw.url, method: 'GET', every: '200ms' } } },
+  });
+  await waitUntil('a heartbeat', () => sw.beats.length > 0);
+  assert.deepEqual(sw.beats[0], { method: 'GET', body: {} });
+
+  const good = readFileSync(agent.configFile, 'utf8');
+  writeFileSync(agent.configFile, `bogus_key = 1\n${good}`);
+  const broken = agent.mark();
+  agent.hup();
+  await agent.waitFor('config.invalid', isKind('config.invalid'), { from: broken });
+  const paused = await agent.waitFor('heartbeat.paused', isKind('heartbeat.paused'), { from: broken });
+  assert.match(String(paused.line['reason']), /^the configuration on disk is not in effect \(the last reload failed: .*bogus_key/);
+
+  writeFileSync(agent.configFile, good);
+  const fixed = agent.mark();
+  agent.hup();
+  await agent.waitFor('agent.reloaded', isKind('agent.reloaded'), { from: fixed });
+  await agent.waitFor('heartbeat.resumed', isKind('heartbeat.resumed'), { from: fixed });
+  const before = sw.beats.length;
+  await waitUntil('a heartbeat after the good reload', () => sw.beats.length > before);
   await agent.stop();
 });
