@@ -188,6 +188,7 @@ export class Agent {
     await this.metrics.reload(this.config);
     await this.scheduler?.stop();
     await this.refreshScope(false);
+    this.liveness.resetDue();
     this.startSchedules();
     this.writeStatus();
     await this.liveness.start(this.config);

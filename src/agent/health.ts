@@ -120,19 +120,18 @@ export interface LivenessInput {
   readonly configProblem: string | null;
   /** The real-time watch is on and has lost paths or failed. */
   readonly watchDegraded: boolean;
-  /** Since when each scheduled check has been due without finishing; absent when none is. */
+  /** Since when each scheduled check has been due (after its splay) without finishing; absent when none is. */
   readonly due: Readonly<Partial<Record<'scoped' | 'full', number>>>;
   /** A full check is running (scoped checks wait for it). */
   readonly fullRunning: boolean;
   /** How long the last full check took; null when none finished yet. */
   readonly lastFullMs: number | null;
-  readonly splayMs: number;
   readonly graceMs: number;
 }
 
 /**
  * Why the agent is not healthy, or null when it is: its config on disk is in effect, its watch is
- * intact, and no scheduled check has been due longer than splay + grace without finishing (a full
+ * intact, and no scheduled check has been due longer than grace without finishing (a full
  * check, and a scoped one waiting behind it, also get as long as the last full check took). A
  * check that hangs, keeps failing, or waits on a dpkg that never ends makes the agent unhealthy.
  */
@@ -143,7 +142,7 @@ export function livenessProblem(i: LivenessInput): string | null {
   for (const schedule of ['scoped', 'full'] as const) {
     const since = i.due[schedule];
     if (since === undefined) continue;
-    const allowed = i.splayMs + i.graceMs + (schedule === 'full' || i.fullRunning ? full : 0);
+    const allowed = i.graceMs + (schedule === 'full' || i.fullRunning ? full : 0);
     if (i.now - since > allowed) {
       return `the ${schedule} check due since ${new Date(since).toISOString()} has not finished (allowed: ${formatDuration(allowed)})`;
     }

@@ -39,9 +39,15 @@ export class Liveness {
     this.#facts = facts;
   }
 
-  /** A scheduled check fell due (the first time counts until one finishes). */
+  /** A scheduled check fell due, after its splay (the first time counts until one finishes). */
   due(schedule: ScheduleName, now = Date.now()): void {
     this.#due[schedule] ??= now;
+  }
+
+  /** The schedules are set up anew (reload): what the old ones made due is judged again from their next due time. */
+  resetDue(): void {
+    delete this.#due.scoped;
+    delete this.#due.full;
   }
 
   /** A scheduled check started (`full`: scoped checks wait behind it). */
@@ -77,7 +83,6 @@ export class Liveness {
       due: { ...this.#due },
       fullRunning: this.#fullRunning,
       lastFullMs: f.lastFullMs,
-      splayMs: cfg.schedule.splayMs,
       graceMs: cfg.alerts.heartbeat.graceMs,
     });
   }

@@ -545,7 +545,7 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     type: duration({ allowZero: false }),
     default: '1h',
     example: '"1h"',
-    doc: 'The agent is unhealthy (no pings) when a scheduled check has been due longer than schedule.splay plus this without finishing (a full check also gets as long as the last one took).',
+    doc: 'The agent is unhealthy (no pings) when a scheduled check has been due (after its splay) longer than this without finishing (a full check also gets as long as the last one took).',
   }),
   defineKey({
     key: 'alerts.heartbeat.allow_plaintext',

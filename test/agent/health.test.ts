@@ -65,11 +65,11 @@ test('started and stopping say what runs', async () => {
   assert.match(h.stopping().agent.message, /^pkgwatch 1\.2\.3 is stopping: nothing is checked and nothing alerted until it runs again$/);
 });
 
-test('liveness: healthy while every scheduled check finishes within splay + grace; a late one, a degraded watch or a failed reload is named', () => {
+test('liveness: healthy while every scheduled check finishes within grace of falling due; a late one, a degraded watch or a failed reload is named', () => {
   const at = Date.parse('2026-12-06T10:00:00.000Z');
-  const base = { now: at, configProblem: null, watchDegraded: false, due: {}, fullRunning: false, lastFullMs: null, splayMs: 60_000, graceMs: 600_000 };
+  const base = { now: at, configProblem: null, watchDegraded: false, due: {}, fullRunning: false, lastFullMs: null, graceMs: 660_000 };
   assert.equal(livenessProblem(base), null);
-  // Due for exactly splay + grace: still on time; a millisecond more: late.
+  // Due for exactly grace: still on time; a millisecond more: late.
   assert.equal(livenessProblem({ ...base, due: { scoped: at - 660_000 } }), null);
   assert.equal(livenessProblem({ ...base, due: { scoped: at - 660_001 } }), 'the scoped check due since 2026-12-06T09:48:59.999Z has not finished (allowed: 11m)');
   // A full check gets as long as the last one took, and so does a scoped check waiting behind a running one.
