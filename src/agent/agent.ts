@@ -463,7 +463,7 @@ export class Agent {
 
   /**
    * Alerts: into the log at once, and into the outbox (written and fsynced before this returns),
-   * which delivers to email and webhook on its own time.
+   * which delivers to email, webhook and Alertmanager on its own time.
    */
   private send(drafts: readonly DraftEvent[], actions?: readonly ActionOutcome[]): void {
     const host = alertHost(this.config);

@@ -1,5 +1,5 @@
 // The agent's alert path: every alert to the log at once, and to the durable outbox, which delivers
-// to email and webhook on its own; the outbox's sinks follow the configuration across reloads. The
+// to email, webhook and Alertmanager on its own; the outbox's sinks follow the configuration across reloads. The
 // agent's own health (start, stop, failing checks, a degraded watch, dropped alerts) goes out too.
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';

@@ -219,7 +219,7 @@ export const CONFIG_TABLES: readonly TableSpec[] = [
   defineTable('watch', 'Real-time checks of files as they change.'),
   defineTable('ignore', 'Paths that never cause an alert.'),
   defineTable('unowned', 'Trees in which every entry must come from a package (`pkgwatch check --unowned`).'),
-  defineTable('alerts', 'Alerts on findings: every alert goes to the log, and through the durable outbox to email and webhook.'),
+  defineTable('alerts', 'Alerts on findings: every alert goes to the log, and through the durable outbox to email, webhook and Alertmanager.'),
   defineTable('alerts.email', 'Email alerts: one message per batch of events. Set `to` and one of `smtp` or `sendmail`.'),
   defineTable('alerts.webhook', 'Webhook alerts: a JSON POST per event. Set `url`.'),
   defineTable('alerts.alertmanager', "Prometheus Alertmanager: open findings and the site offline as alerts on its v2 API, re-posted while they last. Set `url`."),
