@@ -13,6 +13,7 @@ import { Alerting, alertHost } from './alerting.js';
 import { DpkgGuard } from '../dpkgrun/guard.js';
 import { DbRecord } from './dbrecord.js';
 import { applyRun, dueReminders, type DraftEvent } from './findings.js';
+import { Liveness } from './liveness.js';
 import { MetricsFeed } from './metricsfeed.js';
 import { runFullCheck } from './fullcheck.js';
 import type { Logger, WatchDegradedReason } from './log.js';
@@ -50,6 +51,7 @@ export class Agent {
   private readonly alerting: Alerting;
   private readonly offline: OfflineController;
   private readonly metrics: MetricsFeed;
+  private readonly liveness: Liveness;
   private isIgnored: (p: string) => boolean;
   private scope: Scope | null = null;
   private readonly db: DbRecord;
@@ -113,6 +115,18 @@ export class Agent {
       version: opts.version,
       offline: () => offlineInfo(this.offline.current),
       onChange: () => this.statusSoon(),
+      open: () => this.state.findings.filter((o) => !o.ignored).map((o) => o.finding),
+    });
+    this.liveness = new Liveness(this.logger, opts.version, () => {
+      const w = this.watchers.stats();
+      return {
+        host: alertHost(this.config),
+        openFindings: this.state.findings.filter((o) => !o.ignored).length,
+        offline: this.offline.current.active,
+        lastRuns: { scoped: this.state.lastRuns.scoped?.finished ?? null, full: this.state.lastRuns.full?.finished ?? null },
+        lastFullMs: this.state.lastRuns.full?.outcome === 'failed' ? null : (this.state.lastRuns.full?.durationMs ?? null),
+        watchDegraded: w?.degraded ?? false,
+      };
     });
     this.metrics = new MetricsFeed({ logger: this.logger, version: opts.version, sinks: () => this.alerting.status() });
     this.offline = new OfflineController({
@@ -163,6 +177,7 @@ export class Agent {
     if (watchdog !== null) this.timers.push(setInterval(() => void this.notify('WATCHDOG=1'), watchdog));
     this.writeStatus();
     this.alerting.started();
+    await this.liveness.start(this.config);
     this.logger.log({ kind: 'agent.ready' });
     await this.notify('READY=1');
   }
@@ -179,10 +194,17 @@ export class Agent {
     await this.metrics.reload(this.config);
     await this.scheduler?.stop();
     await this.refreshScope(false);
+    this.liveness.resetDue();
     this.startSchedules();
     this.writeStatus();
+    await this.liveness.start(this.config);
     this.logger.log({ kind: 'agent.reloaded' });
     await this.notify('READY=1');
+  }
+
+  /** A reload failed (SIGHUP with a bad config): the agent goes on with the old one, and says it is not healthy. */
+  configInvalid(message: string): void {
+    this.liveness.configInvalid(message);
   }
 
   /** Stops everything in parallel; the running check is aborted; state is saved. Idempotent. */
@@ -194,6 +216,7 @@ export class Agent {
   private async doClose(): Promise<void> {
     this.logger.log({ kind: 'agent.stopping' });
     const queueClosed = this.queue.close(); // no new run starts from here on
+    const heartbeatClosed = this.liveness.close();
     await this.notify('STOPPING=1');
     this.abort.abort(new Error('the agent is stopping'));
     for (const t of this.timers) clearInterval(t);
@@ -205,6 +228,7 @@ export class Agent {
       queueClosed,
       this.offline.settle(),
       this.metrics.close(),
+      heartbeatClosed,
     ]);
     await this.alerting.close();
     this.persist();
@@ -282,14 +306,20 @@ export class Agent {
     this.scheduler = new Scheduler({
       expressions: { scoped, full: cfg.schedule.full },
       splayMs: cfg.schedule.splayMs,
-      onDue: (name) => this.queue.request(name),
+      onDue: (name) => {
+        this.liveness.due(name);
+        this.queue.request(name);
+      },
     });
     this.scheduler.start();
   }
 
   /** At start: a scoped check now, and the full check if one fell due while the agent was down. */
   private async catchUp(): Promise<void> {
-    if ((this.scope?.args.length ?? 0) > 0) this.queue.request('scoped');
+    if ((this.scope?.args.length ?? 0) > 0) {
+      this.liveness.due('scoped');
+      this.queue.request('scoped');
+    }
     const last = this.state.lastDue.full;
     const now = new Date();
     if (last === undefined) {
@@ -298,6 +328,7 @@ export class Agent {
       this.persist();
     } else if (await missedSince(this.config.schedule.full, new Date(last), now)) {
       this.catchUpFull = true;
+      this.liveness.due('full');
       this.queue.request('full');
     }
   }
@@ -352,6 +383,7 @@ export class Agent {
     } else if (kind !== 'realtime') {
       this.logger.log({ kind: 'run.started', schedule: kind });
     }
+    if (kind !== 'realtime') this.liveness.runStarted(kind);
     try {
       if (kind === 'full') {
         const r = await runFullCheck(cfg.root, cfg.schedule.fullMaxBytesPerSecond, this.abort.signal);
@@ -376,6 +408,8 @@ export class Agent {
       this.state.lastRuns[kind] = { ...record(started, { files: 0, bytes: 0 }, 0, 'failed'), error: errText(err) };
       this.persist();
       this.writeStatus();
+    } finally {
+      if (kind !== 'realtime') this.liveness.runEnded(kind);
     }
   }
 
@@ -399,7 +433,10 @@ export class Agent {
     const incomplete = findings.some((f) => f.status === 'unreadable');
     const problems = findings.filter((f) => f.status !== 'unreadable').length;
     this.state.lastRuns[kind] = record(started, summary, findings.length, problems > 0 ? 'findings' : incomplete ? 'incomplete' : 'clean');
-    if (kind !== 'realtime') this.state.lastDue[kind] = started.toISOString();
+    if (kind !== 'realtime') {
+      this.state.lastDue[kind] = started.toISOString();
+      this.liveness.runFinished(kind, started.getTime());
+    }
     this.alerting.runOk(kind);
     // Sent, then saved: a crash in between repeats an alert after restart rather than losing it
     // (at least once). The log sink writes synchronously; the outbox makes this durable for others.
@@ -433,7 +470,7 @@ export class Agent {
 
   /**
    * Alerts: into the log at once, and into the outbox (written and fsynced before this returns),
-   * which delivers to email and webhook on its own time.
+   * which delivers to email, webhook and Alertmanager on its own time.
    */
   private send(drafts: readonly DraftEvent[], actions?: readonly ActionOutcome[]): void {
     const host = alertHost(this.config);

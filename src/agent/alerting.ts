@@ -1,14 +1,15 @@
 // The agent's alert path: every alert to the log at once, and to the durable outbox, which delivers
-// to email and webhook on its own; the outbox's sinks follow the configuration across reloads. The
+// to email, webhook and Alertmanager on its own; the outbox's sinks follow the configuration across reloads. The
 // agent's own health (start, stop, failing checks, a degraded watch, dropped alerts) goes out too.
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { LogSink } from '../alerts/log.js';
 import { Outbox, type OutboxEvent, type SinkStatus } from '../alerts/outbox.js';
-import { createSinks } from '../alerts/registry.js';
+import { createSinks, sinksOfKind } from '../alerts/registry.js';
 import type { AlertEvent, AlertSink, CheckSchedule, DroppedAlert, OfflineInfo } from '../alerts/sink.js';
 import type { ResolvedConfig } from '../config/schema.js';
+import type { FindingJson } from '../verify/report.js';
 import { AgentHealth, type HealthDraft } from './health.js';
 import type { Logger, WatchDegradedReason } from './log.js';
 
@@ -33,6 +34,8 @@ export interface AlertingDeps {
   readonly offline: () => OfflineInfo;
   /** A delivery, a failed attempt or a drop changed what status() says (called from inside the outbox: no throwing). */
   readonly onChange?: () => void;
+  /** The open findings that are not ignored, re-posted to Alertmanager every `resend`. */
+  readonly open: () => readonly FindingJson[];
 }
 
 /** Sends alerts for the agent; `open`, `reload`, `close` are its lifecycle. */
@@ -46,6 +49,9 @@ export class Alerting {
   /** Deliveries dropped for max_age and not yet alerted: gathered so that one expiry is one alert. */
   private drops: DroppedAlert[] = [];
   private dropTimer: NodeJS.Immediate | null = null;
+  private resendTimer: NodeJS.Timeout | null = null;
+  /** Ids of the resends queued: their deliveries are not logged (one line per minute and Alertmanager would drown the log). */
+  private readonly resends = new Map<string, number>();
 
   constructor(
     private readonly logger: Logger,
@@ -68,6 +74,7 @@ export class Alerting {
       log: (e) => this.onOutboxEvent(e),
     });
     this.outbox.start();
+    this.startResend();
   }
 
   /** New sinks for a new configuration (SIGHUP); queued deliveries stay. The watch is set up anew. */
@@ -78,6 +85,34 @@ export class Alerting {
     this.sinks = createSinks(cfg, { host: alertHost(cfg) });
     this.outbox?.setSinks(this.sinks);
     void Promise.all(old.map((s) => s.close())).catch(() => undefined);
+    this.startResend();
+  }
+
+  /** Re-posts the open findings (and the site offline) to each Alertmanager every `resend`, so they stay firing there. */
+  private startResend(): void {
+    if (this.resendTimer !== null) clearInterval(this.resendTimer);
+    this.resendTimer = null;
+    if (this.cfg === null || this.cfg.alerts.alertmanager.urls.length === 0) return;
+    this.resendTimer = setInterval(() => this.resend(), this.cfg.alerts.alertmanager.resendMs);
+  }
+
+  /**
+   * One resend: a findings.reminder of every open finding, queued only for the Alertmanagers with
+   * nothing pending. One that is down gets its queue delivered first once it is back, then the next
+   * resend; its queue does not fill with resends that would be stale by then.
+   */
+  private resend(): void {
+    const cfg = this.cfg;
+    if (cfg === null || this.outbox === null) return;
+    const findings = this.deps.open();
+    const offline = this.deps.offline();
+    if (findings.length === 0 && !offline.active) return;
+    const pending = new Map(this.outbox.status().map((s) => [s.sink, s.pending]));
+    const idle = sinksOfKind(cfg, 'alertmanager').filter((name) => (pending.get(name) ?? 0) === 0);
+    if (idle.length === 0) return;
+    const event: AlertEvent = { kind: 'findings.reminder', id: randomUUID(), host: alertHost(cfg), time: new Date().toISOString(), findings: [...findings], offline };
+    this.resends.set(event.id, idle.length);
+    this.outbox.enqueue(event, idle);
   }
 
   /** Logs the event and queues it durably for every sink (the file is fsynced before this returns). */
@@ -125,6 +160,8 @@ export class Alerting {
    * is due, then stops delivering (what is pending stays on disk) and closes the sinks.
    */
   async close(): Promise<void> {
+    if (this.resendTimer !== null) clearInterval(this.resendTimer);
+    this.resendTimer = null;
     if (this.outbox !== null) {
       this.alertDrops();
       this.sendHealth(this.health.stopping());
@@ -153,6 +190,11 @@ export class Alerting {
   }
 
   private onOutboxEvent(e: OutboxEvent): void {
+    if (e.kind === 'alert.delivered' && e.ids.length > 0 && e.ids.every((id) => this.resends.has(id))) {
+      for (const id of e.ids) this.resendDone(id);
+      return;
+    }
+    if (e.kind === 'alert.dropped') this.resendDone(e.id);
     this.logger.log(e);
     this.deps.onChange?.();
     if (e.kind !== 'alert.dropped' || e.reason !== 'max-age') return;
@@ -160,6 +202,12 @@ export class Alerting {
     this.drops.push({ sink: e.sink, id: e.id, event: e.event, queued: e.queued });
     // Alerted once the outbox is done expiring (and never from inside it).
     this.dropTimer ??= setImmediate(() => this.alertDrops());
+  }
+
+  private resendDone(id: string): void {
+    const left = (this.resends.get(id) ?? 0) - 1;
+    if (left > 0) this.resends.set(id, left);
+    else this.resends.delete(id);
   }
 
   private alertDrops(): void {

@@ -112,3 +112,40 @@ export class AgentHealth {
     return this.#draft('alerts.dropped', `${what} could not be delivered within [alerts] max_age (${formatDuration(maxAgeMs)}) and ${were} given up (${where})`, null, lost);
   }
 }
+
+/** What tells whether the agent is healthy enough to send its heartbeat. Times in ms since the epoch. */
+export interface LivenessInput {
+  readonly now: number;
+  /** Why the last reload failed (the agent runs on an older config); null when the config on disk is in effect. */
+  readonly configProblem: string | null;
+  /** The real-time watch is on and has lost paths or failed. */
+  readonly watchDegraded: boolean;
+  /** Since when each scheduled check has been due (after its splay) without finishing; absent when none is. */
+  readonly due: Readonly<Partial<Record<'scoped' | 'full', number>>>;
+  /** A full check is running (scoped checks wait for it). */
+  readonly fullRunning: boolean;
+  /** How long the last full check took; null when none finished yet. */
+  readonly lastFullMs: number | null;
+  readonly graceMs: number;
+}
+
+/**
+ * Why the agent is not healthy, or null when it is: its config on disk is in effect, its watch is
+ * intact, and no scheduled check has been due longer than grace without finishing (a full
+ * check, and a scoped one waiting behind it, also get as long as the last full check took). A
+ * check that hangs, keeps failing, or waits on a dpkg that never ends makes the agent unhealthy.
+ */
+export function livenessProblem(i: LivenessInput): string | null {
+  if (i.configProblem !== null) return `the configuration on disk is not in effect (the last reload failed: ${i.configProblem})`;
+  if (i.watchDegraded) return 'the real-time watch is degraded (paths are not watched)';
+  const full = i.lastFullMs ?? 0;
+  for (const schedule of ['scoped', 'full'] as const) {
+    const since = i.due[schedule];
+    if (since === undefined) continue;
+    const allowed = i.graceMs + (schedule === 'full' || i.fullRunning ? full : 0);
+    if (i.now - since > allowed) {
+      return `the ${schedule} check due since ${new Date(since).toISOString()} has not finished (allowed: ${formatDuration(allowed)})`;
+    }
+  }
+  return null;
+}

@@ -61,6 +61,10 @@ export type LogEvent =
   | { readonly kind: 'site.online'; readonly by: string; readonly forced: boolean; readonly reason: string | null }
   | { readonly kind: 'metrics.listening'; readonly address: string; readonly port: number }
   | { readonly kind: 'metrics.failed'; readonly target: string; readonly error: string }
+  | { readonly kind: 'heartbeat.paused'; readonly reason: string }
+  | { readonly kind: 'heartbeat.resumed' }
+  | { readonly kind: 'heartbeat.failed'; readonly url: string; readonly error: string; readonly failures: number }
+  | { readonly kind: 'heartbeat.recovered'; readonly url: string; readonly failures: number }
   | { readonly kind: 'warning'; readonly message: string };
 
 /** The kinds of log event. */
@@ -98,6 +102,10 @@ export const LOG_PRIORITY: Readonly<Record<LogKind, LogPriority>> = Object.freez
   'site.online': 5,
   'metrics.listening': 6,
   'metrics.failed': 3,
+  'heartbeat.paused': 3,
+  'heartbeat.resumed': 5,
+  'heartbeat.failed': 4,
+  'heartbeat.recovered': 5,
   warning: 4,
 });
 
@@ -212,6 +220,14 @@ function sentence(e: LogEvent): string {
       return `metrics served at http://${e.address.includes(':') ? `[${e.address}]` : e.address}:${e.port}/metrics`;
     case 'metrics.failed':
       return `metrics off for ${e.target}: ${e.error}`;
+    case 'heartbeat.paused':
+      return `heartbeat paused, the agent is not healthy: ${e.reason}`;
+    case 'heartbeat.resumed':
+      return 'heartbeat resumed, the agent is healthy again';
+    case 'heartbeat.failed':
+      return `heartbeat to ${e.url} failed${e.failures > 1 ? ` (${plural(e.failures, 'failure')} in a row; logged at most hourly)` : ''}: ${e.error}`;
+    case 'heartbeat.recovered':
+      return `heartbeat to ${e.url} works again after ${plural(e.failures, 'failure')}`;
     case 'watch.degraded':
       return `real-time watch degraded (${WATCH_REASON[e.reason]}): ${e.detail}; changes may go unseen until the next check`;
     case 'dpkg.started':

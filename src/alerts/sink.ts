@@ -52,7 +52,7 @@ export type CheckSchedule = 'scoped' | 'full' | 'realtime';
 
 /** One delivery the outbox gave up on because it was older than `[alerts] max_age`. */
 export interface DroppedAlert {
-  /** The sink it was for: `email`, `webhook`. */
+  /** The sink it was for: `email`, `webhook`, `alertmanager` (`alertmanager-2`, ... for a cluster). */
   readonly sink: string;
   /** The id and kind of the event that was not delivered. */
   readonly id: string;
@@ -125,11 +125,11 @@ export interface BaselineInfo {
 }
 
 /**
- * A destination for alerts (email, webhook; the log is written directly). Sinks are created through
+ * A destination for alerts (email, webhook, Alertmanager; the log is written directly). Sinks are created through
  * `createSinks` in registry.ts; the agent and the outbox only ever hold this interface.
  */
 export interface AlertSink {
-  /** The name it is configured and reported by: `email`, `webhook`. */
+  /** The name it is configured and reported by: `email`, `webhook`, `alertmanager`, `alertmanager-2`. */
   readonly name: string;
   /** The most events one delivery may carry: 1 = one delivery per event (webhook); more = a batch (email). */
   readonly maxBatch: number;

@@ -76,6 +76,7 @@ export async function runAgent(args: AgentArgs): Promise<ExitCode> {
         // A bad edit never stops a running agent: it keeps the config it has and says why.
         const message = err instanceof PkgwatchError ? err.message : String(err);
         logger.log({ kind: 'config.invalid', message });
+        agent.configInvalid(message);
       }
     });
   };

@@ -43,7 +43,7 @@ export async function runAlertTest(args: AlertTestArgs): Promise<ExitCode> {
   const host = alertHost(cfg);
   const sinks = createSinks(cfg, { host });
   if (sinks.length === 0) {
-    throw new PkgwatchError('config', 'no alert sink is configured: set [alerts.email] to (with smtp or sendmail) or [alerts.webhook] url');
+    throw new PkgwatchError('config', 'no alert sink is configured: set [alerts.email] to (with smtp or sendmail), [alerts.webhook] url or [alerts.alertmanager] url');
   }
   let offline: OfflineInfo = ONLINE;
   try {

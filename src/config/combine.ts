@@ -40,6 +40,30 @@ export function combinationProblems(cfg: ResolvedConfig): CombinationProblem[] {
       );
     }
   }
+  const am = a.alertmanager;
+  if (!am.allowPlaintext) {
+    for (const url of am.urls) {
+      const u = new URL(url);
+      if (u.protocol === 'http:' && !isLoopbackHost(u.hostname)) {
+        add(
+          'alerts.alertmanager.url',
+          `${quote(maskUrl(u))} is plain http to a host that is not loopback: alerts could be read, changed or dropped on the way; use https://, or set alerts.alertmanager.allow_plaintext = true if that network is trusted`,
+          ['alerts.alertmanager.allow_plaintext'],
+        );
+      }
+    }
+  }
+  const hb = a.heartbeat;
+  if (hb.url !== '' && !hb.allowPlaintext) {
+    const u = new URL(hb.url);
+    if (u.protocol === 'http:' && !isLoopbackHost(u.hostname)) {
+      add(
+        'alerts.heartbeat.url',
+        `${quote(maskUrl(u))} is plain http to a host that is not loopback: its token could be read on the way and the switch fed by someone else; use https://, or set alerts.heartbeat.allow_plaintext = true if that network is trusted`,
+        ['alerts.heartbeat.allow_plaintext'],
+      );
+    }
+  }
   if (w.url === '' && w.headers.length > 0) add('alerts.webhook.headers', 'have no effect without alerts.webhook.url; set the url or remove the headers', ['alerts.webhook.url']);
   const o = cfg.offline;
   if (o.command.length > 0 && o.command[0] === '') add('offline.command', 'the first entry is the program to run and must not be empty', []);

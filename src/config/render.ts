@@ -140,12 +140,12 @@ export function configJson(cfg: ResolvedConfig): string {
 
 /**
  * The configuration with its secrets replaced by HIDDEN: the webhook secret and header values, and
- * in the webhook and SMTP URLs the userinfo, path and query (maskUrl). `config show` prints this
+ * in the webhook, SMTP, Alertmanager and heartbeat URLs the userinfo, path and query (maskUrl). `config show` prints this
  * unless `--show-secrets`, so that its output can be pasted into a ticket; the result still loads
  * (every hidden value keeps its type, a masked URL its scheme and host).
  */
 export function redactSecrets(cfg: ResolvedConfig): ResolvedConfig {
-  const { email, webhook } = cfg.alerts;
+  const { email, webhook, alertmanager, heartbeat } = cfg.alerts;
   const mask = (url: string): string => (url === '' ? '' : maskUrl(url));
   return {
     ...cfg,
@@ -158,6 +158,8 @@ export function redactSecrets(cfg: ResolvedConfig): ResolvedConfig {
         secret: webhook.secret === '' ? '' : HIDDEN,
         headers: webhook.headers.map(([k]) => [k, HIDDEN] as const),
       },
+      alertmanager: { ...alertmanager, urls: alertmanager.urls.map(mask) },
+      heartbeat: { ...heartbeat, url: mask(heartbeat.url) },
     },
   };
 }

@@ -15,6 +15,7 @@ import {
   argvList,
   headerTable,
   httpUrl,
+  httpUrlOrList,
   listenAddress,
   promFileOrEmpty,
   oneOf,
@@ -84,6 +85,23 @@ export interface ResolvedConfig {
       readonly headers: readonly (readonly [string, string])[];
       readonly timeoutMs: number;
     };
+    readonly alertmanager: {
+      /** Empty = no Alertmanager; several = the members of a cluster, each posted to on its own. */
+      readonly urls: readonly string[];
+      /** An http:// url to a host other than loopback is accepted. */
+      readonly allowPlaintext: boolean;
+      readonly resendMs: number;
+      readonly timeoutMs: number;
+    };
+    readonly heartbeat: {
+      /** "" = no heartbeat. */
+      readonly url: string;
+      readonly method: HeartbeatMethod;
+      readonly everyMs: number;
+      readonly graceMs: number;
+      readonly allowPlaintext: boolean;
+      readonly timeoutMs: number;
+    };
   };
   readonly offline: {
     readonly enabled: boolean;
@@ -117,6 +135,9 @@ export interface ResolvedConfig {
 /** Finding statuses that can take the site offline (a write alone, `written`, never does; the agent does not produce unowned and setuid findings yet). */
 export type OfflineStatus = Exclude<FindingStatus, 'unreadable' | 'written' | 'unowned' | 'setuid' | 'added'>;
 export const OFFLINE_STATUSES: readonly OfflineStatus[] = ['changed', 'missing', 'wrong-type', 'database-changed'];
+
+/** How the heartbeat is sent: POST with the agent's state as JSON, or a bare GET. */
+export type HeartbeatMethod = 'POST' | 'GET';
 
 /** Who runs the offline actions: the agent itself, the privileged helper unit, or `auto` (the agent when it runs as root). */
 export type OfflineActionsBy = 'auto' | 'agent' | 'helper';
@@ -208,9 +229,11 @@ export const CONFIG_TABLES: readonly TableSpec[] = [
   defineTable('ignore', 'Paths that never cause an alert.'),
   defineTable('unowned', 'Trees in which every entry must come from a package (`pkgwatch check --unowned`).'),
   defineTable('persist', 'The places intruders persist, held to a local baseline (`pkgwatch baseline`, `check --persist`).'),
-  defineTable('alerts', 'Alerts on findings: every alert goes to the log, and through the durable outbox to email and webhook.'),
+  defineTable('alerts', 'Alerts on findings: every alert goes to the log, and through the durable outbox to email, webhook and Alertmanager.'),
   defineTable('alerts.email', 'Email alerts: one message per batch of events. Set `to` and one of `smtp` or `sendmail`.'),
   defineTable('alerts.webhook', 'Webhook alerts: a JSON POST per event. Set `url`.'),
+  defineTable('alerts.alertmanager', "Prometheus Alertmanager: open findings and the site offline as alerts on its v2 API, re-posted while they last. Set `url`."),
+  defineTable('alerts.heartbeat', "A dead man's switch: a request every `every` while the agent is healthy, none when it is not. Set `url`."),
   defineTable('offline', 'Taking the site offline on a confirmed finding in the scoped packages. Off unless enabled.'),
   defineTable('metrics', 'Prometheus metrics: an HTTP endpoint to scrape and/or a textfile for node_exporter. Both off by default.'),
   defineTable('trust', '`check --signed`: where signed .debs and keys are found.'),
@@ -501,6 +524,86 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     default: '10s',
     example: '"10s"',
     doc: 'Give up on one request after this long (it is retried).',
+  }),
+  defineKey({
+    key: 'alerts.alertmanager.url',
+    field: 'alerts.alertmanager.urls',
+    type: httpUrlOrList,
+    default: [],
+    example: '["http://am1.example.com:9093", "http://am2.example.com:9093"]',
+    doc: 'Alertmanager\'s base URL, or an array of the URLs of every member of a cluster (each gets every alert, as Prometheus does); [] = none. Alerts go to <url>/api/v2/alerts. http:// only to a loopback host unless allow_plaintext is set.',
+  }),
+  defineKey({
+    key: 'alerts.alertmanager.allow_plaintext',
+    field: 'alerts.alertmanager.allowPlaintext',
+    type: booleanValue,
+    default: false,
+    example: 'true',
+    doc: 'Accept http:// urls to hosts other than loopback (alerts readable and changeable on the way).',
+  }),
+  defineKey({
+    key: 'alerts.alertmanager.resend',
+    field: 'alerts.alertmanager.resendMs',
+    type: duration({ allowZero: false }),
+    default: '1m',
+    example: '"1m"',
+    doc: 'Post the open findings again this often; each post sets endsAt 4 resend intervals ahead, so Alertmanager resolves them by itself once the agent stops posting.',
+  }),
+  defineKey({
+    key: 'alerts.alertmanager.timeout',
+    field: 'alerts.alertmanager.timeoutMs',
+    type: duration({ allowZero: false }),
+    default: '10s',
+    example: '"10s"',
+    doc: 'Give up on one request after this long (it is retried).',
+  }),
+  defineKey({
+    key: 'alerts.heartbeat.url',
+    field: 'alerts.heartbeat.url',
+    type: httpUrl,
+    default: '',
+    example: '"https://hc-ping.com/your-uuid"',
+    doc: 'The dead man\'s switch to ping while the agent is healthy; "" = no heartbeat. http:// only to a loopback host unless allow_plaintext is set.',
+  }),
+  defineKey({
+    key: 'alerts.heartbeat.method',
+    field: 'alerts.heartbeat.method',
+    type: oneOf<HeartbeatMethod>(['POST', 'GET']),
+    default: 'POST',
+    example: '"POST"',
+    doc: '"POST" sends the agent\'s state as JSON; "GET" sends no body.',
+  }),
+  defineKey({
+    key: 'alerts.heartbeat.every',
+    field: 'alerts.heartbeat.everyMs',
+    type: duration({ allowZero: false }),
+    default: '5m',
+    example: '"5m"',
+    doc: 'How often to ping; set the switch\'s own timeout to a few of these.',
+  }),
+  defineKey({
+    key: 'alerts.heartbeat.grace',
+    field: 'alerts.heartbeat.graceMs',
+    type: duration({ allowZero: false }),
+    default: '1h',
+    example: '"1h"',
+    doc: 'The agent is unhealthy (no pings) when a scheduled check has been due (after its splay) longer than this without finishing (a full check also gets as long as the last one took).',
+  }),
+  defineKey({
+    key: 'alerts.heartbeat.allow_plaintext',
+    field: 'alerts.heartbeat.allowPlaintext',
+    type: booleanValue,
+    default: false,
+    example: 'false',
+    doc: 'Accept an http:// url to a host other than loopback (its token readable on the way).',
+  }),
+  defineKey({
+    key: 'alerts.heartbeat.timeout',
+    field: 'alerts.heartbeat.timeoutMs',
+    type: duration({ allowZero: false }),
+    default: '10s',
+    example: '"10s"',
+    doc: 'Give up on one ping after this long (it is not retried: the next one is due anyway).',
   }),
   defineKey({
     key: 'offline.enabled',

@@ -278,6 +278,33 @@ export const smtpUrl = stringValue('smtp:// or smtps:// URL', (s) => urlProblem(
 /** An HTTP(S) URL, or "" for none. */
 export const httpUrl = stringValue('http:// or https:// URL', (s) => urlProblem(s, ['http:', 'https:']));
 
+/**
+ * One http(s) URL or an array of them (`[alerts.alertmanager] url`: several Alertmanagers of a
+ * cluster), resolved to a list; a string is a list of one, [] = none.
+ */
+export const httpUrlOrList: ValueType<readonly string[]> = {
+  name: 'URL or array of URLs',
+  parse: (v) => {
+    const items = typeof v === 'string' ? [v] : v;
+    if (!Array.isArray(items)) return bad(expected('a URL string or an array of them', v));
+    const out: string[] = [];
+    for (const [i, e] of items.entries()) {
+      const where = typeof v === 'string' ? '' : `entry ${i + 1}: `;
+      if (typeof e !== 'string') return bad(`${where}${expected('a string', e)}`);
+      if (e === '') return bad(`${where}is empty; expected an http:// or https:// URL`);
+      // `alertmanager:9093` parses as a URL of scheme "alertmanager:"; say what was meant.
+      const hostPort = /^([A-Za-z0-9.-]+:[0-9]+)(\/|$)/.exec(e)?.[1];
+      if (hostPort !== undefined) return bad(`${where}${quote(hostPort)} has no scheme; write ${quote(`http://${hostPort}`)} or https://`);
+      const p = urlProblem(e, ['http:', 'https:']);
+      if (p !== null) return bad(`${where}${p}`);
+      if (out.includes(e)) return bad(`${where}${quote(maskUrl(e))} is listed twice`);
+      out.push(e);
+    }
+    return ok(out);
+  },
+  toToml: (v) => [...v],
+};
+
 /** HTTP request headers: a TOML table of name = "value", resolved to [name, value] pairs. */
 export const headerTable: ValueType<readonly (readonly [string, string])[]> = {
   name: 'table of header = "value"',

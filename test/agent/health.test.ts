@@ -1,7 +1,7 @@
 // AgentHealth: which of the agent's own troubles become alerts, and what they say.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { AgentHealth } from '../../src/agent/health.js';
+import { AgentHealth, livenessProblem } from '../../src/agent/health.js';
 import { loadConfigFiles } from '../../src/config/load.js';
 
 const NOW = new Date('2024-01-31T12:00:00.000Z');
@@ -63,4 +63,20 @@ test('started and stopping say what runs', async () => {
     agent: { version: '1.2.3', message: 'pkgwatch 1.2.3 started: no scoped packages; real-time watch off; full check "30 3 * * 0"', schedule: null, dropped: [] },
   });
   assert.match(h.stopping().agent.message, /^pkgwatch 1\.2\.3 is stopping: nothing is checked and nothing alerted until it runs again$/);
+});
+
+test('liveness: healthy while every scheduled check finishes within grace of falling due; a late one, a degraded watch or a failed reload is named', () => {
+  const at = Date.parse('2026-12-06T10:00:00.000Z');
+  const base = { now: at, configProblem: null, watchDegraded: false, due: {}, fullRunning: false, lastFullMs: null, graceMs: 660_000 };
+  assert.equal(livenessProblem(base), null);
+  // Due for exactly grace: still on time; a millisecond more: late.
+  assert.equal(livenessProblem({ ...base, due: { scoped: at - 660_000 } }), null);
+  assert.equal(livenessProblem({ ...base, due: { scoped: at - 660_001 } }), 'the scoped check due since 2026-12-06T09:48:59.999Z has not finished (allowed: 11m)');
+  // A full check gets as long as the last one took, and so does a scoped check waiting behind a running one.
+  assert.equal(livenessProblem({ ...base, due: { full: at - 3_600_000 }, lastFullMs: 3_000_000 }), null);
+  assert.equal(livenessProblem({ ...base, due: { scoped: at - 3_600_000 }, lastFullMs: 3_000_000, fullRunning: true }), null);
+  assert.match(livenessProblem({ ...base, due: { scoped: at - 3_600_000 }, lastFullMs: 3_000_000 }) ?? '', /^the scoped check due since/);
+  assert.match(livenessProblem({ ...base, due: { full: at - 3_600_001 - 60_000 }, lastFullMs: 3_000_000 }) ?? '', /^the full check due since .* \(allowed: 61m\)$/);
+  assert.equal(livenessProblem({ ...base, watchDegraded: true }), 'the real-time watch is degraded (paths are not watched)');
+  assert.match(livenessProblem({ ...base, configProblem: "pkgwatch.toml:3: key 'x': unknown key" }) ?? '', /^the configuration on disk is not in effect \(the last reload failed: pkgwatch\.toml:3/);
 });

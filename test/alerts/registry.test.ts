@@ -19,8 +19,8 @@ const EVENT: AlertEvent = {
   offline: { active: false, since: null, reason: null },
 };
 
-test('the table knows email and webhook, and only what it lists', () => {
-  assert.deepEqual(SINK_NAMES, ['email', 'webhook']);
+test('the table knows email, webhook and alertmanager, and only what it lists', () => {
+  assert.deepEqual(SINK_NAMES, ['email', 'webhook', 'alertmanager']);
   assert.equal(isSinkName('email'), true);
   assert.equal(isSinkName('log'), false);
   assert.equal(isSinkName('toString'), false);
@@ -42,6 +42,15 @@ test('createSinks builds the sinks the config turns on, in table order', async (
   assert.equal(sinks[0]?.gatherMs, 10_000, 'alerts.email.batch');
   assert.equal(sinks[1]?.maxBatch, 1, 'one POST per event');
   await Promise.all(sinks.map((s) => s.close()));
+  // One Alertmanager is `alertmanager`; the members of a cluster get a sink (and an outbox queue) each.
+  d.writeMain('[alerts.alertmanager]\nurl = "http://127.0.0.1:9093"\n');
+  assert.deepEqual(configuredSinks(await loadConfig({ file: d.main })), ['alertmanager']);
+  d.writeMain('[alerts.alertmanager]\nurl = ["http://127.0.0.1:9093", "https://am2.example.test"]\n[alerts.webhook]\nurl = "http://127.0.0.1:9/hook"\n');
+  const cluster = await loadConfig({ file: d.main });
+  assert.deepEqual(configuredSinks(cluster), ['webhook', 'alertmanager-1', 'alertmanager-2']);
+  const amSinks = createSinks(cluster, { host: 'web1' });
+  assert.deepEqual(amSinks.map((s) => s.name), ['webhook', 'alertmanager-1', 'alertmanager-2']);
+  await Promise.all(amSinks.map((s) => s.close()));
 });
 
 test('the log sink writes an alert event in text and JSON, rejects when the logger throws, and closes twice', async () => {

@@ -25,6 +25,8 @@ const DEFAULTS: ResolvedConfig = {
     host: '',
     email: { to: [], from: '', smtp: '', allowPlaintext: false, sendmail: false, batchMs: 10_000, timeoutMs: 30_000 },
     webhook: { url: '', allowPlaintext: false, secret: '', headers: [], timeoutMs: 10_000 },
+    alertmanager: { urls: [], allowPlaintext: false, resendMs: 60_000, timeoutMs: 10_000 },
+    heartbeat: { url: '', method: 'POST', everyMs: 300_000, graceMs: 3_600_000, allowPlaintext: false, timeoutMs: 10_000 },
   },
   offline: {
     enabled: false,
@@ -478,4 +480,46 @@ test('[trust] deb_paths and keyrings take absolute paths only', async (t) => {
   assert.deepEqual(cfg.trust, { debPaths: ['/srv/debs'], keyrings: ['/etc/pkgwatch/site.gpg'] });
   d.writeMain('[trust]\ndeb_paths = ["debs"]\n');
   await assertConfigError(loadConfig({ file: d.main }), [`${d.main}:2: key 'trust.deb_paths': entry 1: 'debs' is not an absolute path; example: ["/srv/debs"]`]);
+});
+
+test('[alerts.alertmanager] url takes one URL or a list; a bad URL, a non-http scheme or plain http beyond loopback names file and line', async (t) => {
+  const one = configDir(t);
+  one.writeMain('[alerts.alertmanager]\nurl = "http://127.0.0.1:9093"\n');
+  assert.deepEqual((await loadConfig({ file: one.main })).alerts.alertmanager.urls, ['http://127.0.0.1:9093']);
+  const list = configDir(t);
+  list.writeMain('[alerts.alertmanager]\nurl = ["https://am1.example.test", "https://am2.example.test"]\nresend = "30s"\n');
+  const cfg = await loadConfig({ file: list.main });
+  assert.deepEqual(cfg.alerts.alertmanager.urls, ['https://am1.example.test', 'https://am2.example.test']);
+  assert.equal(cfg.alerts.alertmanager.resendMs, 30_000);
+  const d = configDir(t);
+  d.writeMain(['[alerts.alertmanager]', 'url = ["https://am1.example.test", "ftp://am2.example.test", "am3:9093"]', ''].join('\n'));
+  await assertConfigError(loadConfig({ file: d.main }), [
+    `${d.main}:2: key 'alerts.alertmanager.url': entry 2: 'ftp://am2.example.test/': the scheme must be http or https; example: ["http://am1.example.com:9093", "http://am2.example.com:9093"]`,
+  ]);
+  d.writeMain(['[alerts.alertmanager]', 'url = "alertmanager:9093"', ''].join('\n'));
+  await assertConfigError(loadConfig({ file: d.main }), [
+    `${d.main}:2: key 'alerts.alertmanager.url': 'alertmanager:9093' has no scheme; write 'http://alertmanager:9093' or https://; example: ["http://am1.example.com:9093", "http://am2.example.com:9093"]`,
+  ]);
+  d.writeMain(['[alerts.alertmanager]', 'url = ["http://127.0.0.1:9093", "http://am2.example.test:9093"]', ''].join('\n'));
+  await assertConfigError(loadConfig({ file: d.main }), [
+    `${d.main}:2: key 'alerts.alertmanager.url': 'http://am2.example.test:9093/' is plain http to a host that is not loopback: alerts could be read, changed or dropped on the way; use https://, or set alerts.alertmanager.allow_plaintext = true if that network is trusted`,
+  ]);
+  d.writeMain(['[alerts.alertmanager]', 'url = ["http://127.0.0.1:9093", "http://am2.example.test:9093"]', 'allow_plaintext = true', ''].join('\n'));
+  assert.equal((await loadConfig({ file: d.main })).alerts.alertmanager.urls.length, 2);
+});
+
+test('[alerts.heartbeat]: method is POST or GET, the url http(s) and not plain http beyond loopback, each named with file and line', async (t) => {
+  const d = configDir(t);
+  d.writeMain(['[alerts.heartbeat]', 'url = "https://hc.example.test/ping/abc"', 'method = "HEAD"', 'every = "0"', ''].join('\n'));
+  await assertConfigError(loadConfig({ file: d.main }), [
+    `${d.main}:3: key 'alerts.heartbeat.method': 'HEAD' is not one of "POST", "GET"; example: "POST"`,
+    `${d.main}:4: key 'alerts.heartbeat.every': '0' is zero; expected a positive duration; example: "5m"`,
+  ]);
+  d.writeMain(['[alerts.heartbeat]', 'url = "http://hc.example.test/ping/abc"', ''].join('\n'));
+  await assertConfigError(loadConfig({ file: d.main }), [
+    `${d.main}:2: key 'alerts.heartbeat.url': 'http://hc.example.test/(hidden)' is plain http to a host that is not loopback: its token could be read on the way and the switch fed by someone else; use https://, or set alerts.heartbeat.allow_plaintext = true if that network is trusted`,
+  ]);
+  d.writeMain(['[alerts.heartbeat]', 'url = "https://hc.example.test/ping/abc"', 'method = "GET"', 'every = "1m"', ''].join('\n'));
+  const hb = (await loadConfig({ file: d.main })).alerts.heartbeat;
+  assert.deepEqual([hb.url, hb.method, hb.everyMs, hb.graceMs], ['https://hc.example.test/ping/abc', 'GET', 60_000, 3_600_000]);
 });

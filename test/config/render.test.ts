@@ -100,9 +100,9 @@ test('configJson is ResolvedConfig as JSON, in schema order, sources last', asyn
 test('config show hides the webhook secret, header values and the credentials, paths and queries of URLs unless --show-secrets; the output still loads', async (t) => {
   const d = configDir(t);
   d.writeMain(
-    '[alerts.email]\nto = ["ops@example.test"]\nsmtp = "smtp://mailer:s3cr3t-pw@mail.example.test:587"\n[alerts.webhook]\nurl = "https://hookuser:hook-pw@hooks.example.test/services/T0/B0/slack-path-secret?token=query-tok"\nsecret = "hmac-key-123"\nheaders = { Authorization = "Bearer tok-456" }\n',
+    '[alerts.email]\nto = ["ops@example.test"]\nsmtp = "smtp://mailer:s3cr3t-pw@mail.example.test:587"\n[alerts.webhook]\nurl = "https://hookuser:hook-pw@hooks.example.test/services/T0/B0/slack-path-secret?token=query-tok"\nsecret = "hmac-key-123"\nheaders = { Authorization = "Bearer tok-456" }\n[alerts.alertmanager]\nurl = ["https://amuser:am-pw@am1.example.test:9093", "https://am2.example.test/am-path-secret"]\n[alerts.heartbeat]\nurl = "https://hc.example.test/ping/hc-uuid-secret"\n',
   );
-  const secrets = ['s3cr3t-pw', 'mailer', 'hmac-key-123', 'tok-456', 'hookuser', 'hook-pw', 'slack-path-secret', 'query-tok'];
+  const secrets = ['s3cr3t-pw', 'mailer', 'hmac-key-123', 'tok-456', 'hookuser', 'hook-pw', 'slack-path-secret', 'query-tok', 'amuser', 'am-pw', 'am-path-secret', 'hc-uuid-secret'];
   const shown = await runCli(['config', 'show', '--config', d.main]);
   assert.equal(shown.code, 0, shown.stderr);
   for (const secret of secrets) assert.ok(!shown.stdout.includes(secret), `${secret} printed`);

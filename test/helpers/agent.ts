@@ -27,6 +27,8 @@ export interface AgentToml {
     host?: string;
     email?: { to?: string[]; from?: string; smtp?: string; sendmail?: boolean; batch?: string; timeout?: string };
     webhook?: { url?: string; secret?: string; headers?: Record<string, string>; timeout?: string };
+    alertmanager?: { url?: string | string[]; allow_plaintext?: boolean; resend?: string; timeout?: string };
+    heartbeat?: { url?: string; method?: 'POST' | 'GET'; every?: string; grace?: string; timeout?: string };
   };
   offline?: {
     enabled?: boolean;
