@@ -1,53 +1,11 @@
 // `pkgwatch config check` and `pkgwatch config show`: validate the agent's configuration, or print it resolved.
 import path from 'node:path';
-import type { Argv } from 'yargs';
 import { DEFAULT_CONFIG_FILE, loadConfig } from '../config/load.js';
 import { configJson, redactSecrets, renderConfigToml } from '../config/render.js';
 import type { ResolvedConfig } from '../config/schema.js';
 import { usageError } from '../errors.js';
 import { EXIT, type ExitCode } from './exit.js';
-
-export interface ConfigArgs {
-  config: string | undefined;
-}
-
-export interface ConfigShowArgs extends ConfigArgs {
-  json: boolean;
-  showSecrets: boolean;
-}
-
-/** Declares `--config FILE`, shared by both subcommands. */
-export function configOptions(y: Argv): Argv<ConfigArgs> {
-  return y.option('config', {
-    describe: `main config file; its drop-ins are conf.d/*.toml beside it (default ${DEFAULT_CONFIG_FILE}, which may be absent)`,
-    type: 'string',
-    requiresArg: true,
-  });
-}
-
-/**
- * Registers `check` and `show` under `pkgwatch config`; `done` receives the exit code of the one
- * that ran (config problems are thrown as PkgwatchError of kind 'config').
- */
-export function configCommand(y: Argv, done: (code: ExitCode) => void): Argv {
-  return y
-    .command(
-      'check',
-      'validate the configuration files; list every problem with file and line',
-      (s) => configOptions(s),
-      async (args) => done(await runConfigCheck(args)),
-    )
-    .command(
-      'show',
-      'print the resolved configuration: every key, defaults included, as TOML',
-      (s) =>
-        configOptions(s)
-          .option('json', { describe: 'print JSON instead (units resolved: ms, bytes/s)', type: 'boolean', default: false })
-          .option('show-secrets', { describe: 'print the webhook secret and header values, and the credentials, path and query of the webhook and SMTP URLs, instead of (hidden)', type: 'boolean', default: false }) as unknown as Argv<ConfigShowArgs>,
-      async (args) => done(await runConfigShow(args)),
-    )
-    .demandCommand(1, 'name a subcommand: `pkgwatch config check` or `pkgwatch config show`');
-}
+import type { ConfigArgs, ConfigShowArgs } from './options.js';
 
 function load(args: ConfigArgs): Promise<ResolvedConfig> {
   if (args.config === '') throw usageError('--config needs a file, got an empty string');

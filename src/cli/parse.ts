@@ -1,0 +1,50 @@
+// Parses a command line with yargs from the command table and runs the command it names.
+import yargs, { type Argv } from 'yargs';
+import { usageError } from '../errors.js';
+import { COMMANDS, COMPLETION, SCRIPT, USAGE, type Command } from './commands.js';
+import { EXIT, type ExitCode } from './exit.js';
+import { packageVersion } from './options.js';
+
+/** Registers `commands` on `y`; the one that runs hands its exit code to `done`. */
+function register(y: Argv, commands: readonly Command[], done: (code: ExitCode) => void): Argv {
+  let out = y;
+  for (const c of commands) {
+    out =
+      'subcommands' in c
+        ? out.command(c.command, c.describe, (s) => register(s, c.subcommands, done).demandCommand(1, c.demand))
+        : out.command(c.command, c.describe, c.options, async (args) => {
+            done(await c.run(args));
+          });
+  }
+  return out;
+}
+
+/** The whole command line parser; `done` receives the exit code of the command that ran. */
+export function commandLine(argv: readonly string[], done: (code: ExitCode) => void): Argv {
+  return register(yargs([...argv]).scriptName(SCRIPT).usage(USAGE), COMMANDS, done)
+    .completion(COMPLETION.command, COMPLETION.describe)
+    .demandCommand(1, 'name a command, e.g. `pkgwatch check`')
+    .strict()
+    .recommendCommands()
+    .help()
+    .version(packageVersion())
+    .wrap(null)
+    .fail((msg: string | null, err: Error | undefined) => {
+      // yargs reports its own parse errors (a missing option value) as a YError: those are usage errors.
+      if (err !== undefined && err.name !== 'YError') throw err;
+      const text = msg ?? err?.message ?? 'bad arguments';
+      // recommendCommands() words an unknown command as a bare suggestion; say what was wrong too.
+      const unknown = argv.filter((a) => !a.startsWith('-')).slice(0, 2).join(' ');
+      const said = text.startsWith('Did you mean') ? `unknown command '${unknown}'. ${text}` : text;
+      throw usageError(`${said} (see pkgwatch --help)`);
+    });
+}
+
+/** Parses `argv` and runs the command it names; resolves with its exit code. */
+export async function parseAndRun(argv: readonly string[]): Promise<ExitCode> {
+  let code: ExitCode = EXIT.ok;
+  await commandLine(argv, (c) => {
+    code = c;
+  }).parseAsync();
+  return code;
+}
