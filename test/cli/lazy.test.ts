@@ -47,7 +47,7 @@ test('pkgwatch --help and --version load neither yargs nor any command module', 
   }
 });
 
-test('check --help and check of one package load none of the agent, its watcher or mailer', async (t) => {
+test('check --help and check of one package load none of the agent, its watcher or mailer, and start no worker', async (t) => {
   const help = await loaded(t, ['check', '--help']);
   assert.equal(help.code, 0, help.stderr);
   assert.match(help.stdout, /--with-deps/);
@@ -60,6 +60,11 @@ test('check --help and check of one package load none of the agent, its watcher 
   assert.ok(run.modules.includes('dist/verify/run.js'), 'the check ran the verifier (the probe sees modules)');
   for (const name of AGENT_PACKAGES) assert.deepEqual(fromPackage(run.modules, name), [], `check loads nothing of ${name}`);
   assert.deepEqual(run.modules.filter((m) => m.startsWith('dist/agent/') || m.startsWith('dist/watch/') || m.startsWith('dist/alerts/')), [], 'check loads no agent module');
+  // A package this small is hashed on the main thread: no worker starts (a Node start-up each).
+  assert.ok(!run.modules.includes('dist/verify/worker.js'), 'one small package starts no hashing worker');
+  const all = await loaded(t, ['check', '--root', fx.root]);
+  assert.equal(all.code, 0, all.stderr);
+  assert.ok(all.modules.includes('dist/verify/worker.js'), 'a full check starts its workers (and the probe sees them)');
 });
 
 test('the hand-written top-level --help is what yargs prints from the same command table', async () => {
