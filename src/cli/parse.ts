@@ -19,9 +19,23 @@ function register(y: Argv, commands: readonly Command[], done: (code: ExitCode) 
   return out;
 }
 
+/**
+ * yargs renders the running command's whole help text before the command runs, only to keep it for
+ * a later showHelp(), which pkgwatch never calls once a command runs (its failures print no help).
+ * That rendering costs more CPU than the parsing; yargs has no switch for it, so this replaces the
+ * (internal) method, and does nothing if a yargs version no longer has it.
+ */
+function skipHelpCache(y: Argv): Argv {
+  type Usage = { cacheHelpMessage?: unknown };
+  const internal = (y as unknown as { getInternalMethods?: () => { getUsageInstance?: () => Usage | undefined } }).getInternalMethods?.();
+  const usage = internal?.getUsageInstance?.();
+  if (usage !== undefined && typeof usage.cacheHelpMessage === 'function') usage.cacheHelpMessage = (): void => undefined;
+  return y;
+}
+
 /** The whole command line parser; `done` receives the exit code of the command that ran. */
 export function commandLine(argv: readonly string[], done: (code: ExitCode) => void): Argv {
-  return register(yargs([...argv]).scriptName(SCRIPT).usage(USAGE), COMMANDS, done)
+  return register(skipHelpCache(yargs([...argv])).scriptName(SCRIPT).usage(USAGE), COMMANDS, done)
     .completion(COMPLETION.command, COMPLETION.describe)
     .demandCommand(1, 'name a command, e.g. `pkgwatch check`')
     .strict()
