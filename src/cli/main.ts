@@ -3,11 +3,13 @@
 import { PkgwatchError } from '../errors.js';
 import { topLevelHelp } from './commands.js';
 import { EXIT, type ExitCode } from './exit.js';
+import { fastParse } from './fastparse.js';
 import { packageVersion } from './options.js';
 
 /**
- * `pkgwatch --version` and `pkgwatch --help` are answered from the command table alone; anything
- * else loads the parser, and the command that runs loads its own modules (src/cli/commands.ts).
+ * `pkgwatch --version` and `pkgwatch --help` are answered from the command table alone, plain
+ * command lines are parsed without yargs (src/cli/fastparse.ts); anything else loads yargs. The
+ * command that runs loads its own modules (src/cli/commands.ts).
  */
 async function main(argv: string[]): Promise<ExitCode> {
   const only = argv.length === 1 ? argv[0] : undefined;
@@ -15,6 +17,8 @@ async function main(argv: string[]): Promise<ExitCode> {
     process.stdout.write(only === '--version' ? `${packageVersion()}\n` : topLevelHelp());
     return EXIT.ok;
   }
+  const fast = fastParse(argv);
+  if (fast !== null) return fast.command.run(fast.args);
   const { parseAndRun } = await import('./parse.js');
   return parseAndRun(argv);
 }

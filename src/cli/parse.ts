@@ -34,8 +34,8 @@ function skipHelpCache(y: Argv): Argv {
 }
 
 /** The whole command line parser; `done` receives the exit code of the command that ran. */
-export function commandLine(argv: readonly string[], done: (code: ExitCode) => void): Argv {
-  return register(skipHelpCache(yargs([...argv])).scriptName(SCRIPT).usage(USAGE), COMMANDS, done)
+export function commandLine(argv: readonly string[], done: (code: ExitCode) => void, commands: readonly Command[] = COMMANDS): Argv {
+  return register(skipHelpCache(yargs([...argv])).scriptName(SCRIPT).usage(USAGE), commands, done)
     .completion(COMPLETION.command, COMPLETION.describe)
     .demandCommand(1, 'name a command, e.g. `pkgwatch check`')
     .strict()
