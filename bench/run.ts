@@ -5,6 +5,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchErrorText, runAgentBench } from './agent.js';
+import { runStartupBench } from './startup.js';
 
 /** Targets from the project brief: half of dpkg's warm time, under 200 MiB, and never slower cold. */
 const TARGET_WARM_RATIO = 0.5;
@@ -33,6 +34,12 @@ interface Options {
   readonly coldRounds: number;
   /** Also run the agent bench (bench/agent.ts) after the comparison. */
   readonly agent: boolean;
+  /** Rounds of the start-up bench (bench/startup.ts); 0 = skip it. */
+  readonly startupRounds: number;
+  /** The package the start-up bench checks (default: nginx-common, else one of ~50 paths). */
+  readonly pkg: string | undefined;
+  /** Only the start-up bench. */
+  readonly startupOnly: boolean;
 }
 
 interface Sample {
@@ -57,16 +64,23 @@ const USAGE = `usage: node build/bench/run.js [--rounds N] [--cold] [--cold-roun
   --rounds N       timed warm rounds, each runs both tools once, order alternating (default 5)
   --cold           also time runs after dropping the page cache (root only, ~45 s per round)
   --cold-rounds N  cold rounds (default 3)
-  --no-agent       skip the agent bench (detection latency, idle RSS; ~35 s) that runs after the comparison`;
+  --no-agent       skip the agent bench (detection latency, idle RSS; ~35 s) that runs after the comparison
+  --startup-rounds N  rounds of the start-up bench: node -e 0, --version, --help, check of one package (default 10; 0 skips it)
+  --package NAME   the package the start-up bench checks (default nginx-common, else one of about 50 paths)
+  --startup-only   only the start-up bench`;
 
 function parseArgs(argv: readonly string[]): Options | null {
   let rounds = 5;
   let cold = false;
   let coldRounds = 3;
   let agent = true;
+  let startupRounds = 10;
+  let pkg: string | undefined;
+  let startupOnly = false;
   const count = (name: string, v: string | undefined): number => {
     const n = Number(v);
-    if (v === undefined || !Number.isInteger(n) || n < 1 || n > 100) throw new BenchError(`${name} needs a whole number from 1 to 100, got '${v ?? ''}'\n${USAGE}`);
+    const min = name === '--startup-rounds' ? 0 : 1;
+    if (v === undefined || !Number.isInteger(n) || n < min || n > 100) throw new BenchError(`${name} needs a whole number from ${min} to 100, got '${v ?? ''}'\n${USAGE}`);
     return n;
   };
   for (let i = 0; i < argv.length; i++) {
@@ -76,10 +90,14 @@ function parseArgs(argv: readonly string[]): Options | null {
     else if (name === '--cold-rounds') coldRounds = count(name, inline ?? argv[++i]);
     else if (a === '--cold') cold = true;
     else if (a === '--no-agent') agent = false;
+    else if (name === '--startup-rounds') startupRounds = count(name, inline ?? argv[++i]);
+    else if (name === '--package') pkg = inline ?? argv[++i];
+    else if (a === '--startup-only') startupOnly = true;
     else if (a === '--help' || a === '-h') return null;
     else throw new BenchError(`unknown argument '${a}'\n${USAGE}`);
   }
-  return { rounds, cold, coldRounds, agent };
+  if (startupOnly && startupRounds === 0) throw new BenchError(`--startup-only with --startup-rounds 0 leaves nothing to run\n${USAGE}`);
+  return { rounds, cold, coldRounds, agent, startupRounds, pkg, startupOnly };
 }
 
 function commandOf(tool: Tool): { cmd: string; args: string[] } {
@@ -261,6 +279,12 @@ async function main(): Promise<void> {
   console.log(`pkgwatch bench: node ${process.version}, dpkg ${dpkgVersion || '?'}, ${availableParallelism()} cores, pkgwatch --jobs default`);
   console.log(`peak memory from ${probe === 'gnu-time' ? `${GNU_TIME} %M (ru_maxrss)` : `/proc/PID/status VmHWM every ${POLL_MS} ms (${GNU_TIME} not installed; may miss the last ${POLL_MS} ms)`}`);
 
+  const startup = opts.startupRounds === 0 ? [] : await runStartupBench({ cli: CLI, rounds: opts.startupRounds, pkg: opts.pkg });
+  if (opts.startupOnly) {
+    console.log('\nresults (a missed target is reported, not an error):');
+    for (const r of startup) console.log(`  ${r}`);
+    return;
+  }
   const scratch = mkdtempSync(join(tmpdir(), 'pkgwatch-bench-'));
   try {
     console.log('\nwarm-up (untimed): one run of each to fill the page cache');
@@ -268,6 +292,7 @@ async function main(): Promise<void> {
 
     const warm = summarise('warm', await phase('warm', opts.rounds, false, probe, scratch));
     const results = [
+      ...startup,
       verdict(warm.ratio <= TARGET_WARM_RATIO, `warm time: pkgwatch ${sec(warm.pkgwatchMs)} is ${warm.ratio.toFixed(2)} x dpkg --verify's ${sec(warm.dpkgMs)} (target <= ${TARGET_WARM_RATIO})`),
       warm.pkgwatchPeakKiB === null
         ? 'FAIL peak memory: could not be measured'

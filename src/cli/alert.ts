@@ -1,34 +1,14 @@
 // `pkgwatch alert test`: sends a `test` event through every configured sink now, past the outbox,
 // and says for each whether it was accepted.
 import { randomUUID } from 'node:crypto';
-import type { Argv } from 'yargs';
 import { alertHost } from '../agent/alerting.js';
 import { offlineInfo, readOfflineRecord } from '../respond/offlinestate.js';
 import { createSinks } from '../alerts/registry.js';
 import { ONLINE, type AlertEvent, type OfflineInfo } from '../alerts/sink.js';
 import { loadConfig } from '../config/load.js';
 import { PkgwatchError } from '../errors.js';
-import { configOption } from './agent.js';
 import { EXIT, type ExitCode } from './exit.js';
-
-export interface AlertTestArgs {
-  config: string | undefined;
-  json: boolean;
-}
-
-/** `pkgwatch alert <subcommand>`; `test` is the only one. */
-export function alertCommand(y: Argv, done: (code: ExitCode) => void): Argv {
-  return y
-    .command(
-      'test',
-      'send a test alert through every configured sink (email, webhook) now; exit 0 only if all accepted it',
-      (t) => configOption(t).option('json', { describe: 'print the results as JSON', type: 'boolean', default: false }) as unknown as Argv<AlertTestArgs>,
-      async (args) => {
-        done(await runAlertTest(args));
-      },
-    )
-    .demandCommand(1, 'name a subcommand: pkgwatch alert test');
-}
+import type { AlertTestArgs } from './options.js';
 
 interface SinkResult {
   sink: string;

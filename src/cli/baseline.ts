@@ -3,7 +3,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
-import type { Argv } from 'yargs';
 import { alertHost, outboxDir } from '../agent/alerting.js';
 import { enqueueDurable } from '../alerts/outboxdisk.js';
 import { configuredSinks } from '../alerts/registry.js';
@@ -15,53 +14,11 @@ import { printable } from '../decode.js';
 import { offlineInfo, readOfflineRecord } from '../respond/offlinestate.js';
 import type { UnpackagedBase } from '../unpackaged/run.js';
 import { findingJson } from '../verify/report.js';
-import { loadStateConfig, stateDirOptions } from './agent.js';
+import type { BaselineArgs } from './options.js';
+import { loadStateConfig } from './stateconfig.js';
 import { persistRequest } from './check.js';
 import { EXIT, type ExitCode } from './exit.js';
 import { plural, renderJson, renderText, renderWarning, type CheckReport } from './render.js';
-
-export interface BaselineArgs {
-  config: string | undefined;
-  stateDir: string | undefined;
-  root: string | undefined;
-  force: boolean;
-  format: 'text' | 'json';
-  paths: string[];
-}
-
-function common<T>(y: Argv<T>): Argv<T & { config: string | undefined; stateDir: string | undefined; root: string | undefined }> {
-  return stateDirOptions(y).option('root', { describe: 'the system installed under DIR (overrides `root`)', type: 'string', requiresArg: true });
-}
-
-/** `pkgwatch baseline <subcommand>`. */
-export function baselineCommand(y: Argv, done: (code: ExitCode) => void): Argv {
-  return y
-    .command(
-      'init',
-      'record the persistence points ([persist] paths) as the baseline in the state dir',
-      (t) => common(t).option('force', { describe: 'replace an existing baseline', type: 'boolean', default: false }) as unknown as Argv<BaselineArgs>,
-      async (args) => {
-        done(await runInit(args));
-      },
-    )
-    .command(
-      'diff',
-      'show what changed at the persistence points since the baseline; exit 1 if anything did',
-      (t) => common(t).option('format', { alias: 'f', describe: 'output format', choices: ['text', 'json'] as const, default: 'text' as const, requiresArg: true }) as unknown as Argv<BaselineArgs>,
-      async (args) => {
-        done(await runDiff(args));
-      },
-    )
-    .command(
-      'accept [paths..]',
-      'record the present state of PATH... (default: every persistence point) into the baseline; logged and alerted',
-      (t) => common(t).positional('paths', { describe: 'paths on the checked system at or below a persistence point', type: 'string', array: true, default: [] }) as unknown as Argv<BaselineArgs>,
-      async (args) => {
-        done(await runAccept(args));
-      },
-    )
-    .demandCommand(1, 'name a subcommand: pkgwatch baseline init|diff|accept');
-}
 
 async function setup(args: BaselineArgs): Promise<{ cfg: ResolvedConfig; root: string; base: UnpackagedBase }> {
   const cfg = await loadStateConfig(args);
@@ -70,7 +27,7 @@ async function setup(args: BaselineArgs): Promise<{ cfg: ResolvedConfig; root: s
   return { cfg, root, base: await loadBase(root) };
 }
 
-async function runInit(args: BaselineArgs): Promise<ExitCode> {
+export async function runInit(args: BaselineArgs): Promise<ExitCode> {
   const { cfg, base } = await setup(args);
   const { initBaseline } = await import('../unpackaged/persist.js');
   const r = await initBaseline(base, persistRequest(cfg), cfg.stateDir, args.force);
@@ -80,7 +37,7 @@ async function runInit(args: BaselineArgs): Promise<ExitCode> {
   return EXIT.ok;
 }
 
-async function runDiff(args: BaselineArgs): Promise<ExitCode> {
+export async function runDiff(args: BaselineArgs): Promise<ExitCode> {
   const { cfg, base } = await setup(args);
   const { checkPersist } = await import('../unpackaged/persist.js');
   const persist = await checkPersist(base, persistRequest(cfg), cfg.stateDir);
@@ -117,7 +74,7 @@ export function operator(): string {
   }
 }
 
-async function runAccept(args: BaselineArgs): Promise<ExitCode> {
+export async function runAccept(args: BaselineArgs): Promise<ExitCode> {
   const { cfg, base } = await setup(args);
   const { acceptBaseline } = await import('../unpackaged/persist.js');
   const r = await acceptBaseline(base, persistRequest(cfg), cfg.stateDir, args.paths);

@@ -1,5 +1,4 @@
 // `pkgwatch check`: options, one verification run, and its rendering.
-import type { Argv } from 'yargs';
 import { compileIgnore } from '../config/ignore.js';
 import { loadConfig } from '../config/load.js';
 import type { ResolvedConfig } from '../config/schema.js';
@@ -9,88 +8,9 @@ import type { OpenTrust } from '../trust/record.js';
 import { compareFindings, type Finding } from '../verify/finding.js';
 import { defaultJobs, verify, type VerifyReport } from '../verify/run.js';
 import { EXIT, type ExitCode } from './exit.js';
+import type { CheckArgs } from './options.js';
 import { ProgressLine } from './progress.js';
-import { FORMATS, plural, renderDebsums, renderDpkg, renderJson, renderText, renderWarning, unpackagedFindings, type CheckReport, type Format } from './render.js';
-
-export interface CheckArgs {
-  packages: string[];
-  config: string | undefined;
-  root: string;
-  admindir: string | undefined;
-  withDeps: boolean;
-  conffiles: boolean;
-  jobs: string | undefined;
-  maxMbPerS: string;
-  format: Format;
-  showIgnored: boolean;
-  verbose: boolean;
-  quiet: boolean;
-  unowned: boolean;
-  setuid: boolean;
-  persist: boolean;
-  verify: boolean;
-  signed: boolean;
-}
-
-/** check's part of the exit-code table in README.md, for `check --help`. */
-const EXIT_CODES = [
-  'Exit codes:',
-  '  0  nothing found (warnings alone are 0)',
-  '  1  integrity findings: changed, missing, wrong-type, database-changed, unowned, setuid or added (not counting ignored paths); with --signed, any forged package',
-  '  2  error: bad usage, unknown or not-installed package, unreadable dpkg database or config; --persist with no baseline (run pkgwatch baseline init)',
-  '  3  incomplete: some files could not be read, nothing else was found',
-  '  141  standard output was closed (pkgwatch check | head)',
-].join('\n');
-
-/** Declares the options of `check` on a yargs instance. */
-export function checkOptions(y: Argv): Argv<CheckArgs> {
-  return y
-    .positional('packages', {
-      describe: "package names (nginx, libc6:amd64) or shell patterns ('python3-*'); none = all installed",
-      type: 'string',
-      array: true,
-      default: [],
-    })
-    .option('root', { describe: 'verify the system installed under DIR', type: 'string', default: '/', requiresArg: true })
-    .option('config', {
-      describe: "the agent's config, for its [ignore] paths (default /etc/pkgwatch/pkgwatch.toml if it exists)",
-      type: 'string',
-      requiresArg: true,
-    })
-    .option('admindir', { describe: 'dpkg database directory (default <root>/var/lib/dpkg)', type: 'string', requiresArg: true })
-    .option('with-deps', { describe: "add the named packages' Depends and Pre-Depends, recursively", type: 'boolean', default: false })
-    .option('conffiles', { describe: 'check conffiles (--no-conffiles to skip them)', type: 'boolean', default: true })
-    // Strings, parsed here: yargs would turn `--jobs abc` into NaN and lose what was typed.
-    .option('jobs', { alias: 'j', describe: 'hashing threads', type: 'string', defaultDescription: 'all cores', requiresArg: true })
-    .option('max-mb-per-s', {
-      describe: 'hash at most N MB per second in all (background checks on a busy server); 0 = no limit',
-      type: 'string',
-      default: '0',
-      requiresArg: true,
-    })
-    .option('format', { alias: 'f', describe: 'output format', choices: FORMATS, default: 'text', requiresArg: true })
-    .option('show-ignored', { describe: 'text: list findings on [ignore] paths too (they are always counted apart, and always in JSON)', type: 'boolean', default: false })
-    .option('verbose', { alias: 'v', describe: 'text: list every missing path, not one line per missing folder', type: 'boolean', default: false })
-    .option('quiet', { alias: 'q', describe: 'findings only: no summary, no progress (the exit code is unchanged)', type: 'boolean', default: false })
-    .option('unowned', {
-      describe: "also walk the checked packages' trees (none named: the configured scope's, and [unowned] trees) for entries no package installed",
-      type: 'boolean',
-      default: false,
-    })
-    .option('setuid', { describe: 'also walk the local filesystems for setuid and setgid files no package installed', type: 'boolean', default: false })
-    .option('persist', {
-      describe: 'also compare the persistence points ([persist] paths: cron, systemd units, authorized_keys, ...) with the baseline in state_dir (pkgwatch baseline init)',
-      type: 'boolean',
-      default: false,
-    })
-    .option('verify', { describe: "verify the packages' files (--no-verify: only the --unowned, --setuid and --persist checks)", type: 'boolean', default: true })
-    .option('signed', {
-      describe: "hold dpkg's database to each package's signed .deb (from [trust] deb_paths or apt's cache, verified against apt's signed indexes)",
-      type: 'boolean',
-      default: false,
-    })
-    .epilog(EXIT_CODES) as unknown as Argv<CheckArgs>;
-}
+import { plural, renderDebsums, renderDpkg, renderJson, renderText, renderWarning, unpackagedFindings, type CheckReport } from './render.js';
 
 /** Runs `check` and writes its report; returns the exit code. */
 export async function runCheck(args: CheckArgs): Promise<ExitCode> {

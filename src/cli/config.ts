@@ -1,19 +1,11 @@
 // `pkgwatch config check` and `pkgwatch config show`: validate the agent's configuration, or print it resolved.
 import path from 'node:path';
-import type { Argv } from 'yargs';
 import { ConfigError, DEFAULT_CONFIG_FILE, loadConfig } from '../config/load.js';
 import { configJson, redactSecrets, renderConfigToml } from '../config/render.js';
 import type { ResolvedConfig } from '../config/schema.js';
 import { usageError } from '../errors.js';
 import { EXIT, type ExitCode } from './exit.js';
-
-export interface ConfigArgs {
-  config: string | undefined;
-}
-
-export interface ConfigCheckArgs extends ConfigArgs {
-  json: boolean;
-}
+import type { ConfigArgs, ConfigCheckArgs, ConfigShowArgs } from './options.js';
 
 /** One problem as `config check --json` prints it (line and key are null when not known). */
 export interface ConfigProblemJson {
@@ -21,49 +13,6 @@ export interface ConfigProblemJson {
   line: number | null;
   key: string | null;
   message: string;
-}
-
-export interface ConfigShowArgs extends ConfigArgs {
-  json: boolean;
-  showSecrets: boolean;
-}
-
-/** Declares `--config FILE`, shared by both subcommands (and listed by `config --help`). */
-export function configOptions(y: Argv): Argv<ConfigArgs> {
-  return y.option('config', {
-    describe: `main config file; its drop-ins are conf.d/*.toml beside it (default ${DEFAULT_CONFIG_FILE}, which may be absent)`,
-    type: 'string',
-    requiresArg: true,
-  });
-}
-
-/**
- * Registers `check` and `show` under `pkgwatch config`; `done` receives the exit code of the one
- * that ran (config problems are thrown as PkgwatchError of kind 'config').
- */
-export function configCommand(y: Argv, done: (code: ExitCode) => void): Argv {
-  return configOptions(y)
-    .command(
-      'check',
-      'validate the configuration files; list every problem with file and line (exit 2 if any)',
-      (s) =>
-        configOptions(s).option('json', {
-          describe: 'print one JSON document on stdout instead: {"ok", "errors": [{"file", "line", "key", "message"}], and "files" when ok}; same exit code',
-          type: 'boolean',
-          default: false,
-        }) as unknown as Argv<ConfigCheckArgs>,
-      async (args) => done(await runConfigCheck(args)),
-    )
-    .command(
-      'show',
-      'print the resolved configuration: every key, defaults included, as TOML',
-      (s) =>
-        configOptions(s)
-          .option('json', { describe: 'print JSON instead (units resolved: ms, bytes/s)', type: 'boolean', default: false })
-          .option('show-secrets', { describe: 'print the webhook secret and header values, and the credentials, path and query of the webhook and SMTP URLs, instead of (hidden)', type: 'boolean', default: false }) as unknown as Argv<ConfigShowArgs>,
-      async (args) => done(await runConfigShow(args)),
-    )
-    .demandCommand(1, 'name a subcommand: `pkgwatch config check` or `pkgwatch config show`');
 }
 
 function load(args: ConfigArgs): Promise<ResolvedConfig> {

@@ -1,106 +1,26 @@
 #!/usr/bin/env node
 // The pkgwatch command line: parses arguments, runs one command, and is the only place that exits.
-import yargs from 'yargs';
-import { hideBin } from 'yargs/helpers';
-import { PkgwatchError, usageError } from '../errors.js';
-import { agentOptions, runAgent } from './agent.js';
-import { alertCommand } from './alert.js';
-import { baselineCommand } from './baseline.js';
-import { checkOptions, runCheck } from './check.js';
-import { configCommand } from './config.js';
-import { notifyOptions, runNotify } from './notify.js';
-import { offlineHelperOptions, runOfflineHelper } from './offlinehelper.js';
-import { onlineOptions, runOnline } from './online.js';
-import { runStatus, statusOptions } from './status.js';
+import { PkgwatchError } from '../errors.js';
+import { topLevelHelp } from './commands.js';
 import { EXIT, type ExitCode } from './exit.js';
+import { fastParse } from './fastparse.js';
+import { packageVersion } from './options.js';
 
+/**
+ * `pkgwatch --version` and `pkgwatch --help` are answered from the command table alone, plain
+ * command lines are parsed without yargs (src/cli/fastparse.ts); anything else loads yargs. The
+ * command that runs loads its own modules (src/cli/commands.ts).
+ */
 async function main(argv: string[]): Promise<ExitCode> {
-  let code: ExitCode = EXIT.ok;
-  await yargs(argv)
-    .scriptName('pkgwatch')
-    .usage('$0 <command> [options]')
-    .command(
-      'check [packages..]',
-      'verify installed packages against dpkg\'s md5sums (all by default)',
-      (y) => checkOptions(y),
-      async (args) => {
-        code = await runCheck(args);
-      },
-    )
-    .command(
-      'agent',
-      'run the agent: scheduled and real-time checks, alerts (the systemd service runs this)',
-      (y) => agentOptions(y),
-      async (args) => {
-        code = await runAgent(args);
-      },
-    )
-    .command(
-      'status',
-      'show what the agent is doing: runs, open findings, watcher coverage, dpkg',
-      (y) => statusOptions(y),
-      async (args) => {
-        code = await runStatus(args);
-      },
-    )
-    .command('config', 'validate or print the agent configuration (pkgwatch config check|show)', (y) =>
-      configCommand(y, (c) => {
-        code = c;
-      }),
-    )
-    .command(
-      'online',
-      'bring the site back after the agent took it offline: re-checks the scope first, refuses while findings are open',
-      (y) => onlineOptions(y),
-      async (args) => {
-        code = await runOnline(args);
-      },
-    )
-    .command('baseline', 'the persistence points\' local baseline: pkgwatch baseline init|diff|accept [PATH...]', (y) =>
-      baselineCommand(y, (c) => {
-        code = c;
-      }),
-    )
-    .command('alert', 'alerts: pkgwatch alert test', (y) =>
-      alertCommand(y, (c) => {
-        code = c;
-      }),
-    )
-    .command(
-      'offline-helper',
-      'take the offline steps that need root (pkgwatch-offline.service runs this)',
-      (y) => offlineHelperOptions(y),
-      async (args) => {
-        code = await runOfflineHelper(args);
-      },
-    )
-    .command(
-      'notify <event>',
-      'tell the agent a dpkg run starts or ends (the dpkg hook runs this)',
-      (y) => notifyOptions(y),
-      async (args) => {
-        code = await runNotify(args);
-      },
-    )
-    // `pkgwatch completion >/etc/bash_completion.d/pkgwatch`: yargs' own bash completion script.
-    .completion('completion', 'print a bash completion script (save it as /etc/bash_completion.d/pkgwatch)')
-    .demandCommand(1, 'name a command, e.g. `pkgwatch check`')
-    .strict()
-    .recommendCommands()
-    .help()
-    .version()
-    .wrap(null)
-    .fail((msg: string | null, err: Error | undefined) => {
-      // yargs reports its own parse errors (a missing option value) as a YError: those are usage errors.
-      if (err !== undefined && err.name !== 'YError') throw err;
-      const text = msg ?? err?.message ?? 'bad arguments';
-      // recommendCommands() words an unknown command as a bare suggestion; say what was wrong too.
-      const unknown = argv.filter((a) => !a.startsWith('-')).slice(0, 2).join(' ');
-      const said = text.startsWith('Did you mean') ? `unknown command '${unknown}'. ${text}` : text;
-      throw usageError(`${said} (see pkgwatch --help)`);
-    })
-    .parseAsync();
-  return code;
+  const only = argv.length === 1 ? argv[0] : undefined;
+  if (only === '--version' || only === '--help') {
+    process.stdout.write(only === '--version' ? `${packageVersion()}\n` : topLevelHelp());
+    return EXIT.ok;
+  }
+  const fast = fastParse(argv);
+  if (fast !== null) return fast.command.run(fast.args);
+  const { parseAndRun } = await import('./parse.js');
+  return parseAndRun(argv);
 }
 
 function report(err: unknown): ExitCode {
@@ -120,7 +40,7 @@ function report(err: unknown): ExitCode {
  */
 const EXIT_PIPE = 141;
 
-const args = hideBin(process.argv);
+const args = process.argv.slice(2);
 // The agent logs to stdout for journald: losing it is not a reason to stop watching quietly.
 if (args[0] !== 'agent') {
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {

@@ -1,22 +1,13 @@
 // `pkgwatch offline-helper`: run as root by pkgwatch-offline.service when the agent (unprivileged)
 // records that the site goes offline; stops the units and runs the command the config names.
 import path from 'node:path';
-import type { Argv } from 'yargs';
 import { HELPER_RESULT_FILE, readHelperResult, readOfflineRecord, writeHelperResult, type HelperResult, type OfflineRecord } from '../respond/offlinestate.js';
 import { loadConfig } from '../config/load.js';
 import { takeOffline } from '../respond/actions.js';
-import { configOption } from './agent.js';
+import type { OfflineHelperArgs } from './options.js';
 import { EXIT, type ExitCode } from './exit.js';
 import { printable } from '../decode.js';
 import { PkgwatchError } from '../errors.js';
-
-export interface OfflineHelperArgs {
-  config: string | undefined;
-}
-
-export function offlineHelperOptions(y: Argv): Argv<OfflineHelperArgs> {
-  return configOption(y);
-}
 
 /**
  * Acts once per request: what to do comes from the config (root's), never from the record the

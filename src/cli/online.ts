@@ -4,7 +4,6 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Argv } from 'yargs';
 import { alertHost, outboxDir } from '../agent/alerting.js';
 import { isDpkgLockHeld } from '../dpkgrun/lock.js';
 import { readDpkgMarker } from '../dpkgrun/marker.js';
@@ -22,23 +21,9 @@ import { PkgwatchError } from '../errors.js';
 import { bringOnline } from '../respond/actions.js';
 import { findingJson, type FindingJson } from '../verify/report.js';
 import { defaultJobs, verify } from '../verify/run.js';
-import { loadStateConfig, stateDirOptions } from './agent.js';
+import type { OnlineArgs } from './options.js';
+import { loadStateConfig } from './stateconfig.js';
 import { EXIT, type ExitCode } from './exit.js';
-
-export interface OnlineArgs {
-  config: string | undefined;
-  stateDir: string | undefined;
-  force: boolean;
-}
-
-export function onlineOptions(y: Argv): Argv<OnlineArgs> {
-  return stateDirOptions(y)
-    .option('force', {
-      describe: 'bring the site back even though findings are still open (logged and alerted)',
-      type: 'boolean',
-      default: false,
-    });
-}
 
 /** Who ran the command, for the record and the alert. */
 function operator(): string {

@@ -39,10 +39,6 @@ function packagedFindings(report: CheckReport): Finding[] {
   return report.findings.filter((f) => !walks.has(f));
 }
 
-/** Output formats of `pkgwatch check --format`. */
-export const FORMATS = ['text', 'json', 'dpkg', 'debsums'] as const;
-export type Format = (typeof FORMATS)[number];
-
 /** The JSON document of `check --format json`. */
 export function renderJson(report: CheckReport, ignored: (f: Finding) => boolean = () => false, dependencies: readonly string[] | null = null): string {
   const summary: Record<string, unknown> = { ...(report.summary ?? { packages: 0, files: 0, bytes: 0, durationMs: 0 }) };

@@ -1,5 +1,4 @@
 // `pkgwatch status`: what the agent that runs with this config is doing, from its status file.
-import type { Argv } from 'yargs';
 import { pidAlive, readStatus, type AgentStatus } from '../agent/statusfile.js';
 import type { RunRecord } from '../agent/state.js';
 import { readOfflineRecord, type OfflineRecord } from '../respond/offlinestate.js';
@@ -7,20 +6,10 @@ import { outboxDir } from '../agent/alerting.js';
 import { pendingOnDisk } from '../alerts/outboxdisk.js';
 import { printable } from '../decode.js';
 import { PkgwatchError } from '../errors.js';
-import { loadStateConfig, stateDirOptions } from './agent.js';
+import type { StatusArgs } from './options.js';
+import { loadStateConfig } from './stateconfig.js';
 import { EXIT, type ExitCode } from './exit.js';
 import { formatBytes } from '../verify/report.js';
-
-export interface StatusArgs {
-  config: string | undefined;
-  stateDir: string | undefined;
-  json: boolean;
-}
-
-export function statusOptions(y: Argv): Argv<StatusArgs> {
-  return stateDirOptions(y)
-    .option('json', { describe: 'print the status as one JSON document', type: 'boolean', default: false });
-}
 
 function warn(message: string): void {
   process.stderr.write(`pkgwatch: warning: ${printable(message)}\n`);

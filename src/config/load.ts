@@ -4,13 +4,13 @@ import { open, readdir, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { parse, TomlError, type TomlTable } from 'smol-toml';
 import { PkgwatchError } from '../errors.js';
+import { DEFAULT_CONFIG_FILE } from './file.js';
 import { combinationProblems } from './combine.js';
 import { locateKeys, type KeyLocator } from './locate.js';
 import { CONFIG_KEYS, type ResolvedConfig } from './schema.js';
 import { deepFreeze, formatProblem, mergeTables, resolvePartial, sortProblems, validateDocument, type ConfigProblem } from './validate.js';
 
-/** The main config file when `--config` is not given; its drop-ins are in `conf.d/` beside it. */
-export const DEFAULT_CONFIG_FILE = '/etc/pkgwatch/pkgwatch.toml';
+export { DEFAULT_CONFIG_FILE } from './file.js';
 
 /** The configuration does not load: every problem found, sorted by file and line (the message lists them one per line). */
 export class ConfigError extends PkgwatchError {

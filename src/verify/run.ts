@@ -7,7 +7,8 @@ import type { BytePath, DbWarning } from '../dpkg/types.js';
 import type { OpenTrust, TrustSession } from '../trust/record.js';
 import { compareFindings, type Finding } from './finding.js';
 import { collectFindings, Planner, type PlannedItem } from './plan.js';
-import { CheckPool, type PoolProgress } from './pool.js';
+import { Hashing } from './hashing.js';
+import type { PoolProgress } from './pool.js';
 import { keyOf, reconcile, type TrustEntry } from './signed.js';
 
 export interface VerifyRequest {
@@ -95,7 +96,16 @@ export async function verify(req: VerifyRequest): Promise<VerifyReport> {
   let progress: ((p: PoolProgress) => void) | undefined;
   req.signal?.throwIfAborted();
   const sizes = req.sizes;
-  const pool = new CheckPool(req.root, req.jobs, (p) => progress?.(p), req.maxBytesPerSecond ?? 0, sizes !== undefined);
+  // A full check starts its workers at once, to hash while the database loads; a run of a few
+  // packages or paths may never need them (src/verify/hashing.ts).
+  const pool = new Hashing({
+    root: req.root,
+    jobs: req.jobs,
+    onProgress: (p) => progress?.(p),
+    maxBytesPerSecond: req.maxBytesPerSecond ?? 0,
+    sizes: sizes !== undefined,
+    eager: req.packages.length === 0 && req.paths === undefined,
+  });
   const onAbort = (): void => pool.abort(req.signal?.reason instanceof Error ? req.signal.reason : new Error('verification aborted'));
   req.signal?.addEventListener('abort', onAbort, { once: true });
   let trust: TrustSession | null = null;

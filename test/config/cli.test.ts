@@ -1,4 +1,4 @@
-// `pkgwatch config check|show` as a real process: the yargs wiring that src/cli/main.ts uses.
+// `pkgwatch config check|show` as a real process, through the command line entry src/cli/main.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -9,34 +9,11 @@ import { configOkMessage } from '../../src/cli/config.js';
 import { loadConfigFiles } from '../../src/config/load.js';
 import { configDir } from './tmpdir.js';
 
-const CONFIG_CLI = fileURLToPath(new URL('../../src/cli/config.js', import.meta.url));
-const ERRORS = fileURLToPath(new URL('../../src/errors.js', import.meta.url));
-
-// The same registration and error mapping as src/cli/main.ts (a stand-in until `config` is wired
-// there; then these tests can run dist/cli/main.js instead).
-const ENTRY = `
-import yargs from 'yargs';
-import { configCommand } from ${JSON.stringify(CONFIG_CLI)};
-import { PkgwatchError } from ${JSON.stringify(ERRORS)};
-let code = 0;
-try {
-  await yargs(process.argv.slice(1))
-    .scriptName('pkgwatch')
-    .command('config', 'check or print the agent configuration', (y) => configCommand(y, (c) => { code = c; }))
-    .demandCommand(1)
-    .strict()
-    .fail((msg, err) => { if (err !== undefined) throw err; throw new PkgwatchError('usage', msg ?? 'bad arguments'); })
-    .parseAsync();
-} catch (err) {
-  if (!(err instanceof PkgwatchError)) throw err;
-  process.stderr.write('pkgwatch: ' + (err.kind === 'usage' ? '' : err.kind + ' error: ') + err.message + '\\n');
-  code = 2;
-}
-process.exitCode = code;
-`;
+/** The command line entry as built for the tests (build/src/cli/main.js). */
+const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
 function pkgwatch(args: readonly string[], opts: CliOptions = {}): Promise<CliResult> {
-  return runProcess(process.execPath, ['--input-type=module', '-e', ENTRY, ...args], { cwd: REPO_ROOT, ...opts });
+  return runProcess(process.execPath, [MAIN, ...args], { cwd: REPO_ROOT, ...opts });
 }
 
 test('config check: OK with the files read, exit 0', async (t) => {
