@@ -165,7 +165,7 @@ export function configCheckOptions(y: Argv): Argv<ConfigCheckArgs> {
     describe: 'print one JSON document on stdout instead: {"ok", "errors": [{"file", "line", "key", "message"}], and "files" when ok}; same exit code',
     type: 'boolean',
     default: false,
-  }) as unknown as Argv<ConfigCheckArgs>;
+  });
 }
 
 export function configShowOptions(y: Argv): Argv<ConfigShowArgs> {
