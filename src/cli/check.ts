@@ -79,7 +79,7 @@ export function checkOptions(y: Argv): Argv<CheckArgs> {
     .option('setuid', { describe: 'also walk the local filesystems for setuid and setgid files no package installed', type: 'boolean', default: false })
     .option('verify', { describe: "verify the packages' files (--no-verify: only the --unowned and --setuid walks)", type: 'boolean', default: true })
     .option('signed', {
-      describe: "hold dpkg's database to each package's signed .deb (from [trust] deb_paths or apt's cache, verified against apt's signed indexes)",
+      describe: "hold dpkg's database to each package's signed .deb (from the trust store, else [trust] deb_paths or apt's cache, verified against apt's signed indexes)",
       type: 'boolean',
       default: false,
     })
@@ -209,14 +209,15 @@ async function withWalks(args: CheckArgs, config: ResolvedConfig, verified: Veri
 }
 
 /**
- * `--signed`: opens apt's chain for the packages the run selects. The trust modules are loaded only
+ * `--signed`: opens the trust store, then (for packages it has no signed record of) apt's chain, for the packages the run selects. The trust modules are loaded only
  * then. `[trust] fetch` (downloading .debs) is not implemented yet: only .debs at hand are used.
  */
 async function trustOpener(root: string, cfg: ResolvedConfig['trust'], jobs: number): Promise<OpenTrust> {
-  const { AptChain } = await import('../trust/aptchain.js');
+  const { openSession } = await import('../trust/session.js');
   return (keys) =>
-    AptChain.open({
+    openSession({
       root,
+      store: cfg.store,
       debPaths: cfg.debPaths,
       keyrings: cfg.keyrings,
       names: new Set(keys.map((k) => k.name)),

@@ -11,6 +11,7 @@ import { notifyOptions, runNotify } from './notify.js';
 import { offlineHelperOptions, runOfflineHelper } from './offlinehelper.js';
 import { onlineOptions, runOnline } from './online.js';
 import { runStatus, statusOptions } from './status.js';
+import { trustCommand } from './trust.js';
 import { EXIT, type ExitCode } from './exit.js';
 
 async function main(argv: string[]): Promise<ExitCode> {
@@ -54,6 +55,11 @@ async function main(argv: string[]): Promise<ExitCode> {
       async (args) => {
         code = await runOnline(args);
       },
+    )
+    .command('trust', "the trust store recorded at install time: pkgwatch trust record|status|verify", (y) =>
+      trustCommand(y, (c) => {
+        code = c;
+      }),
     )
     .command('alert', 'alerts: pkgwatch alert test', (y) =>
       alertCommand(y, (c) => {

@@ -37,7 +37,7 @@ const DEFAULTS: ResolvedConfig = {
     actionsBy: 'auto',
   },
   metrics: { listen: '', textfile: '' },
-  trust: { debPaths: [], keyrings: [] },
+  trust: { debPaths: [], keyrings: [], store: '/var/lib/pkgwatch-trust', hash: 'md5' },
   sources: [],
 };
 
