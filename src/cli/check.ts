@@ -29,13 +29,14 @@ export interface CheckArgs {
   setuid: boolean;
   verify: boolean;
   signed: boolean;
+  sha256: boolean;
 }
 
 /** check's part of the exit-code table in README.md, for `check --help`. */
 const EXIT_CODES = [
   'Exit codes:',
   '  0  nothing found (warnings alone are 0)',
-  '  1  integrity findings: changed, missing, wrong-type, database-changed, unowned or setuid (not counting ignored paths); with --signed, any forged package',
+  '  1  integrity findings: changed, missing, wrong-type, database-changed, metadata-changed, unowned or setuid (not counting ignored paths); with --signed, any forged package',
   '  2  error: bad usage, unknown or not-installed package, unreadable dpkg database or config',
   '  3  incomplete: some files could not be read, nothing else was found',
   '  141  standard output was closed (pkgwatch check | head)',
@@ -83,6 +84,11 @@ export function checkOptions(y: Argv): Argv<CheckArgs> {
       type: 'boolean',
       default: false,
     })
+    .option('sha256', {
+      describe: "with --signed (implied): check files against the SHA-256 the trust store recorded from each .deb's data.tar instead of its md5 (as [trust] hash = \"sha256\")",
+      type: 'boolean',
+      default: false,
+    })
     .epilog(EXIT_CODES) as unknown as Argv<CheckArgs>;
 }
 
@@ -118,6 +124,7 @@ async function check(args: CheckArgs): Promise<ExitCode> {
   // Globs and paths are both bytes (compileIgnore takes byte-string paths).
   const ignored = (f: Finding): boolean => isIgnored(f.path);
   const machine = args.format !== 'text';
+  const signed = args.signed || args.sha256;
   let verified: VerifyReport | null = null;
   if (args.verify) {
     const progress = !args.quiet && ProgressLine.wanted(process.stderr, machine) ? new ProgressLine(process.stderr) : null;
@@ -131,7 +138,8 @@ async function check(args: CheckArgs): Promise<ExitCode> {
         jobs,
         maxBytesPerSecond: maxMbPerS * 1_000_000,
         onProgress: progress === null ? undefined : (p) => progress.update(p),
-        trust: args.signed ? await trustOpener(args.root, config.trust, jobs) : undefined,
+        trust: signed ? await trustOpener(args.root, config.trust, jobs) : undefined,
+        hash: args.sha256 || config.trust.hash === 'sha256' ? 'sha256' : 'md5',
       });
     } finally {
       progress?.done();

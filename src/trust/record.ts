@@ -34,6 +34,8 @@ export interface SignedRecord {
   readonly signer: string;
   /** Every entry of data.tar with its mode, owner and SHA-256, when the trust store recorded them. */
   readonly files?: readonly StoredFile[];
+  /** SHA-256 of each maintainer script in the control archive, when the trust store recorded them. */
+  readonly scripts?: Readonly<Record<string, string>>;
 }
 
 /**

@@ -80,6 +80,14 @@ export async function recordFromHook(input: HookInput, opts: TrustRunOptions): P
       for (const j of jobs) {
         try {
           const rec = await recordDeb(chain, j.key, { host: j.file, shown: j.file }, opts.now);
+          const had = st.read(j.key);
+          const kept = had.ok ? had.record : null;
+          // A .deb that cannot be read, or the very .deb already recorded signed, does not undo that record.
+          if (rec.record.state === 'unverified' && kept?.state === 'signed' && (rec.record.deb.sha256 === null || rec.record.deb.sha256 === kept.deb.sha256)) {
+            opts.log(`${keyText(j.key)}: kept its signed record; ${j.file} could not be verified now (${rec.record.reason ?? '?'}: ${rec.record.detail ?? ''})`);
+            sum.skipped++;
+            continue;
+          }
           logRecorded(opts, rec.record, store(st, rec));
           sum[rec.record.state]++;
         } catch (err) {

@@ -23,7 +23,7 @@ export function signedRecordOf(r: StoredRecord, shown: string): { record: Signed
     for (const d of parsed.entries) conffiles.push({ path: d.path, md5: md5ByPath.get(d.path) ?? null, removeOnUpgrade: d.removeOnUpgrade });
   }
   return {
-    record: { key, debSha256: r.deb.sha256, debSize: r.deb.size, md5sums, conffiles, release: r.origin.release, signer: r.origin.signer, files: r.files },
+    record: { key, debSha256: r.deb.sha256, debSize: r.deb.size, md5sums, conffiles, release: r.origin.release, signer: r.origin.signer, files: r.files, scripts: r.scripts },
   };
 }
 

@@ -7,12 +7,13 @@ import type { BytePath } from '../dpkg/types.js';
  * no dpkg was running; `written`, only in `file.written` alerts: the file was written while no
  * dpkg was running, whatever its content is now. `unowned` (an entry in an application's tree that
  * no package installed) and `setuid` (a setuid or setgid file no package installed, or one whose
- * mode dpkg-statoverride does not give it) come from src/unpackaged.
+ * mode dpkg-statoverride does not give it) come from src/unpackaged. `metadata-changed` (`check
+ * --signed` with a trust store record): a packaged file's mode or owner differs from its signed .deb.
  */
-export type FindingStatus = 'changed' | 'missing' | 'wrong-type' | 'unreadable' | 'database-changed' | 'written' | 'unowned' | 'setuid';
+export type FindingStatus = 'changed' | 'missing' | 'wrong-type' | 'unreadable' | 'database-changed' | 'metadata-changed' | 'written' | 'unowned' | 'setuid';
 
 /** Every status, in the order summaries list them. */
-export const FINDING_STATUSES: readonly FindingStatus[] = ['changed', 'missing', 'wrong-type', 'unreadable', 'database-changed', 'written', 'unowned', 'setuid'];
+export const FINDING_STATUSES: readonly FindingStatus[] = ['changed', 'missing', 'wrong-type', 'unreadable', 'database-changed', 'metadata-changed', 'written', 'unowned', 'setuid'];
 
 /** The kind of filesystem object found where a regular file belongs. */
 export type FileKind =
