@@ -456,7 +456,16 @@ test('[trust] deb_paths and keyrings take absolute paths only', async (t) => {
   const d = configDir(t);
   d.writeMain('[trust]\ndeb_paths = ["/srv/debs"]\nkeyrings = ["/etc/pkgwatch/site.gpg"]\n');
   const cfg = await loadConfig({ file: d.main });
-  assert.deepEqual(cfg.trust, { debPaths: ['/srv/debs'], keyrings: ['/etc/pkgwatch/site.gpg'] });
+  assert.deepEqual(cfg.trust, { debPaths: ['/srv/debs'], keyrings: ['/etc/pkgwatch/site.gpg'], store: '/var/lib/pkgwatch-trust', hash: 'md5' });
   d.writeMain('[trust]\ndeb_paths = ["debs"]\n');
   await assertConfigError(loadConfig({ file: d.main }), [`${d.main}:2: key 'trust.deb_paths': entry 1: 'debs' is not an absolute path; example: ["/srv/debs"]`]);
+});
+
+test('[trust] store is an absolute path and hash is md5 or sha256', async (t) => {
+  const d = configDir(t);
+  d.writeMain('[trust]\nstore = "/srv/trust"\nhash = "sha256"\n');
+  const cfg = await loadConfig({ file: d.main });
+  assert.deepEqual([cfg.trust.store, cfg.trust.hash], ['/srv/trust', 'sha256']);
+  d.writeMain('[trust]\nhash = "sha1"\n');
+  await assert.rejects(loadConfig({ file: d.main }), /trust\.hash/);
 });
