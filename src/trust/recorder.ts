@@ -38,11 +38,11 @@ function filesOf(c: DebContents): StoredFile[] {
 /**
  * Reads `file` as the .deb of `key` and decides: `signed` when its whole-file SHA256 and size match
  * a stanza of an index whose signed Release verified (then data.tar is read in a second pass that
- * must hash the same, and every entry is recorded); else `unverified` with the reason, keeping
+ * must hash the same, unless `onePass`: apt's hook), and every entry is recorded; else `unverified` with the reason, keeping
  * what its control archive says (data.tar of an unverified .deb is not decompressed). Never throws
  * for a bad .deb: that is a reason.
  */
-export async function recordDeb(chain: AptChain, key: PackageKey, file: DebFile, recordedAt: Date): Promise<Recorded> {
+export async function recordDeb(chain: AptChain, key: PackageKey, file: DebFile, recordedAt: Date, opts: { onePass?: boolean } = {}): Promise<Recorded> {
   const verified = chain.verifiedStanzas(key);
   let read: DebRead;
   let reason: UnverifiedReason | null = null;
@@ -53,7 +53,9 @@ export async function recordDeb(chain: AptChain, key: PackageKey, file: DebFile,
     reason = verified.failure.reason;
     detail = verified.failure.detail;
   } else {
-    read = await readVerified(file, verified.stanzas, true);
+    // apt's hook: dpkg unpacks this very file next, so reading its data archive in the same pass
+    // (before its hash is known to match) exposes nothing more; elsewhere, hash first.
+    read = opts.onePass === true ? await readDeb(file.host, () => true) : await readVerified(file, verified.stanzas, true);
     const judged = judge(key, file, read, verified.stanzas);
     if (judged.found) match = verified.stanzas.find((s) => s.entry.sha256 === read.sha256 && s.entry.size === read.size);
     else {

@@ -79,7 +79,7 @@ export async function recordFromHook(input: HookInput, opts: TrustRunOptions): P
     try {
       for (const j of jobs) {
         try {
-          const rec = await recordDeb(chain, j.key, { host: j.file, shown: j.file }, opts.now);
+          const rec = await recordDeb(chain, j.key, { host: j.file, shown: j.file }, opts.now, { onePass: true });
           const had = st.read(j.key);
           const kept = had.ok ? had.record : null;
           // A .deb that cannot be read, or the very .deb already recorded signed, does not undo that record.
