@@ -2,7 +2,7 @@
 // served on 127.0.0.1, with pkgwatch's apt hook (systemd/pkgwatch-apt-trust, protocol version 3).
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test, type TestContext } from 'node:test';
@@ -219,4 +219,24 @@ test('the hook never fails: a garbage line, a missing .deb and a local .deb give
   assert.equal(linked.code, 0, linked.stderr);
   assert.match(linked.stderr, /pkgwatch: trust: nothing more recorded: .*symbolic link/);
   assert.deepEqual(readdirSync(elsewhere), []);
+});
+
+test('trust verify re-derives a record from its .deb and reports one that was rewritten (exit 1)', async (t) => {
+  const root = await copyRoot(t);
+  mkdirSync(path.join(root, 'srv/debs'), { recursive: true });
+  copyFileSync(path.join(work, 'webapp_1.0-1_amd64.deb'), path.join(root, 'srv/debs/webapp_1.0-1_amd64.deb'));
+  const cfg = path.join(work, 'verify.toml');
+  writeFileSync(cfg, '[trust]\ndeb_paths = ["/srv/debs"]\n');
+  const ok = await runCli(['trust', 'verify', '--root', root, '--config', cfg, '--json']);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.deepEqual((JSON.parse(ok.stdout) as { summary: unknown }).summary, { same: 1, differs: 0, 'no-deb': 1 });
+
+  // An intruder rewrites the record's md5sums to match a tampered file: the .deb says otherwise.
+  const file = path.join(root, RECORDS, 'webapp_1.0-1_amd64.json');
+  const rec = JSON.parse(readFileSync(file, 'utf8')) as { md5sums: string };
+  const good = md5(WEBAPP.files[0]?.content ?? '');
+  writeFileSync(file, JSON.stringify({ ...rec, md5sums: rec.md5sums.replace(good, md5('evil')) }));
+  const bad = await runCli(['trust', 'verify', '--root', root, '--config', cfg]);
+  assert.equal(bad.code, 1, bad.stderr);
+  assert.match(bad.stdout, /differs {2}webapp 1\.0-1 \(amd64\): re-derived from \/srv\/debs\/webapp_1\.0-1_amd64\.deb, these differ: md5sums/);
 });
