@@ -99,6 +99,7 @@ const STATUS: Record<FindingStatus, true> = {
   'wrong-type': true,
   unreadable: true,
   'database-changed': true,
+  'metadata-changed': true,
   written: true,
   unowned: true,
   setuid: true,

@@ -217,18 +217,18 @@ export class SafeDir {
 
   /**
    * The folder `name` in this one, opened without following a link; null when it does not exist and
-   * `create` is false. With `create`, makes it (mode 0700) when missing and, running as root in
+   * `create` is false. With `create`, makes it (`mode`, default 0700) when missing and, running as root in
    * another user's folder, gives it to that user through its descriptor. Throws UnsafeFileError for
    * a link or a non-folder there, and (as root) for a folder owned by anyone but that user: root
    * does not repair ownership in a folder another user controls.
    */
-  dir(name: string, create: boolean): SafeDir | null {
+  dir(name: string, create: boolean, mode = 0o700): SafeDir | null {
     const at = this.#at(name);
     const shown = this.show(name);
     let made = false;
     if (create) {
       try {
-        fs.mkdirSync(at, { mode: 0o700 });
+        fs.mkdirSync(at, { mode });
         made = true;
       } catch (err) {
         if (errnoCode(err) !== 'EEXIST') throw new Error(`cannot create the folder ${shown}: ${osErrorText(err)}`, { cause: err });
@@ -264,7 +264,11 @@ export class SafeDir {
           fs.fchownSync(fd, owner.uid, owner.gid);
         }
       }
-      if (made) this.sync();
+      if (made) {
+        // Explicitly: the umask must not decide who may read it.
+        if (mode !== 0o700) fs.fchmodSync(fd, mode);
+        this.sync();
+      }
       return new SafeDir(shown, fd, owner);
     } catch (err) {
       fs.closeSync(fd);

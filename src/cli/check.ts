@@ -44,6 +44,7 @@ async function check(args: CheckArgs): Promise<ExitCode> {
   // Globs and paths are both bytes (compileIgnore takes byte-string paths).
   const ignored = (f: Finding): boolean => isIgnored(f.path);
   const machine = args.format !== 'text';
+  const signed = args.signed || args.sha256;
   let verified: VerifyReport | null = null;
   if (args.verify) {
     const progress = !args.quiet && ProgressLine.wanted(process.stderr, machine) ? new ProgressLine(process.stderr) : null;
@@ -57,7 +58,8 @@ async function check(args: CheckArgs): Promise<ExitCode> {
         jobs,
         maxBytesPerSecond: maxMbPerS * 1_000_000,
         onProgress: progress === null ? undefined : (p) => progress.update(p),
-        trust: args.signed ? await trustOpener(args.root, config.trust, jobs) : undefined,
+        trust: signed ? await trustOpener(args.root, config.trust, jobs) : undefined,
+        hash: args.sha256 || config.trust.hash === 'sha256' ? 'sha256' : 'md5',
       });
     } finally {
       progress?.done();
@@ -143,14 +145,15 @@ export function persistRequest(config: ResolvedConfig): { points: string[]; allo
 }
 
 /**
- * `--signed`: opens apt's chain for the packages the run selects. The trust modules are loaded only
+ * `--signed`: opens the trust store, then (for packages it has no signed record of) apt's chain, for the packages the run selects. The trust modules are loaded only
  * then. `[trust] fetch` (downloading .debs) is not implemented yet: only .debs at hand are used.
  */
 async function trustOpener(root: string, cfg: ResolvedConfig['trust'], jobs: number): Promise<OpenTrust> {
-  const { AptChain } = await import('../trust/aptchain.js');
+  const { openSession } = await import('../trust/session.js');
   return (keys) =>
-    AptChain.open({
+    openSession({
       root,
+      store: cfg.store,
       debPaths: cfg.debPaths,
       keyrings: cfg.keyrings,
       names: new Set(keys.map((k) => k.name)),

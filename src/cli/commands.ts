@@ -16,6 +16,8 @@ import {
   offlineHelperOptions,
   onlineOptions,
   statusOptions,
+  trustOptions,
+  trustRecordOptions,
 } from './options.js';
 
 /** A command that runs: its module is imported by `run`, never at start-up. */
@@ -98,6 +100,25 @@ export const COMMANDS: readonly Command[] = [
         'record the present state of PATH... (default: every persistence point) into the baseline; logged and alerted',
         baselineAcceptOptions,
         async (a) => (await import('./baseline.js')).runAccept(a),
+      ),
+    ],
+  },
+  {
+    command: 'trust',
+    describe: 'the trust store recorded at install time: pkgwatch trust record|status|verify',
+    demand: 'name a subcommand: pkgwatch trust record|status|verify',
+    subcommands: [
+      leaf(
+        'record',
+        "record .debs in the trust store: as apt's DPkg::Pre-Install-Pkgs hook (protocol version 3 on stdin; always exits 0), or --installed from apt's cache",
+        trustRecordOptions,
+        async (a) => (await import('./trust.js')).runRecord(a),
+      ),
+      leaf('status', 'how many installed packages the trust store has signed, unverified (and why), or no record of', trustOptions, async (a) =>
+        (await import('./trust.js')).runStatus(a),
+      ),
+      leaf('verify', "re-derive each installed package's record from its .deb where one is at hand; exit 1 if any differs", trustOptions, async (a) =>
+        (await import('./trust.js')).runVerify(a),
       ),
     ],
   },

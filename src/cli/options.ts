@@ -67,13 +67,14 @@ export interface CheckArgs {
   persist: boolean;
   verify: boolean;
   signed: boolean;
+  sha256: boolean;
 }
 
 /** check's part of the exit-code table in README.md, for `check --help`. */
 const EXIT_CODES = [
   'Exit codes:',
   '  0  nothing found (warnings alone are 0)',
-  '  1  integrity findings: changed, missing, wrong-type, database-changed, unowned, setuid or added (not counting ignored paths); with --signed, any forged package',
+  '  1  integrity findings: changed, missing, wrong-type, database-changed, metadata-changed, unowned, setuid or added (not counting ignored paths); with --signed, any forged package',
   '  2  error: bad usage, unknown or not-installed package, unreadable dpkg database or config; --persist with no baseline (run pkgwatch baseline init)',
   '  3  incomplete: some files could not be read, nothing else was found',
   '  141  standard output was closed (pkgwatch check | head)',
@@ -122,7 +123,12 @@ export function checkOptions(y: Argv): Argv<CheckArgs> {
     })
     .option('verify', { describe: "verify the packages' files (--no-verify: only the --unowned, --setuid and --persist checks)", type: 'boolean', default: true })
     .option('signed', {
-      describe: "hold dpkg's database to each package's signed .deb (from [trust] deb_paths or apt's cache, verified against apt's signed indexes)",
+      describe: "hold dpkg's database to each package's signed .deb (from the trust store, else [trust] deb_paths or apt's cache, verified against apt's signed indexes)",
+      type: 'boolean',
+      default: false,
+    })
+    .option('sha256', {
+      describe: "with --signed (implied): check files against the SHA-256 the trust store recorded from each .deb's data.tar instead of its md5 (as [trust] hash = \"sha256\")",
       type: 'boolean',
       default: false,
     })
@@ -243,4 +249,30 @@ export function baselineDiffOptions(y: Argv): Argv<BaselineArgs> {
 
 export function baselineAcceptOptions(y: Argv): Argv<BaselineArgs> {
   return baselineCommon(y).positional('paths', { describe: 'paths on the checked system at or below a persistence point', type: 'string', array: true, default: [] }) as unknown as Argv<BaselineArgs>;
+}
+
+export interface TrustArgs {
+  config: string | undefined;
+  root: string | undefined;
+  admindir: string | undefined;
+  json: boolean;
+}
+
+export interface TrustRecordArgs extends TrustArgs {
+  installed: boolean;
+}
+
+export function trustOptions(y: Argv): Argv<TrustArgs> {
+  return configOption(y)
+    .option('root', { describe: "the system apt installs into (default: apt's Dir from the hook's input, else /)", type: 'string', requiresArg: true })
+    .option('admindir', { describe: 'dpkg database directory (default <root>/var/lib/dpkg)', type: 'string', requiresArg: true })
+    .option('json', { describe: 'print the result as JSON', type: 'boolean', default: false });
+}
+
+export function trustRecordOptions(y: Argv): Argv<TrustRecordArgs> {
+  return trustOptions(y).option('installed', {
+    describe: "back-fill the store for what is installed now, from [trust] deb_paths and apt's cache",
+    type: 'boolean',
+    default: false,
+  });
 }

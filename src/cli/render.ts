@@ -89,6 +89,8 @@ const DPKG_COLUMN: Record<FindingStatus, string> = {
   'wrong-type': '?M5??????',
   unreadable: '?????????',
   'database-changed': '??5??????',
+  // rpm's M: the mode (or owner) differs.
+  'metadata-changed': '.M.......',
   written: '?????????',
   // Never printed: the dpkg and debsums formats leave out what no package installed.
   unowned: '',
@@ -128,6 +130,7 @@ export function renderDebsums(report: CheckReport, root: string): string {
       case 'changed':
       case 'wrong-type':
       case 'database-changed':
+      case 'metadata-changed':
       case 'written':
         out += `debsums: changed file ${path} (from ${f.package} package)\n`;
         break;
@@ -196,7 +199,7 @@ export function renderText(report: CheckReport, opts: TextOptions = {}): string 
   const colour = opts.colour ?? false;
   const ignored = opts.ignored ?? ((): boolean => false);
   const paint = (code: string, s: string): string => (colour ? `\x1b[${code}m${s}\x1b[0m` : s);
-  const statusColour: Record<FindingStatus, string> = { changed: '31', missing: '31', 'wrong-type': '31', unreadable: '33', 'database-changed': '31', written: '33', unowned: '31', setuid: '31', added: '31' };
+  const statusColour: Record<FindingStatus, string> = { changed: '31', missing: '31', 'wrong-type': '31', unreadable: '33', 'database-changed': '31', 'metadata-changed': '31', written: '33', unowned: '31', setuid: '31', added: '31' };
   const shown = report.findings.filter((f) => opts.showIgnored === true || !ignored(f));
   const lines = opts.verbose === true ? new Map(shown.map((f) => [f, 0])) : collapseMissing(shown);
   let out = '';
@@ -213,6 +216,7 @@ export function renderText(report: CheckReport, opts: TextOptions = {}): string 
       out += `  ${' '.repeat(STATUS_WIDTH)} expected ${f.expected}, found ${f.actual}\n`;
     }
     // check --signed: the signed value against what dpkg's database says.
+    if (f.status === 'metadata-changed') out += `  ${' '.repeat(STATUS_WIDTH)} signed ${f.expected ?? ''}, found ${f.actual ?? ''}\n`;
     if (f.status === 'database-changed' && (f.expected !== null || f.actual !== null)) {
       out += `  ${' '.repeat(STATUS_WIDTH)} signed ${f.expected ?? '(no entry)'}, database ${f.actual ?? '(no entry)'}\n`;
     }

@@ -127,6 +127,10 @@ export interface ResolvedConfig {
     readonly debPaths: readonly string[];
     /** Keyrings added to apt's default keys for sources without Signed-By. */
     readonly keyrings: readonly string[];
+    /** The trust store recorded at install time (a path on the checked system). */
+    readonly store: string;
+    /** What files are checked against under --signed: the record's md5 or its SHA-256. */
+    readonly hash: 'md5' | 'sha256';
   };
   /** The files that were read, in order (for `config show` and messages). */
   readonly sources: readonly string[];
@@ -236,7 +240,7 @@ export const CONFIG_TABLES: readonly TableSpec[] = [
   defineTable('alerts.heartbeat', "A dead man's switch: a request every `every` while the agent is healthy, none when it is not. Set `url`."),
   defineTable('offline', 'Taking the site offline on a confirmed finding in the scoped packages. Off unless enabled.'),
   defineTable('metrics', 'Prometheus metrics: an HTTP endpoint to scrape and/or a textfile for node_exporter. Both off by default.'),
-  defineTable('trust', '`check --signed`: where signed .debs and keys are found.'),
+  defineTable('trust', '`check --signed` and the trust store: where signed .debs, keys and install-time records are found.'),
 ];
 
 /**
@@ -718,5 +722,21 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     default: [],
     example: '["/etc/pkgwatch/site-archive.gpg"]',
     doc: "Keyring files (binary or armored) added to apt's trusted.gpg and trusted.gpg.d for sources without Signed-By, for `check --signed`.",
+  }),
+  defineKey({
+    key: 'trust.store',
+    field: 'trust.store',
+    type: absolutePath,
+    default: '/var/lib/pkgwatch-trust',
+    example: '"/var/lib/pkgwatch-trust"',
+    doc: "The trust store `pkgwatch trust record` (apt's hook) writes as root and `check --signed` reads first: a path on the checked system (under --root).",
+  }),
+  defineKey({
+    key: 'trust.hash',
+    field: 'trust.hash',
+    type: oneOf<'md5' | 'sha256'>(['md5', 'sha256']),
+    default: 'md5',
+    example: '"md5"',
+    doc: 'With `check --signed`, check files against the trust store\'s "md5" or its "sha256" (as --sha256; for sites whose policy rules MD5 out).',
   }),
 ];

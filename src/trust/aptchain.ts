@@ -11,6 +11,12 @@ import { strongerFailure, type PackageKey, type SignedConffile, type TrustLookup
 
 type Failure = Extract<TrustLookup, { found: false }>;
 
+/** A stanza of a Packages index whose chain verified. */
+export interface VerifiedStanza {
+  readonly entry: IndexEntry;
+  readonly index: IndexFile;
+}
+
 export interface AptChainOptions {
   /** The checked system (host path). */
   readonly root: string;
@@ -91,30 +97,44 @@ export class AptChain implements TrustSession {
     await this.keyrings.close();
   }
 
-  async lookup(key: PackageKey): Promise<TrustLookup> {
+  /**
+   * The stanzas of `key` in indexes whose signed Release verified (and whose own hash is right), or
+   * the strongest reason there are none.
+   */
+  verifiedStanzas(key: PackageKey): { ok: true; stanzas: VerifiedStanza[] } | { ok: false; failure: Failure } {
     const stanzas = this.byKey.get(keyText(key)) ?? [];
-    const what = `${key.name} ${key.version} (${key.arch})`;
     if (stanzas.length === 0) {
       if (this.indexes.files.length === 0) {
-        return fail('no-index', `no Packages index in ${LISTS_DIR} for the sources in /etc/apt/sources.list(.d) (run apt update)`, null);
+        return { ok: false, failure: fail('no-index', `no Packages index in ${LISTS_DIR} for the sources in /etc/apt/sources.list(.d) (run apt update)`, null) };
       }
       if (this.indexes.names.has(key.name)) {
-        return fail('not-in-index', `the indexes list ${key.name}, but not version ${key.version} for ${key.arch} (superseded, or installed from elsewhere)`, null);
+        return { ok: false, failure: fail('not-in-index', `the indexes list ${key.name}, but not version ${key.version} for ${key.arch} (superseded, or installed from elsewhere)`, null) };
       }
-      return fail('local-install', `no index lists ${key.name}: installed from a local .deb, or from a source no longer configured`, null);
+      return { ok: false, failure: fail('local-install', `no index lists ${key.name}: installed from a local .deb, or from a source no longer configured`, null) };
     }
     const good = stanzas.filter((s) => s.index.state.ok);
-    if (good.length === 0) {
-      let worst: Failure | null = null;
-      for (const s of stanzas) {
-        const st = s.index.state;
-        if (st.ok) continue;
-        // The file at fault: the index whose hash is wrong, else the Release that did not verify.
-        const f = fail(st.reason, st.detail, st.reason === 'hash-mismatch' ? s.index.file : s.index.release);
-        worst = worst === null ? f : strongerFailure(worst, f);
-      }
-      return worst as Failure;
+    if (good.length > 0) return { ok: true, stanzas: good };
+    let worst: Failure | null = null;
+    for (const s of stanzas) {
+      const st = s.index.state;
+      if (st.ok) continue;
+      // The file at fault: the index whose hash is wrong, else the Release that did not verify.
+      const f = fail(st.reason, st.detail, st.reason === 'hash-mismatch' ? s.index.file : s.index.release);
+      worst = worst === null ? f : strongerFailure(worst, f);
     }
+    return { ok: false, failure: worst as Failure };
+  }
+
+  /** The .debs at hand that claim to be `key` ([trust] deb_paths, then apt's cache), in search order. */
+  candidates(key: PackageKey): Promise<DebFile[]> {
+    return this.debs.candidates(key);
+  }
+
+  async lookup(key: PackageKey): Promise<TrustLookup> {
+    const what = `${key.name} ${key.version} (${key.arch})`;
+    const verified = this.verifiedStanzas(key);
+    if (!verified.ok) return verified.failure;
+    const good = verified.stanzas;
     let failure: Failure | null = null;
     for (const file of await this.debs.candidates(key)) {
       const r = await this.slots.run(() => readVerified(file, good));
@@ -135,11 +155,11 @@ export class AptChain implements TrustSession {
  * again: a hostile file in a cache directory never reaches a decompressor beyond its small
  * control archive.
  */
-async function readVerified(file: DebFile, good: readonly { entry: IndexEntry }[]): Promise<DebRead> {
+export async function readVerified(file: DebFile, good: readonly { entry: IndexEntry }[], allData = false): Promise<DebRead> {
   const first = await readDeb(file.host, () => false);
   const conffiles = first.contents?.conffiles ?? null;
   const matches = good.some((s) => s.entry.sha256 === first.sha256 && s.entry.size === first.size);
-  if (!matches || conffiles === null || conffiles.trim() === '') return first;
+  if (!matches || (!allData && (conffiles === null || conffiles.trim() === ''))) return first;
   const second = await readDeb(file.host, () => true);
   if (second.sha256 === first.sha256) return second;
   return { ...second, contents: null, error: 'the file changed while it was read' };
@@ -149,12 +169,12 @@ function keyText(k: PackageKey): string {
   return `${k.name}\0${k.version}\0${k.arch}`;
 }
 
-function fail(reason: Failure['reason'], detail: string, source: string | null): Failure {
+export function fail(reason: Failure['reason'], detail: string, source: string | null): Failure {
   return { found: false, reason, detail, source };
 }
 
 /** Decides one candidate .deb against the verified stanzas; builds the record when it matches. */
-function judge(key: PackageKey, file: DebFile, r: DebRead, good: readonly { entry: IndexEntry; index: IndexFile }[]): TrustLookup {
+export function judge(key: PackageKey, file: DebFile, r: DebRead, good: readonly { entry: IndexEntry; index: IndexFile }[]): TrustLookup {
   if (r.sha256 === null) return fail('bad-deb', `${file.shown}: ${r.error ?? 'cannot be read'}`, file.shown);
   const match = good.find((s) => s.entry.sha256 === r.sha256 && s.entry.size === r.size);
   if (match === undefined) {

@@ -15,10 +15,14 @@ export interface DataEntry {
   readonly mode: number;
   readonly uid: number;
   readonly gid: number;
+  /** Owner names as the archive stores them ('' when it has none). */
+  readonly uname: string;
+  readonly gname: string;
   readonly size: number;
   readonly linkname: string;
-  /** md5 of the content (regular files, and hardlinks to one); else null. */
+  /** md5 and SHA-256 of the content (regular files, and hardlinks to one); else null. */
   readonly md5: string | null;
+  readonly sha256: string | null;
 }
 
 /** What a .deb holds, once it parsed. */
@@ -27,6 +31,8 @@ export interface DebContents {
   /** The control archive's `md5sums` and `conffiles` (latin1), or null when absent. */
   readonly md5sums: string | null;
   readonly conffiles: string | null;
+  /** SHA-256 of each maintainer script and other control file but control, md5sums and conffiles, by name (`postinst`). */
+  readonly scripts: Readonly<Record<string, string>>;
   /** data.tar's entries, when they were asked for. */
   readonly data: readonly DataEntry[] | null;
 }
@@ -84,8 +90,15 @@ async function readControl(layout: DebLayout, compressed: Buffer, max: number): 
   if (controlText === undefined) throw new DebError('control.tar has no control file');
   const parsed = parseDebControl(controlText.toString('latin1'));
   if (!parsed.ok) throw new DebError(parsed.message);
+  const scripts: Record<string, string> = {};
+  for (const [p, content] of [...files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    const name = p.slice(1);
+    if (name === 'control' || name === 'md5sums' || name === 'conffiles' || name.includes('/')) continue;
+    scripts[name] = createHash('sha256').update(content).digest('hex');
+  }
   return {
     control: parsed.control,
+    scripts,
     md5sums: files.get('/md5sums')?.toString('latin1') ?? null,
     conffiles: files.get('/conffiles')?.toString('latin1') ?? null,
   };
@@ -93,27 +106,32 @@ async function readControl(layout: DebLayout, compressed: Buffer, max: number): 
 
 /** A tar reader that lists data.tar's entries and md5-hashes regular files as they stream by. */
 function dataLister(entries: DataEntry[]): TarReader {
-  const md5ByPath = new Map<string, string>();
+  const hashByPath = new Map<string, { md5: string; sha256: string }>();
   return new TarReader((e) => {
     const path = entryPath(e.name);
     if (path === null) throw new DebError(`data.tar has an entry with '..' in its name: '${e.name.slice(0, 80)}'`);
-    const base = { path, type: e.type, mode: e.mode, uid: e.uid, gid: e.gid, size: e.size };
+    const base = { path, type: e.type, mode: e.mode, uid: e.uid, gid: e.gid, uname: e.uname, gname: e.gname, size: e.size };
     if (e.type === 'hardlink') {
       const target = entryPath(e.linkname);
-      entries.push({ ...base, linkname: target ?? e.linkname, md5: target === null ? null : (md5ByPath.get(target) ?? null) });
+      const h = target === null ? undefined : hashByPath.get(target);
+      entries.push({ ...base, linkname: target ?? e.linkname, md5: h?.md5 ?? null, sha256: h?.sha256 ?? null });
       return null;
     }
     if (e.type !== 'file') {
-      entries.push({ ...base, linkname: e.linkname, md5: null });
+      entries.push({ ...base, linkname: e.linkname, md5: null, sha256: null });
       return null;
     }
     const h: Hash = createHash('md5');
+    const h2: Hash = createHash('sha256');
     return {
-      data: (c) => h.update(c),
+      data: (c) => {
+        h.update(c);
+        h2.update(c);
+      },
       end: () => {
-        const md5 = h.digest('hex');
-        md5ByPath.set(path, md5);
-        entries.push({ ...base, linkname: '', md5 });
+        const sums = { md5: h.digest('hex'), sha256: h2.digest('hex') };
+        hashByPath.set(path, sums);
+        entries.push({ ...base, linkname: '', ...sums });
       },
     };
   });

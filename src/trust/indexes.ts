@@ -29,6 +29,18 @@ export interface IndexFile {
   readonly release: string;
   readonly state: IndexState;
   readonly entries: readonly IndexEntry[];
+  /** The signed bytes that verified (InRelease, or Release with its detached Release.gpg); null when none did. */
+  readonly signed: SignedRelease | null;
+}
+
+/** The Release file as gpgv verified it, kept so the trust store can keep the exact bytes. */
+export interface SignedRelease {
+  /** InRelease, or Release (then `detached` is Release.gpg). */
+  readonly bytes: Buffer;
+  readonly detached: Buffer | null;
+  readonly suite: string | null;
+  readonly codename: string | null;
+  readonly date: Date | null;
 }
 
 /** Everything the lists say about the wanted packages. */
@@ -86,7 +98,7 @@ async function verifyRelease(
   entry: SourceEntry,
   listsHost: string,
   names: ReadonlySet<string>,
-): Promise<{ file: string; state: IndexState; release: Release | null }> {
+): Promise<{ file: string; state: IndexState; release: Release | null; signed?: SignedRelease }> {
   const prefix = listsPrefix(entry);
   const inRelease = `${prefix}InRelease`;
   const shown = (n: string): string => path.posix.join(LISTS_DIR, n);
@@ -134,7 +146,9 @@ async function verifyRelease(
   if (!parsed.ok) return fail('bad-signature', file, `the signed Release is malformed${parsed.line === null ? '' : ` (line ${parsed.line} of the signed text)`}: ${parsed.message}`);
   const expired = expiryProblem(parsed.release, opts.now);
   if (expired !== null) return { ...fail('expired', file, `expired: ${expired}`), release: parsed.release };
-  return { file: shown(file), state: { ok: true, signer }, release: parsed.release };
+  const p = parsed.release;
+  const signed: SignedRelease = data === undefined ? { bytes: signature, detached: null, suite: p.suite, codename: p.codename, date: p.date } : { bytes: data, detached: signature, suite: p.suite, codename: p.codename, date: p.date };
+  return { file: shown(file), state: { ok: true, signer }, release: parsed.release, signed };
 }
 
 /** Streams one Packages list file: hashes it raw and decompressed, and reads the wanted stanzas. */
@@ -236,7 +250,7 @@ export async function loadIndexes(opts: LoadOptions): Promise<Indexes> {
           state = { ok: false, reason: 'hash-mismatch', detail: `${shown}: its content has SHA256 ${read.plain.sha256}, size ${read.plain.size}, but ${said}` };
         }
       }
-      all.push({ file: shown, release: rel.file, state, entries: read.reader.entries });
+      all.push({ file: shown, release: rel.file, state, entries: read.reader.entries, signed: state.ok ? (rel.signed ?? null) : null });
     }
   });
   all.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));

@@ -1,5 +1,6 @@
 // The signed record of one installed package version, and the interface every source of records implements.
 import type { BytePath, DbWarning, Md5Sums } from '../dpkg/types.js';
+import type { StoredFile } from './storeformat.js';
 
 /** An installed package instance, as dpkg's status names it. */
 export interface PackageKey {
@@ -31,6 +32,10 @@ export interface SignedRecord {
   readonly release: string;
   /** Fingerprint of the key whose signature verified. */
   readonly signer: string;
+  /** Every entry of data.tar with its mode, owner and SHA-256, when the trust store recorded them. */
+  readonly files?: readonly StoredFile[];
+  /** SHA-256 of each maintainer script in the control archive, when the trust store recorded them. */
+  readonly scripts?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -58,7 +63,8 @@ export type TrustLookup =
  * cache, verified against apt's lists); the trust store recorded at install time goes first later.
  */
 export interface RecordSource {
-  lookup(key: PackageKey): Promise<TrustLookup>;
+  /** null: nothing to say about this package (the trust store has no record), ask the next source. */
+  lookup(key: PackageKey): Promise<TrustLookup | null>;
 }
 
 const RANK: readonly UnverifiedReason[] = ['bad-signature', 'hash-mismatch', 'bad-deb', 'expired', 'unsigned', 'deb-not-available', 'not-in-index', 'local-install', 'no-index'];
@@ -69,12 +75,13 @@ export function strongerFailure<T extends { reason: UnverifiedReason }>(a: T, b:
 }
 
 /** Asks each source in order; the first record wins, else the strongest reason any source gave. */
-export function firstRecord(sources: readonly RecordSource[]): RecordSource {
+export function firstRecord(sources: readonly RecordSource[]): { lookup(key: PackageKey): Promise<TrustLookup> } {
   return {
     async lookup(key: PackageKey): Promise<TrustLookup> {
       let failure: Extract<TrustLookup, { found: false }> | null = null;
       for (const s of sources) {
         const r = await s.lookup(key);
+        if (r === null) continue;
         if (r.found) return r;
         failure = failure === null ? r : strongerFailure(failure, r);
       }
@@ -84,7 +91,8 @@ export function firstRecord(sources: readonly RecordSource[]): RecordSource {
 }
 
 /** A source opened for one run: its warnings, and `close` to release what it holds (temp keyrings). */
-export interface TrustSession extends RecordSource {
+export interface TrustSession {
+  lookup(key: PackageKey): Promise<TrustLookup>;
   readonly warnings: readonly DbWarning[];
   close(): Promise<void>;
 }

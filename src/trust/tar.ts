@@ -14,6 +14,9 @@ export interface TarEntry {
   readonly mode: number;
   readonly uid: number;
   readonly gid: number;
+  /** Owner names (ustar uname/gname or pax), '' when the archive has none. */
+  readonly uname: string;
+  readonly gname: string;
   readonly size: number;
 }
 
@@ -217,6 +220,9 @@ export class TarReader {
       if (prefix !== '') name = `${prefix}/${name}`;
     }
     let linkname = cstr(h, 157, 100);
+    const ustar = magic === 'ustar\0' || magic === 'ustar ';
+    let uname = ustar ? cstr(h, 265, 32) : '';
+    let gname = ustar ? cstr(h, 297, 32) : '';
     let uid = num(h, 108, 8);
     let gid = num(h, 116, 8);
     const mode = num(h, 100, 8);
@@ -231,6 +237,8 @@ export class TarReader {
         else if (k === 'size') size = paxNumber(k, v);
         else if (k === 'uid') uid = paxNumber(k, v);
         else if (k === 'gid') gid = paxNumber(k, v);
+        else if (k === 'uname') uname = v;
+        else if (k === 'gname') gname = v;
       }
     }
     this.longName = null;
@@ -240,7 +248,7 @@ export class TarReader {
     const type = TYPES[typeflag] ?? 'other';
     // Only regular files carry content; for the others a size field is ignored, as GNU tar does for links.
     const bodySize = type === 'file' || type === 'other' ? size : 0;
-    const entry: TarEntry = { name, type, linkname, mode: mode & 0o7777, uid, gid, size: bodySize };
+    const entry: TarEntry = { name, type, linkname, mode: mode & 0o7777, uid, gid, uname, gname, size: bodySize };
     const sink = this.onEntry(entry);
     const bodyPad = (BLOCK - (bodySize % BLOCK)) % BLOCK;
     this.state = { t: 'body', sink, remaining: bodySize, pad: bodyPad };

@@ -9,11 +9,13 @@ import type { BytePath } from '../dpkg/types.js';
  * no package installed) and `setuid` (a setuid or setgid file no package installed, or one whose
  * mode dpkg-statoverride does not give it) come from src/unpackaged, as does `added` (an entry below a
  * persistence point that the baseline does not have; its other findings use the first four statuses).
+ * `metadata-changed` (`check --signed` with a trust store record): a packaged file's mode or owner
+ * differs from its signed .deb.
  */
-export type FindingStatus = 'changed' | 'missing' | 'wrong-type' | 'unreadable' | 'database-changed' | 'written' | 'unowned' | 'setuid' | 'added';
+export type FindingStatus = 'changed' | 'missing' | 'wrong-type' | 'unreadable' | 'database-changed' | 'metadata-changed' | 'written' | 'unowned' | 'setuid' | 'added';
 
 /** Every status, in the order summaries list them. */
-export const FINDING_STATUSES: readonly FindingStatus[] = ['changed', 'missing', 'wrong-type', 'unreadable', 'database-changed', 'written', 'unowned', 'setuid', 'added'];
+export const FINDING_STATUSES: readonly FindingStatus[] = ['changed', 'missing', 'wrong-type', 'unreadable', 'database-changed', 'metadata-changed', 'written', 'unowned', 'setuid', 'added'];
 
 /** The kind of filesystem object found where a regular file belongs. */
 export type FileKind =

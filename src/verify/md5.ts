@@ -16,13 +16,16 @@ export interface FdHasher {
 
 const READ_BUFFER_BYTES = 256 * 1024;
 
-/** One file after another through OpenSSL's MD5, reading into one reused buffer. */
+/** One file after another through OpenSSL's MD5 (or SHA-256), reading into one reused buffer. */
 export class StreamMd5 implements FdHasher {
   private readonly buf = Buffer.allocUnsafe(READ_BUFFER_BYTES);
   private readonly throttle: Throttle | null;
 
   /** `maxBytesPerSecond` > 0 paces the reads (a token bucket; sleeps block this thread only). */
-  constructor(maxBytesPerSecond = 0) {
+  constructor(
+    maxBytesPerSecond = 0,
+    private readonly algorithm: 'md5' | 'sha256' = 'md5',
+  ) {
     this.throttle = maxBytesPerSecond > 0 ? new Throttle(maxBytesPerSecond) : null;
   }
 
@@ -32,7 +35,7 @@ export class StreamMd5 implements FdHasher {
     for (const fd of fds) {
       let n = 0;
       try {
-        const h = createHash('md5');
+        const h = createHash(this.algorithm);
         for (;;) {
           const got = readSync(fd, this.buf, 0, this.buf.length, null);
           if (got === 0) break;

@@ -9,7 +9,10 @@ import { compareFindings, type Finding } from './finding.js';
 import { collectFindings, Planner, type PlannedItem } from './plan.js';
 import { Hashing } from './hashing.js';
 import type { PoolProgress } from './pool.js';
-import { keyOf, reconcile, type TrustEntry } from './signed.js';
+import { keyOf, reconcile, withSha256, type TrustEntry } from './signed.js';
+import { checkModes, readPostinst, type ModeJob } from './modes.js';
+import { loadStatOverrides } from '../dpkg/admindb.js';
+import { loadAccounts } from '../unpackaged/accounts.js';
 
 export interface VerifyRequest {
   /** The system to verify (dpkg's --root); `/` by default. */
@@ -40,6 +43,11 @@ export interface VerifyRequest {
    * database is then held to its signed .deb and its files checked against the signed hashes.
    */
   readonly trust?: OpenTrust | undefined;
+  /**
+   * With `trust`: `sha256` checks files against the SHA-256 the trust store recorded from data.tar
+   * (where a package has such a record) instead of the md5.
+   */
+  readonly hash?: 'md5' | 'sha256' | undefined;
   /** Aborting stops the workers and rejects with the signal's reason. */
   readonly signal?: AbortSignal | undefined;
   readonly onProgress?: ((p: VerifyProgress) => void) | undefined;
@@ -117,6 +125,7 @@ export async function verify(req: VerifyRequest): Promise<VerifyReport> {
     if (req.trust !== undefined) trust = await req.trust(selected.map(keyOf));
     const trustEntries = new Map<string, TrustEntry>();
     const trustFindings: Finding[] = [];
+    const modeJobs: ModeJob[] = [];
     // Index of the last item of each package, in item order, for the packages-done count.
     const lastItems: number[] = [];
     let queued = 0;
@@ -141,10 +150,18 @@ export async function verify(req: VerifyRequest): Promise<VerifyReport> {
         enqueue(planner.add({ pkg, files }));
         return;
       }
-      const r = reconcile(db, pkg, files, await trust.lookup(keyOf(pkg)));
+      const lookup = await trust.lookup(keyOf(pkg));
+      const r = reconcile(db, pkg, files, lookup);
       trustEntries.set(r.entry.package, r.entry);
       trustFindings.push(...r.findings);
-      enqueue(planner.add({ pkg: r.pkg, files: r.files }));
+      const signedFiles = lookup.found ? lookup.record.files : undefined;
+      if (!lookup.found || signedFiles === undefined) {
+        enqueue(planner.add({ pkg: r.pkg, files: r.files }));
+        return;
+      }
+      const postinst = await readPostinst(files.md5sumsFile.replace(/\.md5sums$/, '.postinst'), lookup.record.scripts?.['postinst']);
+      modeJobs.push({ id: r.entry.package, name: pkg.name, files: signedFiles, postinst });
+      enqueue(planner.add(req.hash === 'sha256' ? withSha256(r.pkg, r.files, signedFiles) : { pkg: r.pkg, files: r.files }));
     });
     enqueue(planner.finish());
     const onProgress = req.onProgress;
@@ -165,6 +182,7 @@ export async function verify(req: VerifyRequest): Promise<VerifyReport> {
     const result = await pool.done;
     const plan = planner.plan();
     const collected = collectFindings(plan, result.problems, result.regular);
+    const modeWarnings: DbWarning[] = [];
     let verifiedSizes: Map<BytePath, KnownSize> | null = null;
     if (sizes !== undefined) {
       verifiedSizes = new Map();
@@ -173,12 +191,16 @@ export async function verify(req: VerifyRequest): Promise<VerifyReport> {
         if (it?.md5 != null) verifiedSizes.set(it.path, { md5: it.md5, size });
       }
     }
+    if (modeJobs.length > 0) {
+      const overrides = await loadStatOverrides(db.admindir, modeWarnings);
+      trustFindings.push(...(await checkModes(db.root, modeJobs, db.diversions, overrides, await loadAccounts(db.root))));
+    }
     const findings = trustFindings.length === 0 ? collected.findings : [...collected.findings, ...trustFindings].sort(compareFindings);
     const ids = selected.map(packageId);
     return {
       packages: ids,
       findings,
-      warnings: [...selectWarnings, ...db.warnings, ...(trust?.warnings ?? []), ...plan.warnings, ...collected.warnings],
+      warnings: [...selectWarnings, ...db.warnings, ...(trust?.warnings ?? []), ...modeWarnings, ...plan.warnings, ...collected.warnings],
       summary: {
         packages: selected.length,
         files: plan.items.length,

@@ -5,6 +5,7 @@ import { pathOnSystem } from '../dpkg/bytes.js';
 import { packageId } from '../dpkg/loader.js';
 import type { BytePath, Conffile, Database, PackageFiles, PackageRecord } from '../dpkg/types.js';
 import type { PackageKey, TrustLookup, UnverifiedReason } from '../trust/record.js';
+import type { StoredFile } from '../trust/storeformat.js';
 import type { Finding } from './finding.js';
 
 /** Where a package stands against its signed .deb. */
@@ -126,4 +127,16 @@ export function reconcile(db: Database, pkg: PackageRecord, files: PackageFiles,
       detail: forged ? `dpkg's database differs from ${from}: ${parts.join(' and ')}; its files were checked against the signed hashes` : null,
     },
   };
+}
+
+/**
+ * `--sha256`: the package's md5sums and conffile hashes replaced by the SHA-256 the trust store
+ * recorded for the same paths in data.tar; a path the record has no SHA-256 for keeps its md5.
+ */
+export function withSha256(pkg: PackageRecord, files: PackageFiles, signed: readonly StoredFile[]): { pkg: PackageRecord; files: PackageFiles } {
+  const sha = new Map<BytePath, string>();
+  for (const f of signed) if (f.sha256 !== null) sha.set(f.path, f.sha256);
+  const md5sums = files.md5sums === null ? null : new Map([...files.md5sums].map(([p, m]) => [p, sha.get(p) ?? m]));
+  const conffiles = pkg.conffiles.map((c) => (c.md5 === null ? c : { ...c, md5: sha.get(c.path) ?? c.md5 }));
+  return { pkg: { ...pkg, conffiles }, files: { ...files, md5sums } };
 }

@@ -11,7 +11,8 @@ const init = workerData as WorkerInit;
 // OpenSSL's single-stream MD5 otherwise, and when throttled (a background check has no hurry).
 const hasher: FdHasher =
   init.maxBytesPerSecond > 0 ? new StreamMd5(init.maxBytesPerSecond) : simdAvailable() ? new MultiMd5() : new StreamMd5();
-const runner = new BatchRunner(new PathChecker(init.root), hasher, init.sizes);
+// SHA-256 (check --signed --sha256) is paced the same way when a background check is throttled.
+const runner = new BatchRunner(new PathChecker(init.root), hasher, init.sizes, new StreamMd5(init.maxBytesPerSecond, 'sha256'));
 
 parentPort?.on('message', (req: WorkerRequest) => {
   parentPort?.postMessage(req.type === 'batch' ? runner.run(req) : runner.flush(req.id));

@@ -41,7 +41,7 @@ const DEFAULTS: ResolvedConfig = {
     actionsBy: 'auto',
   },
   metrics: { listen: '', textfile: '' },
-  trust: { debPaths: [], keyrings: [] },
+  trust: { debPaths: [], keyrings: [], store: '/var/lib/pkgwatch-trust', hash: 'md5' },
   sources: [],
 };
 
@@ -477,7 +477,7 @@ test('[trust] deb_paths and keyrings take absolute paths only', async (t) => {
   const d = configDir(t);
   d.writeMain('[trust]\ndeb_paths = ["/srv/debs"]\nkeyrings = ["/etc/pkgwatch/site.gpg"]\n');
   const cfg = await loadConfig({ file: d.main });
-  assert.deepEqual(cfg.trust, { debPaths: ['/srv/debs'], keyrings: ['/etc/pkgwatch/site.gpg'] });
+  assert.deepEqual(cfg.trust, { debPaths: ['/srv/debs'], keyrings: ['/etc/pkgwatch/site.gpg'], store: '/var/lib/pkgwatch-trust', hash: 'md5' });
   d.writeMain('[trust]\ndeb_paths = ["debs"]\n');
   await assertConfigError(loadConfig({ file: d.main }), [`${d.main}:2: key 'trust.deb_paths': entry 1: 'debs' is not an absolute path; example: ["/srv/debs"]`]);
 });
@@ -522,4 +522,13 @@ test('[alerts.heartbeat]: method is POST or GET, the url http(s) and not plain h
   d.writeMain(['[alerts.heartbeat]', 'url = "https://hc.example.test/ping/abc"', 'method = "GET"', 'every = "1m"', ''].join('\n'));
   const hb = (await loadConfig({ file: d.main })).alerts.heartbeat;
   assert.deepEqual([hb.url, hb.method, hb.everyMs, hb.graceMs], ['https://hc.example.test/ping/abc', 'GET', 60_000, 3_600_000]);
+});
+
+test('[trust] store is an absolute path and hash is md5 or sha256', async (t) => {
+  const d = configDir(t);
+  d.writeMain('[trust]\nstore = "/srv/trust"\nhash = "sha256"\n');
+  const cfg = await loadConfig({ file: d.main });
+  assert.deepEqual([cfg.trust.store, cfg.trust.hash], ['/srv/trust', 'sha256']);
+  d.writeMain('[trust]\nhash = "sha1"\n');
+  await assert.rejects(loadConfig({ file: d.main }), /trust\.hash/);
 });

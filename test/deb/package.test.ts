@@ -13,7 +13,7 @@ import { REPO_ROOT, runProcess, type CliResult } from '../helpers/cli.js';
 import { findProgram, output } from '../helpers/systemd.js';
 
 const VERSION = (JSON.parse(readFileSync(`${REPO_ROOT}package.json`, 'utf8')) as { version: string }).version;
-const CONFFILES = ['/etc/dpkg/dpkg.cfg.d/pkgwatch', '/etc/pkgwatch/pkgwatch.toml'];
+const CONFFILES = ['/etc/dpkg/dpkg.cfg.d/pkgwatch', '/etc/apt/apt.conf.d/80pkgwatch-trust', '/etc/pkgwatch/pkgwatch.toml'];
 /** What the package must ship besides the code (README, "Installing from a Debian package"). */
 const SHIPPED = [
   'usr/bin/pkgwatch',
@@ -26,6 +26,8 @@ const SHIPPED = [
   'usr/lib/sysusers.d/pkgwatch.conf',
   'usr/lib/tmpfiles.d/pkgwatch.conf',
   'etc/dpkg/dpkg.cfg.d/pkgwatch',
+  'etc/apt/apt.conf.d/80pkgwatch-trust',
+  'usr/lib/pkgwatch/apt-trust-record',
   'etc/pkgwatch/pkgwatch.toml',
   'usr/share/pkgwatch/nginx-maintenance.conf',
   'usr/share/man/man8/pkgwatch.8.gz',

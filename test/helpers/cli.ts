@@ -23,6 +23,8 @@ export interface CliOptions {
   /** Kill the process after this many ms (a hang is a failure, not a stuck suite). */
   readonly timeoutMs?: number;
   readonly cwd?: string;
+  /** Written to the process's stdin (which is otherwise closed). */
+  readonly input?: string;
 }
 
 /** Runs `node dist/cli/main.js ...args` and resolves when it exits. */
@@ -33,7 +35,7 @@ export function runCli(args: readonly string[], opts: CliOptions = {}): Promise<
 /** Runs any program the same way (for dpkg --verify and debsums as oracles). */
 export function runProcess(cmd: string, args: readonly string[], opts: CliOptions = {}): Promise<CliResult> {
   const so: SpawnOptions = {
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     env: { ...process.env, CI: 'true', NO_COLOR: '1', ...opts.env },
   };
   if (opts.uid !== undefined) so.uid = opts.uid;
@@ -41,6 +43,7 @@ export function runProcess(cmd: string, args: readonly string[], opts: CliOption
   if (opts.cwd !== undefined) so.cwd = opts.cwd;
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, [...args], so);
+    if (opts.input !== undefined) child.stdin?.end(opts.input);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout?.on('data', (b: Buffer) => out.push(b));

@@ -32,3 +32,10 @@ test('without a record, the reason that says most about the system is kept', asy
   const none = await firstRecord([]).lookup(KEY);
   assert.ok(!none.found && none.reason === 'no-index');
 });
+
+test('a source with nothing to say (null, the trust store without a record) leaves the answer to the next', async () => {
+  const none: RecordSource = { lookup: () => Promise.resolve(null) };
+  assert.equal((await firstRecord([none, hit]).lookup(KEY)).found, true);
+  const r = await firstRecord([none, miss('not-in-index')]).lookup(KEY);
+  assert.equal(r.found ? null : r.reason, 'not-in-index');
+});
