@@ -130,6 +130,8 @@ async function check(args: CheckArgs): Promise<ExitCode> {
         conffiles: args.conffiles,
         jobs,
         maxBytesPerSecond: maxMbPerS * 1_000_000,
+        // The compatible formats print in their tool's order, so a diff against it is empty.
+        order: args.format === 'dpkg' || args.format === 'debsums' ? args.format : 'sorted',
         onProgress: progress === null ? undefined : (p) => progress.update(p),
         trust: args.signed ? await trustOpener(args.root, config.trust, jobs) : undefined,
       });
@@ -201,11 +203,16 @@ async function withWalks(args: CheckArgs, config: ResolvedConfig, verified: Veri
   const dbWarnings = verified === null ? loaded.warnings : [];
   return {
     ...base,
-    findings: [...base.findings, ...(unowned?.findings ?? []), ...(setuid?.findings ?? [])].sort(compareFindings),
+    // The dpkg and debsums formats keep their tool's order (and leave the walks' findings out).
+    findings: sortedUnlessTool(args.format, [...base.findings, ...(unowned?.findings ?? []), ...(setuid?.findings ?? [])]),
     warnings: [...base.warnings, ...dbWarnings, ...(unowned?.warnings ?? []), ...(setuid?.warnings ?? [])],
     unowned,
     setuid,
   };
+}
+
+function sortedUnlessTool(format: Format, findings: Finding[]): Finding[] {
+  return format === 'dpkg' || format === 'debsums' ? findings : findings.sort(compareFindings);
 }
 
 /**

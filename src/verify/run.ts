@@ -2,11 +2,11 @@
 import { availableParallelism } from 'node:os';
 import { mapLimit } from '../concurrency.js';
 import { loadDatabase, loadPackageFiles, packageId } from '../dpkg/loader.js';
-import { selectPackages } from '../dpkg/select.js';
+import { selectionOrder, selectPackages } from '../dpkg/select.js';
 import type { BytePath, DbWarning } from '../dpkg/types.js';
 import type { OpenTrust, TrustSession } from '../trust/record.js';
-import { compareFindings, type Finding } from './finding.js';
-import { collectFindings, Planner, type PlannedItem } from './plan.js';
+import type { Finding } from './finding.js';
+import { collectFindings, Planner, sortFindings, type PlannedItem, type ToolOrder } from './plan.js';
 import { CheckPool, type PoolProgress } from './pool.js';
 import { keyOf, reconcile, type TrustEntry } from './signed.js';
 
@@ -39,6 +39,11 @@ export interface VerifyRequest {
    * database is then held to its signed .deb and its files checked against the signed hashes.
    */
   readonly trust?: OpenTrust | undefined;
+  /**
+   * The order of the report's findings: `sorted` (default) by package, then path; `dpkg` and
+   * `debsums` as that tool prints them (see selectionOrder and PlanOptions.order).
+   */
+  readonly order?: ToolOrder | undefined;
   /** Aborting stops the workers and rejects with the signal's reason. */
   readonly signal?: AbortSignal | undefined;
   readonly onProgress?: ((p: VerifyProgress) => void) | undefined;
@@ -69,6 +74,7 @@ export interface VerifySummary {
 export interface VerifyReport {
   /** The packages this run checked (packageId), so callers know what a clean result covers. */
   readonly packages: readonly string[];
+  /** In the request's order (sorted by package, then path, by default). */
   readonly findings: readonly Finding[];
   readonly warnings: readonly DbWarning[];
   readonly summary: VerifySummary;
@@ -103,7 +109,8 @@ export async function verify(req: VerifyRequest): Promise<VerifyReport> {
     const db = await loadDatabase(req.admindir === undefined ? { root: req.root } : { root: req.root, admindir: req.admindir });
     const selectWarnings: DbWarning[] = [];
     const selected = selectPackages(db, req.packages, req.withDeps, selectWarnings);
-    const planner = new Planner(db, { conffiles: req.conffiles, only: req.paths ?? null });
+    const order = req.order ?? 'sorted';
+    const planner = new Planner(db, { conffiles: req.conffiles, only: req.paths ?? null, order });
     if (req.trust !== undefined) trust = await req.trust(selected.map(keyOf));
     const trustEntries = new Map<string, TrustEntry>();
     const trustFindings: Finding[] = [];
@@ -154,7 +161,8 @@ export async function verify(req: VerifyRequest): Promise<VerifyReport> {
     pool.close();
     const result = await pool.done;
     const plan = planner.plan();
-    const collected = collectFindings(plan, result.problems, result.regular);
+    const packageOrder = order === 'sorted' ? null : selectionOrder(db, req.packages, selected, order);
+    const collected = collectFindings(plan, result.problems, result.regular, packageOrder);
     let verifiedSizes: Map<BytePath, KnownSize> | null = null;
     if (sizes !== undefined) {
       verifiedSizes = new Map();
@@ -163,7 +171,8 @@ export async function verify(req: VerifyRequest): Promise<VerifyReport> {
         if (it?.md5 != null) verifiedSizes.set(it.path, { md5: it.md5, size });
       }
     }
-    const findings = trustFindings.length === 0 ? collected.findings : [...collected.findings, ...trustFindings].sort(compareFindings);
+    // --signed findings go after each package's own, in path order.
+    const findings = trustFindings.length === 0 ? collected.findings : sortFindings([...collected.findings, ...trustFindings], collected.order);
     const ids = selected.map(packageId);
     return {
       packages: ids,
