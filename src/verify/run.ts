@@ -179,7 +179,8 @@ export async function verify(req: VerifyRequest): Promise<VerifyReport> {
       findings,
       warnings: [...selectWarnings, ...db.warnings, ...(trust?.warnings ?? []), ...plan.warnings, ...collected.warnings],
       summary: {
-        packages: selected.length,
+        // A check of some paths (real-time) checked the packages that list them, not every selected one.
+        packages: req.paths === undefined ? selected.length : new Set(plan.items.map((it) => it.pkg)).size,
         files: plan.items.length,
         bytes: result.bytes,
         durationMs: Math.round(performance.now() - started),
