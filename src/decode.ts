@@ -126,7 +126,7 @@ function decodeStat(v: unknown, at: string): EntryStatJson {
 const STATUSES = Object.keys(STATUS) as FindingStatus[];
 
 export function decodeFinding(v: unknown, at: string): FindingJson {
-  const o = record(v, at, ['package', 'path', 'status', 'conffile', 'expected', 'actual', 'detail'], ['stat']);
+  const o = record(v, at, ['package', 'path', 'status', 'conffile', 'expected', 'actual', 'detail'], ['stat', 'entries', 'entriesOmitted']);
   const status = oneOf(o['status'], `${at}.status`, STATUSES);
   // What no package installed may have no package to name.
   const unpackaged = status === 'unowned' || status === 'setuid';
@@ -140,6 +140,14 @@ export function decodeFinding(v: unknown, at: string): FindingJson {
     detail: strOrNull(o['detail'], `${at}.detail`),
   };
   if (o['stat'] !== undefined) out.stat = decodeStat(o['stat'], `${at}.stat`);
+  if (o['entries'] !== undefined) {
+    out.entries = array(o['entries'], `${at}.entries`).map((e, i) => {
+      const w = `${at}.entries[${i}]`;
+      const r = record(e, w, ['path', 'expected', 'actual']);
+      return { path: nonEmpty(r['path'], `${w}.path`), expected: strOrNull(r['expected'], `${w}.expected`), actual: strOrNull(r['actual'], `${w}.actual`) };
+    });
+  }
+  if (o['entriesOmitted'] !== undefined) out.entriesOmitted = count(o['entriesOmitted'], `${at}.entriesOmitted`);
   return out;
 }
 
