@@ -86,8 +86,10 @@ export class Agent {
         const summary = { packages: ids.size, files: changes, bytes: 0 };
         // A look prompted by a database event is a real-time run of its own; the one at the end of
         // a scoped run is part of that run, which logs its own start and end.
-        if (standalone) this.logger.log({ kind: 'run.started', schedule: 'realtime' });
-        this.apply('realtime', findings, (f) => f.status === 'database-changed' && ids.has(f.package), new Date(), summary, this.clock.mark(), standalone);
+        // A scope of no package is no run (as in run()).
+        const logged = standalone && ids.size > 0;
+        if (logged) this.logger.log({ kind: 'run.started', schedule: 'realtime' });
+        this.apply('realtime', findings, (f) => f.status === 'database-changed' && ids.has(f.package), new Date(), summary, this.clock.mark(), logged);
       },
     });
     this.checks = new ScopedChecks({
