@@ -128,7 +128,7 @@ function decodeStat(v: unknown, at: string): EntryStatJson {
 const STATUSES = Object.keys(STATUS) as FindingStatus[];
 
 export function decodeFinding(v: unknown, at: string): FindingJson {
-  const o = record(v, at, ['package', 'path', 'status', 'conffile', 'expected', 'actual', 'detail'], ['stat', 'source']);
+  const o = record(v, at, ['package', 'path', 'status', 'conffile', 'expected', 'actual', 'detail'], ['stat', 'source', 'entries', 'entriesOmitted']);
   const status = oneOf(o['status'], `${at}.status`, STATUSES);
   const source = o['source'] === undefined ? undefined : oneOf(o['source'], `${at}.source`, ['baseline'] as const);
   // What no package installed may have no package to name.
@@ -144,6 +144,14 @@ export function decodeFinding(v: unknown, at: string): FindingJson {
   };
   if (o['stat'] !== undefined) out.stat = decodeStat(o['stat'], `${at}.stat`);
   if (source !== undefined) out.source = source;
+  if (o['entries'] !== undefined) {
+    out.entries = array(o['entries'], `${at}.entries`).map((e, i) => {
+      const w = `${at}.entries[${i}]`;
+      const r = record(e, w, ['path', 'expected', 'actual']);
+      return { path: nonEmpty(r['path'], `${w}.path`), expected: strOrNull(r['expected'], `${w}.expected`), actual: strOrNull(r['actual'], `${w}.actual`) };
+    });
+  }
+  if (o['entriesOmitted'] !== undefined) out.entriesOmitted = count(o['entriesOmitted'], `${at}.entriesOmitted`);
   return out;
 }
 

@@ -88,10 +88,15 @@ export class Agent {
       dpkg: this.dpkg,
       scope: () => this.scope,
       stopping: () => this.stopping,
-      apply: (findings, changes) => {
+      apply: (findings, changes, standalone) => {
         const ids = this.scope?.ids ?? new Set<string>();
         const summary = { packages: ids.size, files: changes, bytes: 0 };
-        this.apply('realtime', findings, (f) => f.status === 'database-changed' && ids.has(f.package), new Date(), summary, this.clock.mark());
+        // A look prompted by a database event is a real-time run of its own; the one at the end of
+        // a scoped run is part of that run, which logs its own start and end.
+        // A scope of no package is no run (as in run()).
+        const logged = standalone && ids.size > 0;
+        if (logged) this.logger.log({ kind: 'run.started', schedule: 'realtime' });
+        this.apply('realtime', findings, (f) => f.status === 'database-changed' && ids.has(f.package), new Date(), summary, this.clock.mark(), logged);
       },
     });
     this.checks = new ScopedChecks({
@@ -377,10 +382,12 @@ export class Agent {
       this.queue.requeue(kind, paths);
       return true;
     };
+    // Nothing to check in a scope of no package: not a run.
+    if (kind !== 'full' && (scope === null || scope.args.length === 0)) return;
     if (kind === 'full' && this.catchUpFull) {
       this.catchUpFull = false;
       this.logger.log({ kind: 'run.started', schedule: 'catch-up' });
-    } else if (kind !== 'realtime') {
+    } else {
       this.logger.log({ kind: 'run.started', schedule: kind });
     }
     if (kind !== 'realtime') this.liveness.runStarted(kind);
@@ -400,7 +407,7 @@ export class Agent {
       this.apply(kind, report.findings, covers, started, report.summary, mark);
       if (kind === 'realtime' && shown !== null) for (const p of shown) this.clock.judged(p, mark);
       // The schedule also covers dpkg's record, for when the watcher is off or missed an event.
-      if (kind === 'scoped') await this.db.check(epoch);
+      if (kind === 'scoped') await this.db.check(epoch, false);
     } catch (err) {
       if (this.stopping) return;
       this.logger.log({ kind: 'run.failed', schedule: kind, error: errText(err) });
@@ -425,6 +432,7 @@ export class Agent {
     started: Date,
     summary: { packages: number; files: number; bytes: number },
     mark: number,
+    logged = true,
   ): void {
     const now = new Date();
     const applied = applyRun(this.state.findings, currentView(this.clock, mark, findings, covers), now, { isIgnored: this.isIgnored });
@@ -444,7 +452,9 @@ export class Agent {
     this.persist();
     this.offline.consider(this.state.findings);
     const outcome = this.state.lastRuns[kind]?.outcome;
-    if ((kind !== 'realtime' || findings.length > 0) && outcome !== undefined && outcome !== 'failed') {
+    // Every run that logged its start logs its end, real-time ones too (one that resolved a
+    // finding has nothing left to report but is still a run).
+    if (logged && outcome !== undefined && outcome !== 'failed') {
       this.logger.log({
         kind: 'run.finished',
         schedule: kind,

@@ -12,8 +12,11 @@ export interface DbRecordOptions {
   readonly dpkg: DpkgGuard;
   readonly scope: () => Scope | null;
   readonly stopping: () => boolean;
-  /** Applies the findings of a look at the record (database-changed, for the scoped packages). */
-  readonly apply: (findings: FindingJson[], changes: number) => void;
+  /**
+   * Applies the findings of a look at the record (database-changed, for the scoped packages);
+   * `standalone`: the look is a run of its own (a database event), not part of a scoped run.
+   */
+  readonly apply: (findings: FindingJson[], changes: number, standalone: boolean) => void;
 }
 
 export class DbRecord {
@@ -57,7 +60,7 @@ export class DbRecord {
   }
 
   /** A scoped package's md5sums, .list or Conffiles changed: legitimate only while dpkg runs. */
-  async check(sinceEpoch: number): Promise<void> {
+  async check(sinceEpoch: number, standalone = true): Promise<void> {
     const scope = this.opts.scope();
     const baseline = this.baseline;
     if (scope === null || baseline === null || this.opts.stopping()) return;
@@ -65,7 +68,7 @@ export class DbRecord {
     // went since the change was seen, the change is dpkg's own (advanceBaseline judges it then).
     if (await this.opts.dpkg.busySince(sinceEpoch)) return;
     const changes = compareSnapshots(baseline, await snapshotPackages(scope.db, scope.packages));
-    this.opts.apply(databaseFindings(scope.db.root, changes), changes.length);
+    this.opts.apply(databaseFindings(scope.db.root, changes), changes.length, standalone);
   }
 
   /** The record's findings now (for the confirming re-check before going offline). */

@@ -1,4 +1,5 @@
 // The agent's status, as `pkgwatch status` reads it: written by the agent to <state_dir>/status.json.
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { SinkStatus } from '../alerts/outbox.js';
 import type { FindingJson } from '../verify/report.js';
@@ -216,6 +217,40 @@ function decodeOfflineStatus(v: unknown, at: string): OfflineStatus {
     confirming: bool(o['confirming'], `${at}.confirming`),
     restored,
   };
+}
+
+/** Clock ticks per second of /proc/PID/stat times: USER_HZ, 100 on every Linux architecture. */
+const USER_HZ = 100;
+
+/** When process `pid` started (ms since the epoch), from /proc; null when /proc cannot tell. */
+function processStartMs(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    // The name in parentheses may hold spaces and parentheses: fields count from the last `)`.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[19]); // field 22, starttime: ticks after boot
+    const btime = /^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'latin1'))?.[1];
+    if (!Number.isFinite(ticks) || btime === undefined) return null;
+    return (Number(btime) + ticks / USER_HZ) * 1000;
+  } catch {
+    return null;
+  }
+}
+
+/** How much later than the process's start its agent may record `startedAt` (and boot-time rounding). */
+const START_SLACK_MS = 5000;
+
+/**
+ * Whether the agent that wrote a status (its `pid` and `startedAt`) still runs: the process
+ * exists and started no later than the agent did. A pid the kernel handed to another process
+ * since the agent died (killed, crashed, the machine rebooted) started after it: not the agent.
+ */
+export function agentAlive(pid: number, startedAt: string): boolean {
+  if (!pidAlive(pid)) return false;
+  const started = processStartMs(pid);
+  const agentStarted = Date.parse(startedAt);
+  if (started === null || Number.isNaN(agentStarted)) return true;
+  return started <= agentStarted + START_SLACK_MS;
 }
 
 /** Whether a process with this pid exists (the agent may have died without a word). */

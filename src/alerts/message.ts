@@ -206,6 +206,13 @@ function renderFinding(f: FindingJson): string[] {
     `  actual:   ${f.actual === null ? '(none)' : safeText(f.actual)}`,
   ];
   if (f.detail !== null) lines.push(...wrap(safeText(f.detail), '  detail:   ', '            '));
+  // A rewritten md5sums: each entry it changed, the md5 recorded before and now.
+  for (const e of f.entries ?? []) {
+    lines.push(...wrap(safeText(e.path), '  entry:    ', '            '));
+    lines.push(`            was ${e.expected === null ? '(no entry: added)' : safeText(e.expected)}`);
+    lines.push(`            now ${e.actual === null ? '(no entry: removed)' : safeText(e.actual)}`);
+  }
+  if ((f.entriesOmitted ?? 0) > 0) lines.push(`  entry:    and ${f.entriesOmitted ?? 0} more`);
   return lines;
 }
 

@@ -8,7 +8,7 @@ import type { OpenTrust } from '../trust/record.js';
 import { compareFindings, type Finding } from '../verify/finding.js';
 import { defaultJobs, verify, type VerifyReport } from '../verify/run.js';
 import { EXIT, type ExitCode } from './exit.js';
-import type { CheckArgs } from './options.js';
+import type { CheckArgs, Format } from './options.js';
 import { ProgressLine } from './progress.js';
 import { plural, renderDebsums, renderDpkg, renderJson, renderText, renderWarning, unpackagedFindings, type CheckReport } from './render.js';
 
@@ -57,6 +57,8 @@ async function check(args: CheckArgs): Promise<ExitCode> {
         conffiles: args.conffiles,
         jobs,
         maxBytesPerSecond: maxMbPerS * 1_000_000,
+        // The compatible formats print in their tool's order, so a diff against it is empty.
+        order: args.format === 'dpkg' || args.format === 'debsums' ? args.format : 'sorted',
         onProgress: progress === null ? undefined : (p) => progress.update(p),
         trust: signed ? await trustOpener(args.root, config.trust, jobs) : undefined,
         hash: args.sha256 || config.trust.hash === 'sha256' ? 'sha256' : 'md5',
@@ -131,7 +133,8 @@ async function withWalks(args: CheckArgs, config: ResolvedConfig, verified: Veri
   const dbWarnings = verified === null ? loaded.warnings : [];
   return {
     ...base,
-    findings: [...base.findings, ...(unowned?.findings ?? []), ...(setuid?.findings ?? []), ...(persist?.findings ?? [])].sort(compareFindings),
+    // The dpkg and debsums formats keep their tool's order (and leave the walks' findings out).
+    findings: sortedUnlessTool(args.format, [...base.findings, ...(unowned?.findings ?? []), ...(setuid?.findings ?? []), ...(persist?.findings ?? [])]),
     warnings: [...base.warnings, ...dbWarnings, ...(unowned?.warnings ?? []), ...(setuid?.warnings ?? []), ...(persist?.warnings ?? [])],
     unowned,
     setuid,
@@ -142,6 +145,10 @@ async function withWalks(args: CheckArgs, config: ResolvedConfig, verified: Veri
 /** The persistence points of the configuration: `[persist] paths` and `add`, and `allow`. */
 export function persistRequest(config: ResolvedConfig): { points: string[]; allow: readonly string[] } {
   return { points: [...new Set([...config.persist.paths, ...config.persist.add])], allow: config.persist.allow };
+}
+
+function sortedUnlessTool(format: Format, findings: Finding[]): Finding[] {
+  return format === 'dpkg' || format === 'debsums' ? findings : findings.sort(compareFindings);
 }
 
 /**

@@ -24,6 +24,7 @@ import { defaultJobs, verify } from '../verify/run.js';
 import type { OnlineArgs } from './options.js';
 import { loadStateConfig } from './stateconfig.js';
 import { EXIT, type ExitCode } from './exit.js';
+import { shellCommand } from './shellwords.js';
 
 /** Who ran the command, for the record and the alert. */
 function operator(): string {
@@ -112,10 +113,16 @@ export async function runOnline(args: OnlineArgs): Promise<ExitCode> {
     line(`${findings.length} ${findings.length === 1 ? 'finding is' : 'findings are'} still open in ${packages} scoped packages:`);
     for (const f of findings) line(`  ${f.status} ${f.path} (${f.package})${f.actual === null ? '' : ` actual ${f.actual}`}`);
     if (!args.force) {
-      const pkgs = [...new Set(findings.map((f) => f.package))].sort().join(' ');
+      const pkgs = [...new Set(findings.map((f) => f.package))].sort();
+      // The commands name the same system, configuration and state as this run, ready to paste.
+      const config = args.config === undefined ? [] : ['--config', args.config];
+      const root = cfg.root === '/' ? [] : ['--root', cfg.root];
+      const stateDir = args.stateDir === undefined ? [] : ['--state-dir', args.stateDir];
+      const check = shellCommand(['pkgwatch', 'check', ...root, ...config, ...pkgs]);
+      const again = shellCommand(['pkgwatch', 'online', ...config, ...stateDir]);
       line('Refusing to bring the site back online while they are open.');
-      line(`Restore the files (e.g. apt-get install --reinstall ${pkgs}), check with \`pkgwatch check ${pkgs}\`, then run \`pkgwatch online\` again;`);
-      line('`pkgwatch online --force` brings the site back despite them.');
+      line(`Restore the files (e.g. ${shellCommand(['apt-get', 'install', '--reinstall', ...pkgs])}), check with \`${check}\`, then run \`${again}\` again;`);
+      line(`\`${shellCommand(['pkgwatch', 'online', ...config, ...stateDir, '--force'])}\` brings the site back despite them.`);
       return EXIT.findings;
     }
     warn(`--force: bringing the site back online with ${findings.length} open finding(s); this is recorded and alerted`);

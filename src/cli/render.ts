@@ -13,7 +13,7 @@ import type { VerifySummary } from '../verify/run.js';
 export interface CheckReport {
   /** The packages verified (packageId); empty with --no-verify. */
   readonly packages: readonly string[];
-  /** Every finding, sorted by package, then path. */
+  /** Every finding: sorted by package, then path; for --format dpkg and debsums, in that tool's order. */
   readonly findings: readonly Finding[];
   readonly warnings: readonly DbWarning[];
   /** The verification's numbers; null with --no-verify. */

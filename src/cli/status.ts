@@ -1,5 +1,5 @@
 // `pkgwatch status`: what the agent that runs with this config is doing, from its status file.
-import { pidAlive, readStatus, type AgentStatus } from '../agent/statusfile.js';
+import { agentAlive, readStatus, type AgentStatus } from '../agent/statusfile.js';
 import type { RunRecord } from '../agent/state.js';
 import { readOfflineRecord, type OfflineRecord } from '../respond/offlinestate.js';
 import { outboxDir } from '../agent/alerting.js';
@@ -28,7 +28,9 @@ export async function runStatus(args: StatusArgs): Promise<ExitCode> {
   } catch (err) {
     throw new PkgwatchError('usage', printable((err as Error).message), { cause: err });
   }
-  let status: AgentStatus | null = saved === null ? null : { ...saved, running: saved.running && pidAlive(saved.pid) };
+  // Running: the agent said so (it writes `running: false` when it stops) and its process is still
+  // there: a killed agent leaves `running: true` behind, with a pid that is gone or someone else's.
+  let status: AgentStatus | null = saved === null ? null : { ...saved, running: saved.running && agentAlive(saved.pid, saved.startedAt) };
   // The offline record is the truth (`pkgwatch online` changes it while the agent may be down).
   let offline: OfflineRecord | null = null;
   try {
@@ -59,20 +61,27 @@ export async function runStatus(args: StatusArgs): Promise<ExitCode> {
 
 function renderStatus(s: AgentStatus): string {
   const lines: string[] = [];
-  lines.push(s.running ? `pkgwatch agent: running (pid ${s.pid}, since ${s.startedAt})` : `pkgwatch agent: NOT RUNNING (last seen ${s.updatedAt}, pid ${s.pid})`);
+  lines.push(s.running ? `pkgwatch agent: running (pid ${s.pid}, since ${s.startedAt})` : `pkgwatch agent: NOT RUNNING (last seen ${s.updatedAt}, pid ${s.pid}): nothing is checked or watched; what follows is as it last saw it`);
   lines.push(`root: ${s.root}; config: ${s.configFiles.length === 0 ? 'defaults only' : s.configFiles.join(', ')}`);
   lines.push(`scope: ${s.scope.packages.length} package(s)${s.scope.packages.length > 0 ? `: ${s.scope.packages.slice(0, 10).join(', ')}${s.scope.packages.length > 10 ? ', ...' : ''}` : ''}`);
   for (const p of s.scope.problems) lines.push(`  problem: ${p}`);
   lines.push(`last scoped run: ${run(s.lastRuns.scoped)}`);
   lines.push(`last full run:   ${run(s.lastRuns.full)}`);
-  lines.push(`next runs: scoped ${s.nextRuns.scoped ?? 'off'}, full ${s.nextRuns.full ?? 'off'}`);
-  const w = s.watch;
-  lines.push(
-    w.enabled
-      ? `watch: ${w.degraded ? 'DEGRADED' : 'ok'}, ${w.dirs} directories, ${w.paths} paths, ${w.errors} error(s)${w.lastError === null ? '' : `; last: ${w.lastError}`}`
-      : 'watch: off',
-  );
-  lines.push(`dpkg: ${s.dpkgRunning ? 'RUNNING (checks wait)' : 'not running'}`);
+  lines.push(`last real-time run: ${run(s.lastRuns.realtime)}`);
+  if (s.running) {
+    lines.push(`next runs: scoped ${s.nextRuns.scoped ?? 'off'}, full ${s.nextRuns.full ?? 'off'}`);
+    const w = s.watch;
+    lines.push(
+      w.enabled
+        ? `watch: ${w.degraded ? 'DEGRADED' : 'ok'}, ${w.dirs} directories, ${w.paths} paths, ${w.errors} error(s)${w.lastError === null ? '' : `; last: ${w.lastError}`}`
+        : 'watch: off',
+    );
+    lines.push(`dpkg: ${s.dpkgRunning ? 'RUNNING (checks wait)' : 'not running'}`);
+  } else {
+    // What a stopped agent last wrote of its schedule and watches describes nothing now.
+    lines.push('next runs: none (the agent is not running)');
+    lines.push('watch: not watching (the agent is not running)');
+  }
   lines.push(...offlineLines(s.offline));
   lines.push(...alertLines(s.alerts, s.running, Date.now()));
   const open = s.findings.filter((f) => !f.ignored);

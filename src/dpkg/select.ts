@@ -171,3 +171,42 @@ export function selectPackages(db: Database, args: readonly string[], withDeps: 
   }
   return [...selected].sort(byId);
 }
+
+/** dpkg's package hash table: FNV-1a (32 bits) of the lowercased name, modulo this prime (dpkg 1.21 lib/dpkg/pkg-hash.c). */
+const DPKG_BINS = 65521;
+
+function dpkgBin(name: string): number {
+  let h = 0x811c9dc5;
+  const lower = name.toLowerCase();
+  for (let i = 0; i < lower.length; i++) {
+    h ^= lower.charCodeAt(i) & 0xff;
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h % DPKG_BINS;
+}
+
+/**
+ * The order `dpkg --verify` walks every package in: its hash table's, bin by bin (so neither
+ * by name nor by status file); names sharing a bin, and the architectures of one name, in the
+ * order dpkg met them, which the status file's order stands in for.
+ */
+function dpkgWalk(a: PackageRecord, b: PackageRecord): number {
+  return dpkgBin(a.name) - dpkgBin(b.name) || a.line - b.line;
+}
+
+/**
+ * Where each selected package (packageId) stands in the order the named tool walks packages. Both
+ * tools walk their arguments in turn: packages in the order of the arguments that named them
+ * (several packages of one pattern, and those --with-deps added after them, in the tool's own
+ * order). With no arguments, in that order alone: dpkg's hash table (see dpkgWalk); debsums sorts
+ * by binary:Package, which is packageId.
+ */
+export function selectionOrder(db: Database, args: readonly string[], selected: readonly PackageRecord[], tool: 'dpkg' | 'debsums'): Map<string, number> {
+  const argOf = new Map<PackageRecord, number>();
+  args.forEach((arg, i) => {
+    for (const p of matchArg(db, arg)) if (!argOf.has(p)) argOf.set(p, i);
+  });
+  const own = tool === 'dpkg' ? dpkgWalk : byId;
+  const ordered = [...selected].sort((a, b) => (argOf.get(a) ?? args.length) - (argOf.get(b) ?? args.length) || own(a, b));
+  return new Map(ordered.map((p, i) => [packageId(p), i]));
+}

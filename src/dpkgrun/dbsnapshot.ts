@@ -5,9 +5,10 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { displayPath, pathOnSystem } from '../dpkg/bytes.js';
 import { packageId } from '../dpkg/loader.js';
+import { parseMd5sums } from '../dpkg/md5sums.js';
 import { parseStatus } from '../dpkg/status.js';
 import type { BytePath, Conffile, Database, PackageRecord } from '../dpkg/types.js';
-import type { FindingJson } from '../verify/report.js';
+import type { DbEntryJson, FindingJson } from '../verify/report.js';
 import { osErrorText } from '../errors.js';
 
 /** One database file as a snapshot saw it. */
@@ -25,6 +26,12 @@ export interface PackageDbState {
   /** The package id (`name`, or `name:arch` for Multi-Arch: same), as `packageId` gives it. */
   readonly package: string;
   readonly md5sums: DbFileState;
+  /**
+   * The md5sums entries (path to md5) behind `md5sums.sha256`, to name the entries a rewrite
+   * changed. Kept in memory only (not in the agent's state file): absent for a baseline taken
+   * by an earlier run of the agent whose md5sums has not been seen with that content since.
+   */
+  readonly md5sumsEntries?: ReadonlyMap<BytePath, string>;
   readonly list: DbFileState;
   /** `want flag state version` of its stanza in `status`; null when the stanza is gone. */
   readonly record: string | null;
@@ -56,7 +63,19 @@ export interface DbChange {
    */
   readonly what: 'md5sums' | 'list' | 'conffiles' | 'package';
   readonly detail: string;
+  /** md5sums: each entry rewritten, added or removed, by path, when both contents are known. */
+  readonly entries?: readonly DbEntryChange[];
 }
+
+/** One md5sums entry that changed: the md5 before (null: added) and after (null: removed). */
+export interface DbEntryChange {
+  readonly path: BytePath;
+  readonly before: string | null;
+  readonly after: string | null;
+}
+
+/** A database-changed finding names at most this many entries (and counts the rest): a mail stays readable. */
+export const MAX_ENTRIES = 50;
 
 /** Files read at once: enough to overlap I/O, far below the open-file limit. */
 const CONCURRENCY = 16;
@@ -70,17 +89,23 @@ function isMissing(err: unknown): boolean {
   return code === 'ENOENT' || code === 'ENOTDIR';
 }
 
-/** Hashes the first candidate that exists, as the loader reads the first one that exists. */
-async function hashFirst(candidates: readonly string[]): Promise<DbFileState> {
+/** Hashes the first candidate that exists, as the loader reads the first one that exists; `bytes` is what was read. */
+async function hashFirst(candidates: readonly string[]): Promise<DbFileState & { bytes?: Buffer }> {
   for (const file of candidates) {
     try {
-      return { file, sha256: sha256(await readFile(file)), error: null };
+      const bytes = await readFile(file);
+      return { file, sha256: sha256(bytes), error: null, bytes };
     } catch (err) {
       if (isMissing(err)) continue;
       return { file, sha256: null, error: osErrorText(err) };
     }
   }
   return { file: candidates[0] ?? '', sha256: null, error: null };
+}
+
+/** The entries of an md5sums file's bytes (bad lines are left out: the verifier warns of them). */
+function md5sumsEntries(bytes: Buffer, file: string, pkg: string): Map<BytePath, string> {
+  return parseMd5sums(bytes.toString('latin1'), file, pkg).sums;
 }
 
 async function infoFormat(db: Database): Promise<number> {
@@ -142,15 +167,17 @@ export async function snapshotPackages(db: Database, pkgs: readonly PackageRecor
       if (pkg === undefined) continue;
       const id = packageId(pkg);
       const bases = infoBases(pkg, format);
-      const [md5sums, list] = await Promise.all([
+      const [{ bytes, ...md5sums }, listRead] = await Promise.all([
         hashFirst(bases.map((b) => path.join(info, `${b}.md5sums`))),
         hashFirst(bases.map((b) => path.join(info, `${b}.list`))),
       ]);
+      const list: DbFileState = { file: listRead.file, sha256: listRead.sha256, error: listRead.error };
       const rec = current.get(id);
       const conffiles = new Map((rec?.conffiles ?? []).map((c) => [c.path, conffileValue(c)]));
       states[i] = {
         package: id,
         md5sums,
+        ...(bytes === undefined ? {} : { md5sumsEntries: md5sumsEntries(bytes, md5sums.file, id) }),
         list,
         record: rec === undefined ? null : `${rec.want} ${rec.flag} ${rec.state} ${rec.version}`,
         conffiles,
@@ -192,6 +219,24 @@ function conffilesChange(before: ReadonlyMap<BytePath, string>, after: ReadonlyM
 }
 
 /**
+ * The md5sums entries that differ between two states of a package, in the order of the file
+ * after (removed entries last, in the order before); null when either side's entries are not
+ * known. A file that is gone or unreadable now has no entries: every one is removed.
+ */
+function entryChanges(a: PackageDbState, b: PackageDbState): DbEntryChange[] | null {
+  const before = a.md5sums.sha256 === null && a.md5sums.error === null ? new Map<BytePath, string>() : a.md5sumsEntries;
+  const after = b.md5sums.sha256 === null ? new Map<BytePath, string>() : b.md5sumsEntries;
+  if (before === undefined || after === undefined || (b.md5sums.error !== null && a.md5sums.error !== null)) return null;
+  const out: DbEntryChange[] = [];
+  for (const [p, md5] of after) {
+    const old = before.get(p) ?? null;
+    if (old !== md5) out.push({ path: p, before: old, after: md5 });
+  }
+  for (const [p, md5] of before) if (!after.has(p)) out.push({ path: p, before: md5, after: null });
+  return out;
+}
+
+/**
  * The differences between two snapshots of the same packages, in package order. Packages in only
  * one of them are not compared (the scope changed, which is the caller's business). Pure.
  */
@@ -201,7 +246,10 @@ export function compareSnapshots(before: DbSnapshot, after: DbSnapshot): DbChang
     const b = after.packages.get(id);
     if (b === undefined) continue;
     const md5 = fileChange(a.md5sums, b.md5sums);
-    if (md5 !== null) out.push({ package: id, file: b.md5sums.file, what: 'md5sums', detail: md5 });
+    if (md5 !== null) {
+      const entries = entryChanges(a, b);
+      out.push({ package: id, file: b.md5sums.file, what: 'md5sums', detail: md5, ...(entries === null ? {} : { entries }) });
+    }
     const list = fileChange(a.list, b.list);
     if (list !== null) out.push({ package: id, file: b.list.file, what: 'list', detail: list });
     if (after.statusError !== null) {
@@ -287,6 +335,8 @@ export function advanceBaseline(old: DbSnapshot | null, now: DbSnapshot, opts: A
     packages.set(id, {
       package: id,
       md5sums: { ...before.md5sums, file: fresh.md5sums.file },
+      // The entries of the accepted content: from memory, or from a fresh read of that same content.
+      ...withEntries(before.md5sumsEntries ?? (fresh.md5sums.sha256 === before.md5sums.sha256 ? fresh.md5sumsEntries : undefined)),
       list: { ...before.list, file: fresh.list.file },
       // Only a change of want or flag is taken from the record; a version or state change without
       // acceptUpgrades stays a finding.
@@ -298,13 +348,17 @@ export function advanceBaseline(old: DbSnapshot | null, now: DbSnapshot, opts: A
   return { takenAt: now.takenAt, statusFile: now.statusFile, statusError: now.statusError, packages };
 }
 
-/** A snapshot as JSON-safe data, to keep the baseline in the agent's state across restarts. */
+function withEntries(entries: ReadonlyMap<BytePath, string> | undefined): { md5sumsEntries?: ReadonlyMap<BytePath, string> } {
+  return entries === undefined ? {} : { md5sumsEntries: entries };
+}
+
+/** A snapshot as JSON-safe data, to keep the baseline in the agent's state across restarts (without the md5sums entries). */
 export function snapshotToJson(s: DbSnapshot): unknown {
   return {
     takenAt: s.takenAt,
     statusFile: s.statusFile,
     statusError: s.statusError,
-    packages: [...s.packages.values()].map((p) => ({ ...p, conffiles: [...p.conffiles] })),
+    packages: [...s.packages.values()].map(({ md5sumsEntries: _entries, ...p }) => ({ ...p, conffiles: [...p.conffiles] })),
   };
 }
 
@@ -344,13 +398,30 @@ export function snapshotFromJson(v: unknown): DbSnapshot | null {
 
 /** Changes dpkg did not make, as `database-changed` findings on the database files (paths on the checked system). */
 export function databaseFindings(root: string, changes: readonly DbChange[]): FindingJson[] {
-  return changes.map((c) => ({
-    package: c.package,
-    path: displayPath(pathOnSystem(root, c.file)),
-    status: 'database-changed',
-    conffile: false,
-    expected: null,
-    actual: null,
-    detail: `${c.what} changed while no dpkg was running: ${c.detail}`,
-  }));
+  return changes.map((c) => {
+    const f: FindingJson = {
+      package: c.package,
+      path: displayPath(pathOnSystem(root, c.file)),
+      status: 'database-changed',
+      conffile: false,
+      expected: null,
+      actual: null,
+      detail: `${c.what} changed while no dpkg was running: ${c.detail}${entriesText(c)}`,
+    };
+    if (c.entries !== undefined) {
+      f.entries = c.entries.slice(0, MAX_ENTRIES).map((e): DbEntryJson => ({ path: displayPath(e.path), expected: e.before, actual: e.after }));
+      f.entriesOmitted = Math.max(0, c.entries.length - MAX_ENTRIES);
+    }
+    return f;
+  });
+}
+
+/** `; 2 entries changed: /usr/bin/app` …: how many entries, and the first few paths. */
+function entriesText(c: DbChange): string {
+  if (c.what !== 'md5sums') return '';
+  if (c.entries === undefined) return "; which entries changed is not known (the accepted md5sums was recorded by an earlier run of the agent)";
+  if (c.entries.length === 0) return '; no entry changed (only the layout of the file)';
+  const shown = c.entries.slice(0, 3).map((e) => displayPath(e.path)).join(', ');
+  const n = c.entries.length;
+  return `; ${n} ${n === 1 ? 'entry' : 'entries'} changed: ${shown}${n > 3 ? `, and ${n - 3} more` : ''}`;
 }

@@ -20,6 +20,8 @@ export interface PlannedItem {
   /** Matched by a dpkg path-exclude rule: its absence is not a finding. */
   readonly excluded: boolean;
   readonly diversion: Diversion | null;
+  /** Its place among its package's items in the run's tool order (PlanOptions.order). */
+  readonly rank: number;
 }
 
 export interface Plan {
@@ -37,7 +39,17 @@ export interface PlanOptions {
   readonly conffiles: boolean;
   /** Plan only these paths (listed or divert-to), for real-time checks; null: every path. */
   readonly only?: ReadonlySet<BytePath> | null;
+  /**
+   * The order of paths within a package that item ranks follow: `dpkg`, the package's
+   * `.list` order, as `dpkg --verify` walks it; `debsums`, its md5sums file's order, then its
+   * conffiles in the status file's order, then the paths only its `.list` names; `sorted`
+   * (default): `.list` order with conffiles last, as nothing reads the ranks then.
+   */
+  readonly order?: ToolOrder;
 }
+
+/** Whose order findings follow: `sorted` by package and path, or the order the named tool prints. */
+export type ToolOrder = 'sorted' | 'dpkg' | 'debsums';
 
 /** A selected package with its info files. */
 export interface PackageInput {
@@ -100,14 +112,33 @@ export class Planner {
       this.withoutList.push(input);
       return [];
     }
-    const seen = new Set<BytePath>(pkg.conffiles.map((c) => c.path));
-    const out = this.conffileItems(pkg, id);
+    const list = files.list;
     const sums = files.md5sums ?? new Map<BytePath, string>();
-    for (const listed of files.list) {
+    const debsums = this.opts.order === 'debsums';
+    // Ranks: dpkg --verify walks the .list (conffiles included where it lists them); debsums
+    // reads the md5sums file, then the conffiles. The lookup tables are built only when needed.
+    const listPos = new Map<BytePath, number>();
+    if (pkg.conffiles.length > 0 && this.opts.order === 'dpkg') {
+      const confPaths = new Set(pkg.conffiles.map((c) => c.path));
+      list.forEach((p, i) => {
+        if (confPaths.has(p) && !listPos.has(p)) listPos.set(p, i);
+      });
+    }
+    let sumsPos: Map<BytePath, number> | null = null;
+    if (debsums) {
+      sumsPos = new Map();
+      for (const p of sums.keys()) sumsPos.set(p, sumsPos.size);
+    }
+    const afterSums = sums.size + pkg.conffiles.length;
+    const seen = new Set<BytePath>(pkg.conffiles.map((c) => c.path));
+    const out = this.conffileItems(pkg, id, (path, k) => (debsums ? sums.size + k : (listPos.get(path) ?? list.length + k)));
+    for (let i = 0; i < list.length; i++) {
+      const listed = list[i] as BytePath;
       if (seen.has(listed)) continue;
       seen.add(listed);
       // An md5sums entry counts only when the path is in this package's .list (Replaces takeovers).
-      this.push(out, pkg, id, listed, sums.get(listed) ?? null, false);
+      const rank = sumsPos === null ? i : (sumsPos.get(listed) ?? afterSums + i);
+      this.push(out, pkg, id, listed, sums.get(listed) ?? null, false, rank);
     }
     return out;
   }
@@ -121,11 +152,15 @@ export class Planner {
     for (const it of this.items) if (!it.conffile) claimed.add(it.listed);
     for (const { pkg, files } of this.withoutList) {
       const id = packageId(pkg);
-      out.push(...this.conffileItems(pkg, id));
+      const sums = files.md5sums ?? new Map<BytePath, string>();
+      // Without a .list dpkg --verify walks nothing; both orders follow the md5sums file.
+      out.push(...this.conffileItems(pkg, id, (_path, k) => sums.size + k));
       const conffiles = new Set(pkg.conffiles.map((c) => c.path));
       // md5sums keys are unique already; conffiles and paths now owned by others are skipped.
-      for (const [path, md5] of files.md5sums ?? []) {
-        if (!conffiles.has(path) && !claimed.has(path)) this.push(out, pkg, id, path, md5, false);
+      let rank = 0;
+      for (const [path, md5] of sums) {
+        if (!conffiles.has(path) && !claimed.has(path)) this.push(out, pkg, id, path, md5, false, rank);
+        rank++;
       }
     }
     this.withoutList.length = 0;
@@ -149,21 +184,22 @@ export class Planner {
     });
   }
 
-  private conffileItems(pkg: PackageRecord, id: string): PlannedItem[] {
+  /** The package's conffile items; `rankOf` gets each conffile's path and its place in the Conffiles field. */
+  private conffileItems(pkg: PackageRecord, id: string, rankOf: (path: BytePath, k: number) => number): PlannedItem[] {
     const out: PlannedItem[] = [];
     if (!this.opts.conffiles) return out;
     const seen = new Set<BytePath>();
-    for (const c of pkg.conffiles) {
-      if (seen.has(c.path)) continue;
+    pkg.conffiles.forEach((c, k) => {
+      if (seen.has(c.path)) return;
       seen.add(c.path);
       // obsolete and remove-on-upgrade conffiles are no longer shipped: never findings.
-      if (c.obsolete || c.removeOnUpgrade) continue;
-      this.push(out, pkg, id, c.path, c.md5, true);
-    }
+      if (c.obsolete || c.removeOnUpgrade) return;
+      this.push(out, pkg, id, c.path, c.md5, true, rankOf(c.path, k));
+    });
     return out;
   }
 
-  private push(out: PlannedItem[], pkg: PackageRecord, id: string, listed: BytePath, md5: string | null, conffile: boolean): void {
+  private push(out: PlannedItem[], pkg: PackageRecord, id: string, listed: BytePath, md5: string | null, conffile: boolean, rank: number): void {
     const d = this.diverted.get(listed);
     // A package's own diversion leaves its file in place; anyone else's moves it to `to`.
     const diversion = d !== undefined && d.by !== pkg.name ? d : null;
@@ -177,6 +213,7 @@ export class Planner {
       conffile,
       excluded: isPathExcluded(listed, this.db.pathFilters),
       diversion,
+      rank,
     };
     this.items.push(item);
     out.push(item);
@@ -191,13 +228,43 @@ export function planChecks(db: Database, inputs: readonly PackageInput[], opts: 
   return planner.plan();
 }
 
-/** Turns the outcome of a run into sorted findings and the warnings learnt while checking. */
+/**
+ * Where each package stands in a tool's order (see selectionOrder) and where each finding stands
+ * within its package; findings without a rank (on dpkg's own info files: -1 first; --signed
+ * ones: after the rest) keep path order among themselves.
+ */
+export interface FindingOrder {
+  readonly packages: ReadonlyMap<string, number>;
+  readonly ranks: ReadonlyMap<Finding, number>;
+}
+
+/** Sorts findings in place: by package and path, or in a tool's order. */
+export function sortFindings(findings: Finding[], order: FindingOrder | null): Finding[] {
+  if (order === null) return findings.sort(compareFindings);
+  const pkgRank = (f: Finding): number => order.packages.get(f.package) ?? Number.MAX_SAFE_INTEGER;
+  return findings.sort((a, b) => {
+    const d = pkgRank(a) - pkgRank(b);
+    if (d !== 0) return d;
+    if (a.package !== b.package) return a.package < b.package ? -1 : 1;
+    const r = (order.ranks.get(a) ?? Number.MAX_SAFE_INTEGER) - (order.ranks.get(b) ?? Number.MAX_SAFE_INTEGER);
+    return r !== 0 ? r : compareFindings(a, b);
+  });
+}
+
+/**
+ * Turns the outcome of a run into findings, sorted by package and path or, given where each
+ * package stands (`packageOrder`), in the order of the tool the plan's ranks follow; and the
+ * warnings learnt while checking. `ranks` is the order used, for merging later findings.
+ */
 export function collectFindings(
   plan: Plan,
   problems: ReadonlyMap<number, BatchProblem>,
   regular: ReadonlySet<number>,
-): { findings: Finding[]; warnings: DbWarning[] } {
+  packageOrder: ReadonlyMap<string, number> | null = null,
+): { findings: Finding[]; warnings: DbWarning[]; order: FindingOrder | null } {
   const findings: Finding[] = [...plan.findings];
+  const ranks = new Map<Finding, number>();
+  for (const f of findings) ranks.set(f, -1);
   for (const [i, p] of problems) {
     const it = plan.items[i];
     if (it === undefined) continue;
@@ -208,7 +275,7 @@ export function collectFindings(
       const by = it.diversion.by === null ? 'a local diversion' : it.diversion.by;
       notes.push(`diverted from ${it.listed} by ${by}`);
     }
-    findings.push({
+    const f: Finding = {
       package: it.pkg,
       path: it.path,
       status: p.status,
@@ -216,9 +283,12 @@ export function collectFindings(
       expected: it.md5,
       actual: p.actual,
       detail: notes.length > 0 ? notes.join('; ') : null,
-    });
+    };
+    findings.push(f);
+    ranks.set(f, it.rank);
   }
-  findings.sort(compareFindings);
+  const order = packageOrder === null ? null : { packages: packageOrder, ranks };
+  sortFindings(findings, order);
 
   const warnings: DbWarning[] = [];
   if (plan.emptySums.size > 0) {
@@ -236,5 +306,5 @@ export function collectFindings(
       });
     }
   }
-  return { findings, warnings };
+  return { findings, warnings, order };
 }

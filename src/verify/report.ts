@@ -34,6 +34,19 @@ export interface FindingJson {
   stat?: EntryStatJson;
   /** `"baseline"` on findings of the persistence points' baseline; absent otherwise. */
   source?: 'baseline';
+  /**
+   * Only on the agent's database-changed findings on an md5sums file: the entries that changed
+   * (at most 50, in the file's order), and how many more did.
+   */
+  entries?: DbEntryJson[];
+  entriesOmitted?: number;
+}
+
+/** One md5sums entry a rewrite changed: the md5 recorded before (null: added) and now (null: removed). */
+export interface DbEntryJson {
+  path: string;
+  expected: string | null;
+  actual: string | null;
 }
 
 /**
@@ -44,6 +57,8 @@ export function findingFields(f: FindingJson): FindingJson {
   const out: FindingJson = { package: f.package, path: f.path, status: f.status, conffile: f.conffile, expected: f.expected, actual: f.actual, detail: f.detail };
   if (f.stat !== undefined) out.stat = f.stat;
   if (f.source !== undefined) out.source = f.source;
+  if (f.entries !== undefined) out.entries = f.entries.map((e) => ({ path: e.path, expected: e.expected, actual: e.actual }));
+  if (f.entriesOmitted !== undefined) out.entriesOmitted = f.entriesOmitted;
   return out;
 }
 

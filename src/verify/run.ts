@@ -2,11 +2,11 @@
 import { availableParallelism } from 'node:os';
 import { mapLimit } from '../concurrency.js';
 import { loadDatabase, loadPackageFiles, packageId } from '../dpkg/loader.js';
-import { selectPackages } from '../dpkg/select.js';
+import { selectionOrder, selectPackages } from '../dpkg/select.js';
 import type { BytePath, DbWarning } from '../dpkg/types.js';
 import type { OpenTrust, TrustSession } from '../trust/record.js';
-import { compareFindings, type Finding } from './finding.js';
-import { collectFindings, Planner, type PlannedItem } from './plan.js';
+import type { Finding } from './finding.js';
+import { collectFindings, Planner, sortFindings, type PlannedItem, type ToolOrder } from './plan.js';
 import { Hashing } from './hashing.js';
 import type { PoolProgress } from './pool.js';
 import { keyOf, reconcile, withSha256, type TrustEntry } from './signed.js';
@@ -48,6 +48,11 @@ export interface VerifyRequest {
    * (where a package has such a record) instead of the md5.
    */
   readonly hash?: 'md5' | 'sha256' | undefined;
+  /**
+   * The order of the report's findings: `sorted` (default) by package, then path; `dpkg` and
+   * `debsums` as that tool prints them (see selectionOrder and PlanOptions.order).
+   */
+  readonly order?: ToolOrder | undefined;
   /** Aborting stops the workers and rejects with the signal's reason. */
   readonly signal?: AbortSignal | undefined;
   readonly onProgress?: ((p: VerifyProgress) => void) | undefined;
@@ -78,6 +83,7 @@ export interface VerifySummary {
 export interface VerifyReport {
   /** The packages this run checked (packageId), so callers know what a clean result covers. */
   readonly packages: readonly string[];
+  /** In the request's order (sorted by package, then path, by default). */
   readonly findings: readonly Finding[];
   readonly warnings: readonly DbWarning[];
   readonly summary: VerifySummary;
@@ -121,7 +127,8 @@ export async function verify(req: VerifyRequest): Promise<VerifyReport> {
     const db = await loadDatabase(req.admindir === undefined ? { root: req.root } : { root: req.root, admindir: req.admindir });
     const selectWarnings: DbWarning[] = [];
     const selected = selectPackages(db, req.packages, req.withDeps, selectWarnings);
-    const planner = new Planner(db, { conffiles: req.conffiles, only: req.paths ?? null });
+    const order = req.order ?? 'sorted';
+    const planner = new Planner(db, { conffiles: req.conffiles, only: req.paths ?? null, order });
     if (req.trust !== undefined) trust = await req.trust(selected.map(keyOf));
     const trustEntries = new Map<string, TrustEntry>();
     const trustFindings: Finding[] = [];
@@ -181,7 +188,8 @@ export async function verify(req: VerifyRequest): Promise<VerifyReport> {
     pool.close();
     const result = await pool.done;
     const plan = planner.plan();
-    const collected = collectFindings(plan, result.problems, result.regular);
+    const packageOrder = order === 'sorted' ? null : selectionOrder(db, req.packages, selected, order);
+    const collected = collectFindings(plan, result.problems, result.regular, packageOrder);
     const modeWarnings: DbWarning[] = [];
     let verifiedSizes: Map<BytePath, KnownSize> | null = null;
     if (sizes !== undefined) {
@@ -195,14 +203,16 @@ export async function verify(req: VerifyRequest): Promise<VerifyReport> {
       const overrides = await loadStatOverrides(db.admindir, modeWarnings);
       trustFindings.push(...(await checkModes(db.root, modeJobs, db.diversions, overrides, await loadAccounts(db.root))));
     }
-    const findings = trustFindings.length === 0 ? collected.findings : [...collected.findings, ...trustFindings].sort(compareFindings);
+    // --signed findings go after each package's own, in path order.
+    const findings = trustFindings.length === 0 ? collected.findings : sortFindings([...collected.findings, ...trustFindings], collected.order);
     const ids = selected.map(packageId);
     return {
       packages: ids,
       findings,
       warnings: [...selectWarnings, ...db.warnings, ...(trust?.warnings ?? []), ...modeWarnings, ...plan.warnings, ...collected.warnings],
       summary: {
-        packages: selected.length,
+        // A check of some paths (real-time) checked the packages that list them, not every selected one.
+        packages: req.paths === undefined ? selected.length : new Set(plan.items.map((it) => it.pkg)).size,
         files: plan.items.length,
         bytes: result.bytes,
         durationMs: Math.round(performance.now() - started),

@@ -75,14 +75,18 @@ test('agent: the real-time watcher finds a tampered file between scheduled runs'
   fx.write(APP_FILE, TAMPERED);
   const opened = await agent.waitFor<AlertLine>('findings.opened', isAlert('findings.opened'), { from: first.index });
   assert.deepEqual(opened.line.event.findings, [TAMPERED_FINDING]);
-  const run = await agent.waitFor<RunFinishedLine>('the real-time run', isRunFinished('realtime'), { from: first.index });
-  assert.equal(run.line.outcome, 'findings');
+  const run = await agent.waitFor<RunFinishedLine>('the real-time run', isRunFinished('realtime', 'findings'), { from: first.index });
   assert.equal(run.line.findings, 1);
+  // One path of one package: one package checked, though the scope holds app and its dependency libapp.
+  assert.deepEqual([run.line.packages, run.line.files], [1, 1], agent.transcript());
+  assert.ok(agent.find((l) => l.kind === 'run.started' && l['schedule'] === 'realtime', first.index).length >= 1, 'the real-time run logged its start');
   assert.equal(agent.find(isRunFinished('scoped')).length, 1, 'no scheduled run found it: the watcher did');
 
   fx.write(APP_FILE, APP_CONTENT);
   const resolved = await agent.waitFor<AlertLine>('findings.resolved', isAlert('findings.resolved'), { from: opened.index });
   assert.deepEqual(resolved.line.event.findings, [TAMPERED_FINDING]);
+  // The run that resolved it logs its end too.
+  await agent.waitFor<RunFinishedLine>('the clean real-time run', isRunFinished('realtime', 'clean'), { from: opened.index });
   // The writes themselves are file.written alerts of their own (agent-blind.test.ts).
   assert.equal(agent.alerts().filter((a) => a.event.kind !== 'file.written').length, 2, agent.transcript());
   await agent.stop();

@@ -7,9 +7,11 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { runCli } from '../helpers/cli.js';
-import type { FixtureRoot } from '../helpers/fixture.js';
+import { md5, type FixtureRoot } from '../helpers/fixture.js';
+import { startHookReceiver, waitUntil } from '../helpers/receivers.js';
 import {
   agentFixture,
+  APP_CONTENT,
   APP_FILE,
   appMd5sums,
   EVERY_2S,
@@ -25,6 +27,8 @@ import {
   type LogLine,
   type RunFinishedLine,
 } from '../helpers/agent.js';
+
+const SECRET = 'a webhook secret of some length';
 
 /** main.py as version 2.0 of the package ships it. */
 const UPGRADED = 'print("hello from app 2.0")\n';
@@ -144,15 +148,27 @@ test('agent: file and md5sums changed together with no dpkg running: database-ch
   await agent.stop();
 });
 
-test('agent: an md5sums rewritten alone with no dpkg running: database-changed', async (t) => {
+test('agent: an md5sums rewritten alone with no dpkg running: database-changed, naming the entry with its md5 before and after, in the log and the webhook', async (t) => {
   const { fx } = agentFixture(t);
-  const agent = await startAgent({ t, fx, config: { ...GUARD_CONFIG, schedule: { scoped: YEARLY, full: YEARLY } } });
+  const hook = await startHookReceiver(t, SECRET);
+  const agent = await startAgent({
+    t,
+    fx,
+    config: { ...GUARD_CONFIG, schedule: { scoped: YEARLY, full: YEARLY }, alerts: { retry_min: '100ms', retry_max: '400ms', webhook: { url: hook.url, secret: SECRET } } },
+  });
   await agent.waitFor('the start-up scoped run', isRunFinished('scoped', 'clean'));
   const from = agent.mark();
   // An attacker prepares the ground: main.py's recorded hash becomes the one of a file to come.
   writeFileSync(fx.infoFile('app', 'md5sums'), appMd5sums('the backdoor to come\n'));
   const alert = await agent.waitFor<AlertLine>('findings.opened', isAlert('findings.opened'), { from });
   assert.deepEqual(alert.line.event.findings.map(withoutDetail), [MD5SUMS_CHANGED], agent.transcript());
+  const entries = [{ path: APP_FILE, expected: md5(APP_CONTENT), actual: md5('the backdoor to come\n') }];
+  const logged = alert.line.event.findings[0] as unknown as { entries?: unknown; entriesOmitted?: unknown; detail: string };
+  assert.deepEqual([logged.entries, logged.entriesOmitted], [entries, 0]);
+  assert.match(logged.detail, new RegExp(`1 entry changed: ${APP_FILE}$`));
+  await waitUntil('the findings.opened webhook', () => hook.accepted.some((h) => h.event === 'findings.opened'));
+  const sent = hook.accepted.find((h) => h.event === 'findings.opened')?.findings[0] as unknown as { entries?: unknown; entriesOmitted?: unknown };
+  assert.deepEqual([sent.entries, sent.entriesOmitted], [entries, 0]);
   await agent.stop();
 });
 

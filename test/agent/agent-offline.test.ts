@@ -90,6 +90,9 @@ test('offline: 200, then a tampered scoped file takes the site offline (503); on
   assert.equal(refused.code, 1, refused.stdout + refused.stderr);
   assert.match(refused.stdout, /Refusing/);
   assert.ok(refused.stdout.includes(APP_FILE));
+  // The hints name the system and the configuration this run used, ready to paste.
+  assert.ok(refused.stdout.includes(`\`pkgwatch check --root ${fx.root} --config ${agent.configFile} app\``), refused.stdout);
+  assert.ok(refused.stdout.includes(`\`pkgwatch online --config ${agent.configFile}\` again`), refused.stdout);
   assert.equal((await request(`${nginx.url}/`)).status, 503);
 
   // Restored: online brings it back, the restore command runs, the agent and the webhook hear of it.

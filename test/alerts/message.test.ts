@@ -289,3 +289,36 @@ test('file.written: its own subject, a heading per event, and what to do when no
   assert.match(flat(text), /If nobody here wrote these files, find out who did/);
   assert.ok(!text.includes('Nothing to do.'), text);
 });
+
+test('a rewritten md5sums in a mail: each entry with the md5 before and after, and the count of the rest', () => {
+  const db = finding('myapp', '/var/lib/dpkg/info/myapp.md5sums', {
+    status: 'database-changed',
+    expected: null,
+    actual: null,
+    detail: 'md5sums changed while no dpkg was running: ...',
+    entries: [
+      { path: '/usr/share/myapp/app.py', expected: MD5_A, actual: MD5_B },
+      { path: '/usr/share/myapp/evil.py', expected: null, actual: MD5_B },
+      { path: '/usr/share/myapp/gone.py', expected: MD5_A, actual: null },
+    ],
+    entriesOmitted: 7,
+  });
+  const { text } = renderEmail([event('findings.opened', [db])], CTX);
+  assert.ok(
+    text.includes(
+      [
+        '  entry:    /usr/share/myapp/app.py',
+        `            was ${MD5_A}`,
+        `            now ${MD5_B}`,
+        '  entry:    /usr/share/myapp/evil.py',
+        '            was (no entry: added)',
+        `            now ${MD5_B}`,
+        '  entry:    /usr/share/myapp/gone.py',
+        `            was ${MD5_A}`,
+        '            now (no entry: removed)',
+        '  entry:    and 7 more',
+      ].join('\n'),
+    ),
+    text,
+  );
+});

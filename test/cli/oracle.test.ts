@@ -590,6 +590,21 @@ function assertOutcome(name: string, o: Outcome, oracleCount: number, minCommonS
   }
 }
 
+/**
+ * The lines both printed come in the same order: pkgwatch's dpkg and debsums formats print in
+ * their tool's order, so `diff` against the tool shows only the explained differences.
+ */
+function assertSameOrder(name: string, oracle: readonly Line[], ours: readonly Line[]): void {
+  const firsts = (lines: readonly Line[], keep: ReadonlySet<string>): string[] => [...new Set(lines.map((l) => l.key))].filter((k) => keep.has(k));
+  const oracleKeys = new Set(oracle.map((l) => l.key));
+  const ourKeys = new Set(ours.map((l) => l.key));
+  const a = firsts(oracle, ourKeys);
+  const b = firsts(ours, oracleKeys);
+  const at = a.findIndex((k, i) => b[i] !== k);
+  const shown = (k: string | undefined): string => (k === undefined ? '(none)' : JSON.stringify(Buffer.from(k, 'latin1').toString('utf8')));
+  assert.ok(at < 0, `${name}: the common lines come in another order: line ${at + 1} of them is ${shown(a[at])} there, ${shown(b[at])} in pkgwatch's output`);
+}
+
 /** pkgwatch's exit code must say what its own output says: 1 findings, 3 only unreadable, 0 none. */
 function assertExitMatches(r: CliResult, lines: readonly Line[], unreadableToken: string): void {
   const findings = lines.some((l) => l.token !== unreadableToken);
@@ -651,6 +666,7 @@ async function runDpkgComparison(t: TestContext, root: string, minCommonShare: n
   const o = await compare(c, oracle.lines, ours.lines, explainDpkgOnly, explainPwOnlyDpkg, 'dpkg --verify');
   report(t, 'dpkg --verify', o, oracle.lines.length, ours.lines.length);
   assertOutcome('dpkg --verify', o, oracle.lines.length, minCommonShare);
+  assertSameOrder('dpkg --verify', oracle.lines, ours.lines);
   t.diagnostic(`${db.diversions.length} diversion(s) checked independently`);
   assert.deepEqual(await diversionsMisjudged(c, false), [], 'pkgwatch\'s verdict on these divert-to files differs from an independent look');
   return { oracle: oracle.lines, ours: ours.lines, outcomes: [o] };
@@ -696,6 +712,7 @@ async function runDebsumsComparison(t: TestContext, root: string, minCommonShare
   const missing = await compare(c, missingOracle, missingOurs, explainDebsumsOnly, explainPwOnlyDebsums, 'debsums');
   report(t, 'debsums missing', missing, missingOracle.length, missingOurs.length);
   assertOutcome('debsums missing files', missing, missingOracle.length, minCommonShare);
+  assertSameOrder('debsums', oracle.lines, ours.lines);
   assert.deepEqual(await diversionsMisjudged(c, true), [], 'pkgwatch\'s verdict on these divert-to files differs from an independent look');
 
   // Exit status: debsums sets bit 2 for changed or missing files exactly when pkgwatch exits 1,

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { test } from 'node:test';
-import { advanceBaseline, compareSnapshots, snapshotFromJson, snapshotPackages, snapshotToJson, type DbSnapshot } from '../../src/dpkgrun/dbsnapshot.js';
+import { advanceBaseline, compareSnapshots, databaseFindings, MAX_ENTRIES, snapshotFromJson, snapshotPackages, snapshotToJson, type DbSnapshot } from '../../src/dpkgrun/dbsnapshot.js';
 import { loadDatabase } from '../../src/dpkg/loader.js';
 import type { Database } from '../../src/dpkg/types.js';
 import { fixture, type FixtureRoot } from '../helpers/fixture.js';
@@ -226,4 +226,44 @@ test('Conffiles at the same version: flags and entries follow dpkg, a new hash d
   assert.match(changes[0]?.detail ?? '', /app\.conf/);
   // And through JSON (the state) the kept record is the same.
   assert.deepEqual(compareSnapshots(snapshotFromJson(snapshotToJson(next)) ?? next, now), changes);
+});
+
+test('a rewritten md5sums names each entry it changed, added or removed, with the md5 before and after; a finding lists at most MAX_ENTRIES', async (t) => {
+  const fx = fixture(t);
+  const files = Array.from({ length: MAX_ENTRIES + 10 }, (_, i) => ({ path: `/usr/share/big/f${String(i).padStart(3, '0')}`, content: `f${i}\n` }));
+  fx.addPackage({ name: 'app', files: [{ path: '/usr/bin/app', content: 'app binary' }, { path: '/usr/bin/gone', content: 'gone' }] });
+  fx.addPackage({ name: 'big', files });
+  const { db, s: before } = await snap(fx);
+  const md5 = (s: string): string => createHash('md5').update(s).digest('hex');
+  const forged = md5('backdoor');
+  // app: /usr/bin/app's line rewritten, /usr/bin/gone's dropped, /usr/bin/evil's added.
+  fs.writeFileSync(fx.infoFile('app', 'md5sums'), `${forged}  usr/bin/app\n${forged}  usr/bin/evil\n`);
+  // big: every line rewritten.
+  fs.writeFileSync(fx.infoFile('big', 'md5sums'), files.map((f) => `${forged}  ${f.path.slice(1)}\n`).join(''));
+  const after = await snapshotPackages(db, db.packages);
+  const changes = compareSnapshots(before, after);
+  assert.deepEqual(changes.find((c) => c.package === 'app')?.entries, [
+    { path: '/usr/bin/app', before: md5('app binary'), after: forged },
+    { path: '/usr/bin/evil', before: null, after: forged },
+    { path: '/usr/bin/gone', before: md5('gone'), after: null },
+  ]);
+  const findings = databaseFindings(fx.root, changes);
+  const app = findings.find((f) => f.package === 'app');
+  assert.deepEqual(app?.entries?.[0], { path: '/usr/bin/app', expected: md5('app binary'), actual: forged });
+  assert.equal(app?.entriesOmitted, 0);
+  assert.match(app?.detail ?? '', /3 entries changed: \/usr\/bin\/app, \/usr\/bin\/evil, \/usr\/bin\/gone$/);
+  const big = findings.find((f) => f.package === 'big');
+  assert.equal(big?.entries?.length, MAX_ENTRIES);
+  assert.equal(big?.entriesOmitted, 10);
+  assert.match(big?.detail ?? '', /60 entries changed: \/usr\/share\/big\/f000, \/usr\/share\/big\/f001, \/usr\/share\/big\/f002, and 57 more$/);
+
+  // A baseline from the state file (an earlier run of the agent) does not hold the entries: said so.
+  const restored = advanceBaseline(snapshotFromJson(snapshotToJson(before)), after, { acceptUpgrades: false });
+  const unknown = databaseFindings(fx.root, compareSnapshots(restored, after));
+  assert.equal(unknown.length, 2);
+  assert.equal(unknown[0]?.entries, undefined);
+  assert.match(unknown[0]?.detail ?? '', /which entries changed is not known/);
+  // Once the restarted agent has read the accepted content itself, it names them again.
+  const seen = advanceBaseline(snapshotFromJson(snapshotToJson(before)), before, { acceptUpgrades: false });
+  assert.equal(compareSnapshots(seen, after).find((c) => c.package === 'app')?.entries?.length, 3);
 });
