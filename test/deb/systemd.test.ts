@@ -59,6 +59,14 @@ async function journal(...args: string[]): Promise<JournalEntry[]> {
   return out.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as JournalEntry);
 }
 
+/** The journal's cursor now: what comes after it is what a test step caused. */
+async function cursor(): Promise<string> {
+  const last = await journal('-n', '1');
+  const c = (last[0] as { __CURSOR?: string } | undefined)?.__CURSOR;
+  assert.ok(c !== undefined, 'the journal is empty');
+  return c;
+}
+
 /** Polls `cond` until it holds; the deadline is only a safety net. */
 async function eventually(cond: () => Promise<boolean>, what: string, deadlineMs = DEADLINE_MS): Promise<void> {
   const end = Date.now() + deadlineMs;
@@ -190,16 +198,16 @@ test('start reaches active (running) only on READY: a READY systemd may not acce
 test('systemctl reload re-reads the configuration in the same process', async (t) => {
   if (skipIfDown(t)) return;
   const pid = await show('pkgwatch.service', 'MainPID');
-  const before = JSON.parse(await sh('pkgwatch status --json')) as { scope: { packages: string[] } };
-  assert.ok(!before.scope.packages.includes('nginx-light'), before.scope.packages.join(' '));
+  const before = JSON.parse(await sh('pkgwatch status --json || true')) as { scope: { packages: string[] } };
+  assert.ok(!before.scope.packages.some((p) => p.startsWith('nginx-light')), before.scope.packages.join(' '));
   const config = (await sh('cat /etc/pkgwatch/conf.d/50-demo.toml')).replace('packages = ["demo-site"]', 'packages = ["demo-site", "nginx-light"]');
   await put('/etc/pkgwatch/conf.d/50-demo.toml', config, '0640', 'pkgwatch');
   // reload returns once the agent says READY=1 again after RELOADING=1.
   ok(await inside(['systemctl', 'reload', 'pkgwatch']), 'systemctl reload pkgwatch');
   await eventually(async () => (await agentLines()).some((e) => message(e) === 'configuration reloaded'), '"configuration reloaded"');
   assert.equal(await show('pkgwatch.service', 'MainPID'), pid, 'reload restarted the agent');
-  const afterReload = JSON.parse(await sh('pkgwatch status --json')) as { scope: { packages: string[] } };
-  assert.ok(afterReload.scope.packages.includes('nginx-light'), afterReload.scope.packages.join(' '));
+  const afterReload = JSON.parse(await sh('pkgwatch status --json || true')) as { scope: { packages: string[] } };
+  assert.ok(afterReload.scope.packages.some((p) => p.startsWith('nginx-light')), afterReload.scope.packages.join(' '));
 });
 
 test("systemd-analyze security on the running system gives README's figure", async (t) => {
@@ -217,7 +225,7 @@ test("systemd-analyze security on the running system gives README's figure", asy
 test('a changed site file starts the offline helper through the path unit, and nginx serves the maintenance page', async (t) => {
   if (skipIfDown(t)) return;
   await sh('ln -sf /usr/share/pkgwatch/nginx-maintenance.conf /etc/nginx/snippets/pkgwatch-maintenance.conf');
-  await put('/etc/nginx/sites-enabled/default', 'server {\n  listen 127.0.0.1:80 default_server;\n  root /srv/http/demo;\n  include snippets/pkgwatch-maintenance.conf;\n}\n');
+  await put('/etc/nginx/sites-enabled/default', 'server {\n  listen 80 default_server;\n  root /srv/http/demo;\n  include snippets/pkgwatch-maintenance.conf;\n}\n');
   await sh('nginx -t 2>&1 && systemctl reload nginx');
   await eventually(async () => (await get()).body.includes('demo site'), 'nginx to serve the demo site');
   assert.equal((await get()).status, 200);
@@ -273,22 +281,24 @@ test('the watchdog restarts an agent that stops answering (SIGSTOP)', async (t) 
     return now !== '0' && now !== pid && Number(await show('pkgwatch.service', 'NRestarts')) > restarts;
   }, 'a restart with a new main PID');
   const log = (await journal('-u', 'pkgwatch.service')).map(message);
-  assert.ok(log.some((m) => /[Ww]atchdog timeout/.test(m)), 'no watchdog timeout in the journal');
+  assert.ok(log.some((m) => /Watchdog timeout/.test(m)), 'no watchdog timeout in the journal');
+  assert.ok(log.some((m) => m.includes('Main process exited, code=killed, status=6/ABRT')), 'the stopped agent was not aborted');
   await eventually(async () => (await show('pkgwatch.service', 'ActiveState')) === 'active', 'the agent to be active again');
 });
 
 test('systemctl stop ends the agent on SIGTERM, without the SIGKILL of TimeoutStopSec', async (t) => {
   if (skipIfDown(t)) return;
   const id = await show('pkgwatch.service', 'InvocationID');
+  const mark = await cursor();
   const started = Date.now();
   ok(await inside(['systemctl', 'stop', 'pkgwatch']), 'systemctl stop pkgwatch');
   // Measured and reported, not asserted: the unit's TimeoutStopSec=10 is the hard bound.
   t.diagnostic(`systemctl stop pkgwatch took ${Date.now() - started} ms (the agent's 5 s claim; SIGKILL would come at 10 s)`);
   assert.equal(await show('pkgwatch.service', 'Result'), 'success');
+  assert.equal(await show('pkgwatch.service', 'ExecMainCode'), '1', 'the agent did not exit by itself');
   assert.equal(await show('pkgwatch.service', 'ExecMainStatus'), '0');
-  const log = (await journal(`_SYSTEMD_INVOCATION_ID=${id}`)).map(message);
-  assert.ok(log.includes('agent stopping'), log.join('\n'));
-  assert.ok(!log.some((m) => /timed out\. Killing|SIGKILL/.test(m)), log.join('\n'));
-  const unit = (await journal('-u', 'pkgwatch.service')).map(message);
-  assert.ok(!unit.some((m) => /State 'stop-sigterm' timed out/.test(m)), 'stop needed SIGKILL');
+  const agent = (await journal(`_SYSTEMD_INVOCATION_ID=${id}`)).map(message);
+  assert.ok(agent.includes('agent stopping'), agent.join('\n'));
+  const unit = (await journal(`--after-cursor=${mark}`, '-u', 'pkgwatch.service')).map(message);
+  assert.ok(!unit.some((m) => /timed out|Killing|SIGKILL/.test(m)), unit.join('\n'));
 });
