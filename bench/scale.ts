@@ -211,7 +211,8 @@ async function main(): Promise<void> {
   for (const factor of opts.factors) {
     console.log(`\n${factor}x:`);
     const fx = fixture(opts.cache, base * factor);
-    await check(fx.root, scratch); // warm-up: page cache and the loader's first touch
+    const warm = await check(fx.root, scratch); // warm-up: page cache and the loader's first touch
+    console.log(`  warm-up (untimed) wall ${(warm.wallMs / 1000).toFixed(2)} s  peak ${mib(warm.peakKiB)}  load ${warm.load.toFixed(2)}`);
     const samples: Sample[] = [];
     for (let r = 0; r < opts.rounds; r++) {
       const s = await check(fx.root, scratch);
