@@ -12,6 +12,7 @@ import { defaultJobs } from '../verify/run.js';
 import { Alerting, alertHost } from './alerting.js';
 import { DpkgGuard } from '../dpkgrun/guard.js';
 import { DbRecord } from './dbrecord.js';
+import { ADMIN_PACKAGE } from '../dpkgrun/dbsnapshot.js';
 import { applyRun, dueReminders, type DraftEvent } from './findings.js';
 import { MetricsFeed } from './metricsfeed.js';
 import { runFullCheck } from './fullcheck.js';
@@ -89,7 +90,7 @@ export class Agent {
       apply: (findings, changes) => {
         const ids = this.scope?.ids ?? new Set<string>();
         const summary = { packages: ids.size, files: changes, bytes: 0 };
-        this.apply('realtime', findings, (f) => f.status === 'database-changed' && ids.has(f.package), new Date(), summary, this.clock.mark());
+        this.apply('realtime', findings, (f) => f.status === 'database-changed' && (ids.has(f.package) || f.package === ADMIN_PACKAGE), new Date(), summary, this.clock.mark());
       },
     });
     this.checks = new ScopedChecks({

@@ -1,5 +1,6 @@
-// Snapshots of dpkg's record of the scoped packages (md5sums, .list, Conffiles, their stanza), so a
-// rewrite while no dpkg runs, the tampering debsums cannot see, shows as "database-changed".
+// Snapshots of dpkg's record of the scoped packages (md5sums, .list, .conffiles, maintainer scripts,
+// Conffiles, their stanza; diversions and statoverride), so a rewrite while no dpkg runs, the
+// tampering debsums cannot see, shows as "database-changed".
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -9,6 +10,13 @@ import { parseStatus } from '../dpkg/status.js';
 import type { BytePath, Conffile, Database, PackageRecord } from '../dpkg/types.js';
 import type { FindingJson } from '../verify/report.js';
 import { osErrorText } from '../errors.js';
+import { ADMIN_FILES, adminChange, adminFromJson, adminToJson, snapshotAdmin, type AdminFileName, type AdminFileState } from './dbadmin.js';
+
+/** The info files of a package followed besides md5sums and .list: what dpkg runs, and its conffile list. */
+export const INFO_EXTRAS: readonly string[] = ['conffiles', 'preinst', 'postinst', 'prerm', 'postrm', 'config', 'triggers'];
+
+/** The `package` of a finding on `diversions` or `statoverride`, which belong to no one package. */
+export const ADMIN_PACKAGE = 'dpkg';
 
 /** One database file as a snapshot saw it. */
 export interface DbFileState {
@@ -26,6 +34,8 @@ export interface PackageDbState {
   readonly package: string;
   readonly md5sums: DbFileState;
   readonly list: DbFileState;
+  /** Its other info files (INFO_EXTRAS) by extension; a file that does not exist has sha256 null. */
+  readonly info: ReadonlyMap<string, DbFileState>;
   /** `want flag state version` of its stanza in `status`; null when the stanza is gone. */
   readonly record: string | null;
   /** Its Conffiles entries: path to `md5|newconffile [obsolete] [remove-on-upgrade]`. */
@@ -43,6 +53,8 @@ export interface DbSnapshot {
   readonly statusError: string | null;
   /** By package id, in the order the packages were given. */
   readonly packages: ReadonlyMap<string, PackageDbState>;
+  /** `<admindir>/diversions` and `statoverride`; empty in a baseline from an older state. */
+  readonly admin: ReadonlyMap<AdminFileName, AdminFileState>;
 }
 
 /** One difference between two snapshots. */
@@ -52,9 +64,10 @@ export interface DbChange {
   readonly file: string;
   /**
    * `md5sums`, `list`, `conffiles` (the Conffiles field in `status`), or `package` (the package's
-   * stanza in `status` vanished or its want/flag/state/version changed).
+   * stanza in `status` vanished or its want/flag/state/version changed), `info` (one of INFO_EXTRAS),
+   * or `diversions` / `statoverride` (package ADMIN_PACKAGE).
    */
-  readonly what: 'md5sums' | 'list' | 'conffiles' | 'package';
+  readonly what: 'md5sums' | 'list' | 'conffiles' | 'package' | 'info' | AdminFileName;
   readonly detail: string;
 }
 
@@ -123,8 +136,9 @@ export async function snapshotPackages(db: Database, pkgs: readonly PackageRecor
   const takenAt = new Date().toISOString();
   const statusFile = path.join(db.admindir, 'status');
   const info = path.join(db.admindir, 'info');
-  const [format, status] = await Promise.all([
+  const [format, admin, status] = await Promise.all([
     infoFormat(db),
+    snapshotAdmin(db.admindir),
     readFile(statusFile, 'latin1').then(
       (text) => ({ records: parseStatus(text, statusFile).packages, error: null }),
       (err: unknown) => ({ records: [] as PackageRecord[], error: osErrorText(err) }),
@@ -142,16 +156,18 @@ export async function snapshotPackages(db: Database, pkgs: readonly PackageRecor
       if (pkg === undefined) continue;
       const id = packageId(pkg);
       const bases = infoBases(pkg, format);
-      const [md5sums, list] = await Promise.all([
-        hashFirst(bases.map((b) => path.join(info, `${b}.md5sums`))),
-        hashFirst(bases.map((b) => path.join(info, `${b}.list`))),
-      ]);
+      const [md5sums, list, ...extras] = await Promise.all(
+        ['md5sums', 'list', ...INFO_EXTRAS].map((ext) => hashFirst(bases.map((b) => path.join(info, `${b}.${ext}`)))),
+      );
+      if (md5sums === undefined || list === undefined) continue;
+      const infoFiles = new Map(INFO_EXTRAS.map((ext, k) => [ext, extras[k] ?? { file: '', sha256: null, error: null }]));
       const rec = current.get(id);
       const conffiles = new Map((rec?.conffiles ?? []).map((c) => [c.path, conffileValue(c)]));
       states[i] = {
         package: id,
         md5sums,
         list,
+        info: infoFiles,
         record: rec === undefined ? null : `${rec.want} ${rec.flag} ${rec.state} ${rec.version}`,
         conffiles,
         conffilesSha256: conffilesDigest(conffiles),
@@ -161,7 +177,7 @@ export async function snapshotPackages(db: Database, pkgs: readonly PackageRecor
   await Promise.all(Array.from({ length: Math.max(1, Math.min(CONCURRENCY, pkgs.length)) }, worker));
   const packages = new Map<string, PackageDbState>();
   for (const s of states) if (s !== undefined) packages.set(s.package, s);
-  return { takenAt, statusFile, statusError: status.error, packages };
+  return { takenAt, statusFile, statusError: status.error, packages, admin };
 }
 
 function short(h: string): string {
@@ -197,6 +213,12 @@ function conffilesChange(before: ReadonlyMap<BytePath, string>, after: ReadonlyM
  */
 export function compareSnapshots(before: DbSnapshot, after: DbSnapshot): DbChange[] {
   const out: DbChange[] = [];
+  for (const name of ADMIN_FILES) {
+    const a = before.admin.get(name);
+    const b = after.admin.get(name);
+    const change = a === undefined || b === undefined ? null : adminChange(name, a, b);
+    if (change !== null) out.push({ package: ADMIN_PACKAGE, ...change });
+  }
   for (const [id, a] of before.packages) {
     const b = after.packages.get(id);
     if (b === undefined) continue;
@@ -204,6 +226,11 @@ export function compareSnapshots(before: DbSnapshot, after: DbSnapshot): DbChang
     if (md5 !== null) out.push({ package: id, file: b.md5sums.file, what: 'md5sums', detail: md5 });
     const list = fileChange(a.list, b.list);
     if (list !== null) out.push({ package: id, file: b.list.file, what: 'list', detail: list });
+    for (const [ext, was] of a.info) {
+      const now = b.info.get(ext);
+      const change = now === undefined ? null : fileChange(was, now);
+      if (change !== null && now !== undefined) out.push({ package: id, file: now.file, what: 'info', detail: change });
+    }
     if (after.statusError !== null) {
       if (before.statusError === null) {
         out.push({ package: id, file: after.statusFile, what: 'conffiles', detail: `the status file can no longer be read (${after.statusError})` });
@@ -271,6 +298,9 @@ export interface AdvanceOptions {
  */
 export function advanceBaseline(old: DbSnapshot | null, now: DbSnapshot, opts: AdvanceOptions): DbSnapshot {
   if (old === null) return now;
+  // dpkg-divert and dpkg-statoverride take dpkg's lock: their changes are accepted with a dpkg run's.
+  const admin = new Map(now.admin);
+  if (!opts.acceptUpgrades) for (const [name, s] of old.admin) admin.set(name, s);
   const packages = new Map<string, PackageDbState>();
   for (const [id, fresh] of now.packages) {
     const before = old.packages.get(id);
@@ -284,10 +314,17 @@ export function advanceBaseline(old: DbSnapshot | null, now: DbSnapshot, opts: A
       continue;
     }
     const conffiles = upgraded ? new Map(before.conffiles) : keepConffileHashes(before.conffiles, fresh.conffiles);
+    // Info files the baseline has not seen yet (a state from an older pkgwatch) are taken as they are.
+    const info = new Map(fresh.info);
+    for (const [ext, was] of before.info) {
+      const f = fresh.info.get(ext);
+      if (f !== undefined) info.set(ext, { ...was, file: f.file });
+    }
     packages.set(id, {
       package: id,
       md5sums: { ...before.md5sums, file: fresh.md5sums.file },
       list: { ...before.list, file: fresh.list.file },
+      info,
       // Only a change of want or flag is taken from the record; a version or state change without
       // acceptUpgrades stays a finding.
       record: upgraded || fresh.record === null ? before.record : fresh.record,
@@ -295,7 +332,7 @@ export function advanceBaseline(old: DbSnapshot | null, now: DbSnapshot, opts: A
       conffilesSha256: conffilesDigest(conffiles),
     });
   }
-  return { takenAt: now.takenAt, statusFile: now.statusFile, statusError: now.statusError, packages };
+  return { takenAt: now.takenAt, statusFile: now.statusFile, statusError: now.statusError, packages, admin };
 }
 
 /** A snapshot as JSON-safe data, to keep the baseline in the agent's state across restarts. */
@@ -304,7 +341,8 @@ export function snapshotToJson(s: DbSnapshot): unknown {
     takenAt: s.takenAt,
     statusFile: s.statusFile,
     statusError: s.statusError,
-    packages: [...s.packages.values()].map((p) => ({ ...p, conffiles: [...p.conffiles] })),
+    packages: [...s.packages.values()].map((p) => ({ ...p, conffiles: [...p.conffiles], info: [...p.info] })),
+    admin: adminToJson(s.admin),
   };
 }
 
@@ -330,16 +368,25 @@ export function snapshotFromJson(v: unknown): DbSnapshot | null {
       if (!Array.isArray(e) || e.length !== 2 || !str(e[0]) || !str(e[1])) return null;
       conffiles.set(e[0], e[1]);
     }
+    // A state written before info files were followed has none: they are taken afresh.
+    const info = new Map<string, DbFileState>();
+    if (Array.isArray(p['info'])) {
+      for (const e of p['info'] as unknown[]) {
+        if (!Array.isArray(e) || e.length !== 2 || !str(e[0]) || !file(e[1])) return null;
+        info.set(e[0], e[1]);
+      }
+    }
     packages.set(p['package'], {
       package: p['package'],
       md5sums: p['md5sums'],
       list: p['list'],
+      info,
       record: p['record'],
       conffiles,
       conffilesSha256: p['conffilesSha256'],
     });
   }
-  return { takenAt: o['takenAt'], statusFile: o['statusFile'], statusError: o['statusError'], packages };
+  return { takenAt: o['takenAt'], statusFile: o['statusFile'], statusError: o['statusError'], packages, admin: adminFromJson(o['admin']) };
 }
 
 /** Changes dpkg did not make, as `database-changed` findings on the database files (paths on the checked system). */
@@ -351,6 +398,6 @@ export function databaseFindings(root: string, changes: readonly DbChange[]): Fi
     conffile: false,
     expected: null,
     actual: null,
-    detail: `${c.what} changed while no dpkg was running: ${c.detail}`,
+    detail: `${c.what === 'info' ? path.basename(c.file) : c.what} changed while no dpkg was running: ${c.detail}`,
   }));
 }
