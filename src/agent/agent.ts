@@ -12,6 +12,7 @@ import { defaultJobs } from '../verify/run.js';
 import { Alerting, alertHost } from './alerting.js';
 import { DpkgGuard } from '../dpkgrun/guard.js';
 import { DbRecord } from './dbrecord.js';
+import { ADMIN_PACKAGE } from '../dpkgrun/dbsnapshot.js';
 import { applyRun, dueReminders, type DraftEvent } from './findings.js';
 import { Liveness } from './liveness.js';
 import { MetricsFeed } from './metricsfeed.js';
@@ -80,7 +81,11 @@ export class Agent {
     this.dpkg = new DpkgGuard({
       admindir: () => this.scope?.db.admindir ?? path.join(this.config.root, 'var/lib/dpkg'),
       stateDir: () => this.config.stateDir,
-      report: (e) => this.logger.log(e),
+      report: (e) => {
+        this.logger.log(e);
+        if (e.kind === 'coverage.degraded') this.alerting.coverageDegraded(e.reason, e.detail);
+        if (e.kind === 'coverage.restored') this.alerting.coverageRestored(e.reason, e.detail);
+      },
       onChange: () => this.writeStatus(),
     });
     this.queue = new RunQueue({ dpkg: this.dpkg, logger: this.logger, dpkgPollMs: DPKG_POLL_MS, run: (kind, paths) => this.run(kind, paths) });
@@ -96,7 +101,7 @@ export class Agent {
         // A scope of no package is no run (as in run()).
         const logged = standalone && ids.size > 0;
         if (logged) this.logger.log({ kind: 'run.started', schedule: 'realtime' });
-        this.apply('realtime', findings, (f) => f.status === 'database-changed' && ids.has(f.package), new Date(), summary, this.clock.mark(), logged);
+        this.apply('realtime', findings, (f) => f.status === 'database-changed' && (ids.has(f.package) || f.package === ADMIN_PACKAGE), new Date(), summary, this.clock.mark(), logged);
       },
     });
     this.checks = new ScopedChecks({
@@ -259,6 +264,11 @@ export class Agent {
     if (this.stopping) return;
     void this.dpkg.poll(() => this.onDpkgEnd());
     this.dpkg.checkDuration(this.config.schedule.dpkgMaxRunMs);
+    if (this.alerting.isBlind('watch-degraded') && this.watchers.stats()?.degraded === false) {
+      const message = 'the real-time watch covers every scoped path again';
+      this.logger.log({ kind: 'coverage.restored', reason: 'watch-degraded', detail: message });
+      this.alerting.coverageRestored('watch-degraded', message);
+    }
     this.offline.poll();
   }
 
@@ -344,6 +354,11 @@ export class Agent {
     const why: WatchDegradedReason = /ENOSPC|limit/i.test(`${reason} ${detail}`) ? 'watch-limit' : /overflow/i.test(reason) ? 'overflow' : 'error';
     this.logger.log({ kind: 'watch.degraded', reason: why, detail: `${reason}: ${detail}` });
     this.alerting.watchDegraded(why, `${reason}: ${detail}`);
+    if (!this.alerting.isBlind('watch-degraded')) {
+      const message = `real-time watch lost coverage (${reason}: ${detail}); the scoped schedule covers the gap`;
+      this.logger.log({ kind: 'coverage.degraded', reason: 'watch-degraded', detail: message });
+      this.alerting.coverageDegraded('watch-degraded', message);
+    }
     this.writeStatus();
     // Coverage is not lost silently: the scoped schedule covers what the watcher cannot.
     this.queue.request('scoped');

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { LogSink } from '../alerts/log.js';
 import { Outbox, type OutboxEvent, type SinkStatus } from '../alerts/outbox.js';
 import { createSinks, sinksOfKind } from '../alerts/registry.js';
-import type { AlertEvent, AlertSink, CheckSchedule, DroppedAlert, OfflineInfo } from '../alerts/sink.js';
+import type { AlertEvent, AlertSink, CheckSchedule, CoverageReason, DroppedAlert, OfflineInfo } from '../alerts/sink.js';
 import type { ResolvedConfig } from '../config/schema.js';
 import type { FindingJson } from '../verify/report.js';
 import { AgentHealth, type HealthDraft } from './health.js';
@@ -141,6 +141,21 @@ export class Alerting {
   /** The watcher lost coverage: watch.degraded, once per reason until a reload. */
   watchDegraded(reason: WatchDegradedReason, detail: string): void {
     this.sendHealth(this.health.watchDegraded(reason, detail));
+  }
+
+  /** Checks cannot see changes (dpkg held too long, the watcher lost coverage): coverage.degraded, once until restored. */
+  coverageDegraded(reason: CoverageReason, message: string): void {
+    this.sendHealth(this.health.coverageDegraded(reason, message));
+  }
+
+  /** Coverage lost for `reason` is back: coverage.restored, when it had been degraded. */
+  coverageRestored(reason: CoverageReason, message: string): void {
+    this.sendHealth(this.health.coverageRestored(reason, message));
+  }
+
+  /** Whether coverage.degraded was sent for `reason` and not yet restored. */
+  isBlind(reason: CoverageReason): boolean {
+    return this.health.isBlind(reason);
   }
 
   /** Picks up alerts other processes queued (`pkgwatch online`) now, not at the outbox's next minute tick. */

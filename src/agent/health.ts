@@ -1,6 +1,6 @@
 // The agent's own health as alert events, on change of state (STYLE 7): its start and stop, a check's
 // first failure and its recovery, each new way the real-time watch degraded, alerts given up on.
-import type { AgentAlertKind, AgentInfo, CheckSchedule, DroppedAlert } from '../alerts/sink.js';
+import type { AgentAlertKind, AgentInfo, CheckSchedule, CoverageReason, DroppedAlert } from '../alerts/sink.js';
 import type { ResolvedConfig } from '../config/schema.js';
 import { formatDuration } from '../config/values.js';
 import type { WatchDegradedReason } from './log.js';
@@ -43,6 +43,7 @@ export class AgentHealth {
   readonly #version: string;
   readonly #failing = new Map<CheckSchedule, Streak>();
   readonly #degraded = new Set<WatchDegradedReason>();
+  readonly #blind = new Set<CoverageReason>();
 
   constructor(version: string) {
     this.#version = version;
@@ -90,6 +91,26 @@ export class AgentHealth {
     if (this.#degraded.has(reason)) return null;
     this.#degraded.add(reason);
     return this.#draft('watch.degraded', `${WATCH_REASON[reason]}: ${detail}; the scoped schedule covers the gap`);
+  }
+
+  /** Checks cannot see changes for `reason`: coverage.degraded once, until coverageRestored; else null. */
+  coverageDegraded(reason: CoverageReason, message: string): HealthDraft | null {
+    if (this.#blind.has(reason)) return null;
+    this.#blind.add(reason);
+    const d = this.#draft('coverage.degraded', message);
+    return { ...d, agent: { ...d.agent, coverage: reason } };
+  }
+
+  /** Coverage lost for `reason` is back: coverage.restored when it had been degraded, else null. */
+  coverageRestored(reason: CoverageReason, message: string): HealthDraft | null {
+    if (!this.#blind.delete(reason)) return null;
+    const d = this.#draft('coverage.restored', message);
+    return { ...d, agent: { ...d.agent, coverage: reason } };
+  }
+
+  /** Whether coverage is degraded for `reason` now. */
+  isBlind(reason: CoverageReason): boolean {
+    return this.#blind.has(reason);
   }
 
   /** The watch was set up anew (configuration reloaded): its problems alert again if they persist. */

@@ -1,6 +1,6 @@
 // The agent's log as data: one typed event per thing it logs, rendered as text or JSON lines, journald-aware.
 import { formatBytes } from '../verify/report.js';
-import type { ActionOutcome, AlertEvent, AlertKind } from '../alerts/sink.js';
+import type { ActionOutcome, AlertEvent, AlertKind, CoverageReason } from '../alerts/sink.js';
 import type { FindingJson } from '../verify/report.js';
 import type { RunOutcome } from './state.js';
 
@@ -44,6 +44,8 @@ export type LogEvent =
   | { readonly kind: 'run.deferred'; readonly schedule: RunSchedule; readonly reason: 'dpkg-running' | 'busy' }
   | { readonly kind: 'watch.started'; readonly dirs: number; readonly paths: number }
   | { readonly kind: 'watch.degraded'; readonly reason: WatchDegradedReason; readonly detail: string }
+  | { readonly kind: 'coverage.degraded'; readonly reason: CoverageReason; readonly detail: string }
+  | { readonly kind: 'coverage.restored'; readonly reason: CoverageReason; readonly detail: string }
   | { readonly kind: 'dpkg.started'; readonly source: 'lock' | 'hook' }
   | { readonly kind: 'dpkg.finished'; readonly changedPackages: readonly string[] }
   | { readonly kind: 'state.corrupt'; readonly file: string; readonly detail: string }
@@ -85,6 +87,8 @@ export const LOG_PRIORITY: Readonly<Record<LogKind, LogPriority>> = Object.freez
   'run.deferred': 5,
   'watch.started': 6,
   'watch.degraded': 4,
+  'coverage.degraded': 4,
+  'coverage.restored': 5,
   'dpkg.started': 6,
   'dpkg.finished': 6,
   'state.corrupt': 4,
@@ -165,6 +169,8 @@ const ALERT_HEAD: Record<AlertEvent['kind'], string> = {
   'run.failed': 'ALERT: a check failed',
   'run.recovered': 'a check works again',
   'watch.degraded': 'ALERT: real-time watch degraded',
+  'coverage.degraded': 'ALERT: checks cannot see changes',
+  'coverage.restored': 'checks see changes again',
   'alerts.dropped': 'ALERT: alerts dropped',
   test: 'test alert',
 };
@@ -230,6 +236,10 @@ function sentence(e: LogEvent): string {
       return `heartbeat to ${e.url} works again after ${plural(e.failures, 'failure')}`;
     case 'watch.degraded':
       return `real-time watch degraded (${WATCH_REASON[e.reason]}): ${e.detail}; changes may go unseen until the next check`;
+    case 'coverage.degraded':
+      return `coverage degraded (${e.reason}): ${e.detail}`;
+    case 'coverage.restored':
+      return `coverage restored (${e.reason}): ${e.detail}`;
     case 'dpkg.started':
       return `dpkg transaction started (${e.source === 'lock' ? 'dpkg lock taken' : 'dpkg hook'})`;
     case 'dpkg.finished':

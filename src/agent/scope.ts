@@ -5,6 +5,8 @@ import { loadDatabase, loadPackageFiles, packageId } from '../dpkg/loader.js';
 import { selectPackages } from '../dpkg/select.js';
 import type { BytePath, Database, PackageRecord } from '../dpkg/types.js';
 import { PkgwatchError } from '../errors.js';
+import { ADMIN_FILES } from '../dpkgrun/dbadmin.js';
+import { INFO_EXTRAS } from '../dpkgrun/dbsnapshot.js';
 
 /** A scoped package that owns a path, and whether the path is one of its conffiles. */
 export interface PathOwner {
@@ -27,7 +29,7 @@ export interface Scope {
   readonly paths: readonly BytePath[];
   /** The scoped packages each of `paths` belongs to (a divert-to path: the diverted package). */
   readonly owners: ReadonlyMap<BytePath, readonly PathOwner[]>;
-  /** Host paths of the scoped packages' md5sums and .list files, and of `status`. */
+  /** Host paths of the scoped packages' info files (md5sums, .list, INFO_EXTRAS), and of `status`, `diversions`, `statoverride`. */
   readonly dbFiles: readonly string[];
 }
 
@@ -65,13 +67,16 @@ export async function resolveScope(root: string, patterns: readonly string[], wi
     if (list === undefined) owners.set(p, [owner]);
     else if (!list.some((o) => o.package === owner.package)) list.push(owner);
   };
-  const dbFiles = new Set<string>([path.join(db.admindir, 'status')]);
+  const dbFiles = new Set<string>([path.join(db.admindir, 'status'), ...ADMIN_FILES.map((f) => path.join(db.admindir, f))]);
   for (const pkg of packages) {
     const files = await loadPackageFiles(db, pkg);
     const id = packageId(pkg);
     const conffiles = new Set(pkg.conffiles.map((c) => c.path));
     dbFiles.add(files.md5sumsFile);
     dbFiles.add(files.listFile);
+    // The other info files under the same base name as the md5sums dpkg keeps for this package.
+    const base = files.md5sumsFile.replace(/\.md5sums$/, '');
+    for (const ext of INFO_EXTRAS) dbFiles.add(`${base}.${ext}`);
     for (const p of files.list ?? []) {
       const owner = { package: id, conffile: conffiles.has(p) };
       own(p, owner);

@@ -51,6 +51,7 @@ export function agentNews(events: readonly AlertEvent[], trouble: boolean): Agen
   const life = lastLifecycle(events);
   const failing = checksEndingIn(events, 'run.failed');
   const degraded = ofKind(events, 'watch.degraded');
+  const blind = ofKind(events, 'coverage.degraded');
   const dropped = droppedCount(events);
   if (trouble) {
     if (life?.kind === 'agent.stopping') out.push({ full: 'agent STOPPING: nothing is checked until it runs again', brief: 'agent STOPPING' });
@@ -63,6 +64,10 @@ export function agentNews(events: readonly AlertEvent[], trouble: boolean): Agen
     if (degraded.length > 0) {
       const full = degraded.length === 1 ? `real-time watch DEGRADED: ${degraded[0]?.agent?.message ?? ''}` : 'real-time watch DEGRADED';
       out.push({ full, brief: 'real-time watch DEGRADED' });
+    }
+    if (blind.length > 0) {
+      const full = blind.length === 1 ? `checks BLIND: ${blind[0]?.agent?.message ?? ''}` : 'checks BLIND';
+      out.push({ full, brief: 'checks BLIND' });
     }
     if (dropped > 0) out.push({ full: `${plural(dropped, 'alert')} DROPPED: not delivered within max_age`, brief: `${plural(dropped, 'alert')} DROPPED` });
     return out;
@@ -77,6 +82,7 @@ export function agentNews(events: readonly AlertEvent[], trouble: boolean): Agen
     const text = `${names(working)} ${working.length === 1 ? 'check works' : 'checks work'} again`;
     out.push({ full: text, brief: text });
   }
+  if (ofKind(events, 'coverage.restored').length > 0) out.push({ full: 'checks see again', brief: 'checks see again' });
   return out;
 }
 
@@ -94,6 +100,10 @@ export function agentTitle(e: AlertEvent): string {
       return `The ${schedule} check works again`;
     case 'watch.degraded':
       return 'Real-time watch DEGRADED';
+    case 'coverage.degraded':
+      return `Coverage DEGRADED (${e.agent?.coverage ?? '?'})`;
+    case 'coverage.restored':
+      return `Coverage restored (${e.agent?.coverage ?? '?'})`;
     case 'alerts.dropped':
       return `${plural(e.agent?.dropped.length ?? 0, 'alert')} DROPPED`;
     default:
@@ -124,6 +134,9 @@ export function agentRestore(events: readonly AlertEvent[], host: string): strin
     );
   }
   if (events.some((e) => e.kind === 'watch.degraded')) out.push(`Fix what the watcher reported above, then \`systemctl reload pkgwatch\` on ${host}.`);
+  if (events.some((e) => e.kind === 'coverage.degraded' && e.agent?.coverage === 'dpkg-running-too-long')) {
+    out.push(`If no package operation is under way on ${host}, find what holds dpkg's lock (\`fuser -v /var/lib/dpkg/lock\`) or remove a stale hook marker: every check waits for it.`);
+  }
   if (lastLifecycle(events)?.kind === 'agent.stopping') out.push(`If nobody stopped pkgwatch on purpose, find out why: \`systemctl status pkgwatch\` on ${host}.`);
   if (droppedCount(events) > 0) out.push(`The alerts listed above never arrived: see the last error per sink and the findings still open with \`pkgwatch status\` on ${host}.`);
   return out;

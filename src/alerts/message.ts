@@ -188,6 +188,8 @@ function eventTitle(e: AlertEvent, n: number): string {
     case 'run.failed':
     case 'run.recovered':
     case 'watch.degraded':
+    case 'coverage.degraded':
+    case 'coverage.restored':
     case 'alerts.dropped':
       return agentTitle(e);
   }

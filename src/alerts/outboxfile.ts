@@ -1,7 +1,7 @@
 // The outbox's on-disk format: file names, the entry and dropped.json codecs, strict validation, durable writes.
 import { writeFileAtomic } from '../atomic.js';
 import { array, bool, count, decodeFinding, fail, nonEmpty, oneOf, record, ShapeError, str, strOrNull, time } from '../decode.js';
-import { ALERT_KINDS, type ActionOutcome, type AgentInfo, type AlertEvent, type BaselineInfo, type CheckSchedule, type DroppedAlert, type OfflineInfo } from './sink.js';
+import { ALERT_KINDS, COVERAGE_REASONS, type ActionOutcome, type AgentInfo, type AlertEvent, type BaselineInfo, type CheckSchedule, type DroppedAlert, type OfflineInfo } from './sink.js';
 
 /** The version written into every outbox file; files of another version are set aside as corrupt. */
 export const OUTBOX_VERSION = 1;
@@ -135,7 +135,7 @@ const SCHEDULES: readonly CheckSchedule[] = ['scoped', 'full', 'realtime'];
 
 /** Checks what an event about the agent says (AgentInfo). */
 function decodeAgentInfo(v: unknown, at: string): AgentInfo {
-  const o = record(v, at, ['version', 'message', 'schedule', 'dropped']);
+  const o = record(v, at, ['version', 'message', 'schedule', 'dropped'], ['coverage']);
   const dropped = array(o['dropped'], `${at}.dropped`).map((d, i): DroppedAlert => {
     const e = record(d, `${at}.dropped[${i}]`, ['sink', 'id', 'event', 'queued']);
     return {
@@ -150,6 +150,7 @@ function decodeAgentInfo(v: unknown, at: string): AgentInfo {
     message: str(o['message'], `${at}.message`),
     schedule: o['schedule'] === null ? null : oneOf(o['schedule'], `${at}.schedule`, SCHEDULES),
     dropped,
+    ...(o['coverage'] === undefined ? {} : { coverage: oneOf(o['coverage'], `${at}.coverage`, COVERAGE_REASONS) }),
   };
 }
 

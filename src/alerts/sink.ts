@@ -19,7 +19,23 @@ export type AlertKind =
   | 'test';
 
 /** The kinds about the agent itself; their events carry `agent` (AgentInfo). */
-export type AgentAlertKind = 'agent.started' | 'agent.stopping' | 'run.failed' | 'run.recovered' | 'watch.degraded' | 'alerts.dropped';
+export type AgentAlertKind =
+  | 'agent.started'
+  | 'agent.stopping'
+  | 'run.failed'
+  | 'run.recovered'
+  | 'watch.degraded'
+  | 'coverage.degraded'
+  | 'coverage.restored'
+  | 'alerts.dropped';
+
+/**
+ * Why checks could not see changes (coverage.degraded) and then could again (coverage.restored):
+ * dpkg's lock or the hook's marker held longer than `[schedule] dpkg_max_run` (every check waits
+ * for it), or the real-time watcher lost paths or events.
+ */
+export type CoverageReason = 'dpkg-running-too-long' | 'watch-degraded';
+export const COVERAGE_REASONS: readonly CoverageReason[] = ['dpkg-running-too-long', 'watch-degraded'];
 
 /** Every alert kind, in the order the README lists them. */
 export const ALERT_KINDS: readonly AlertKind[] = Object.freeze([
@@ -35,12 +51,23 @@ export const ALERT_KINDS: readonly AlertKind[] = Object.freeze([
   'run.failed',
   'run.recovered',
   'watch.degraded',
+  'coverage.degraded',
+  'coverage.restored',
   'alerts.dropped',
   'test',
 ]);
 
 /** The kinds about the agent itself, in ALERT_KINDS order. */
-export const AGENT_ALERT_KINDS: readonly AgentAlertKind[] = Object.freeze(['agent.started', 'agent.stopping', 'run.failed', 'run.recovered', 'watch.degraded', 'alerts.dropped']);
+export const AGENT_ALERT_KINDS: readonly AgentAlertKind[] = Object.freeze([
+  'agent.started',
+  'agent.stopping',
+  'run.failed',
+  'run.recovered',
+  'watch.degraded',
+  'coverage.degraded',
+  'coverage.restored',
+  'alerts.dropped',
+]);
 
 /** True for a kind about the agent itself. */
 export function isAgentKind(kind: AlertKind): kind is AgentAlertKind {
@@ -71,6 +98,8 @@ export interface AgentInfo {
   readonly schedule: CheckSchedule | null;
   /** alerts.dropped: the deliveries given up; empty for the other kinds. */
   readonly dropped: readonly DroppedAlert[];
+  /** coverage.degraded and coverage.restored only: why coverage was lost. */
+  readonly coverage?: CoverageReason;
 }
 
 /** Whether the site is offline, as of the event: since when and why (null when online). */

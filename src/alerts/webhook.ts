@@ -38,6 +38,7 @@ export function webhookBody(event: AlertEvent): string {
       message: a.message,
       schedule: a.schedule,
       dropped: a.dropped.map((d) => ({ sink: d.sink, id: d.id, event: d.event, queued: d.queued })),
+      ...(a.coverage === undefined ? {} : { coverage: a.coverage }),
     };
   }
   if (event.baseline !== undefined) body['baseline'] = { by: event.baseline.by, paths: [...event.baseline.paths] };

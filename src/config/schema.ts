@@ -319,7 +319,7 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     type: duration({ allowZero: true }),
     default: '30m',
     example: '"30m"',
-    doc: "Checks wait while dpkg runs (its lock held, or the hook's marker); when that lasts longer than this, log a warning, and again after each further period. \"0\" = never.",
+    doc: "Checks wait while dpkg runs (its lock held, or the hook's marker); when that lasts longer than this, log a warning, and again after each further period, and alert coverage.degraded (coverage.restored when it ends). \"0\" = never.",
   }),
   defineKey({
     key: 'watch.enabled',

@@ -1,5 +1,6 @@
-// Snapshots of dpkg's record of the scoped packages (md5sums, .list, Conffiles, their stanza), so a
-// rewrite while no dpkg runs, the tampering debsums cannot see, shows as "database-changed".
+// Snapshots of dpkg's record of the scoped packages (md5sums, .list, .conffiles, maintainer scripts,
+// Conffiles, their stanza; diversions and statoverride), so a rewrite while no dpkg runs, the
+// tampering debsums cannot see, shows as "database-changed".
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -10,6 +11,13 @@ import { parseStatus } from '../dpkg/status.js';
 import type { BytePath, Conffile, Database, PackageRecord } from '../dpkg/types.js';
 import type { DbEntryJson, FindingJson } from '../verify/report.js';
 import { osErrorText } from '../errors.js';
+import { ADMIN_FILES, adminChange, adminFromJson, adminToJson, snapshotAdmin, type AdminFileName, type AdminFileState } from './dbadmin.js';
+
+/** The info files of a package followed besides md5sums and .list: what dpkg runs, and its conffile list. */
+export const INFO_EXTRAS: readonly string[] = ['conffiles', 'preinst', 'postinst', 'prerm', 'postrm', 'config', 'triggers'];
+
+/** The `package` of a finding on `diversions` or `statoverride`, which belong to no one package. */
+export const ADMIN_PACKAGE = 'dpkg';
 
 /** One database file as a snapshot saw it. */
 export interface DbFileState {
@@ -33,6 +41,8 @@ export interface PackageDbState {
    */
   readonly md5sumsEntries?: ReadonlyMap<BytePath, string>;
   readonly list: DbFileState;
+  /** Its other info files (INFO_EXTRAS) by extension; a file that does not exist has sha256 null. */
+  readonly info: ReadonlyMap<string, DbFileState>;
   /** `want flag state version` of its stanza in `status`; null when the stanza is gone. */
   readonly record: string | null;
   /** Its Conffiles entries: path to `md5|newconffile [obsolete] [remove-on-upgrade]`. */
@@ -50,6 +60,8 @@ export interface DbSnapshot {
   readonly statusError: string | null;
   /** By package id, in the order the packages were given. */
   readonly packages: ReadonlyMap<string, PackageDbState>;
+  /** `<admindir>/diversions` and `statoverride`; empty in a baseline from an older state. */
+  readonly admin: ReadonlyMap<AdminFileName, AdminFileState>;
 }
 
 /** One difference between two snapshots. */
@@ -59,9 +71,10 @@ export interface DbChange {
   readonly file: string;
   /**
    * `md5sums`, `list`, `conffiles` (the Conffiles field in `status`), or `package` (the package's
-   * stanza in `status` vanished or its want/flag/state/version changed).
+   * stanza in `status` vanished or its want/flag/state/version changed), `info` (one of INFO_EXTRAS),
+   * or `diversions` / `statoverride` (package ADMIN_PACKAGE).
    */
-  readonly what: 'md5sums' | 'list' | 'conffiles' | 'package';
+  readonly what: 'md5sums' | 'list' | 'conffiles' | 'package' | 'info' | AdminFileName;
   readonly detail: string;
   /** md5sums: each entry rewritten, added or removed, by path, when both contents are known. */
   readonly entries?: readonly DbEntryChange[];
@@ -148,8 +161,9 @@ export async function snapshotPackages(db: Database, pkgs: readonly PackageRecor
   const takenAt = new Date().toISOString();
   const statusFile = path.join(db.admindir, 'status');
   const info = path.join(db.admindir, 'info');
-  const [format, status] = await Promise.all([
+  const [format, admin, status] = await Promise.all([
     infoFormat(db),
+    snapshotAdmin(db.admindir),
     readFile(statusFile, 'latin1').then(
       (text) => ({ records: parseStatus(text, statusFile).packages, error: null }),
       (err: unknown) => ({ records: [] as PackageRecord[], error: osErrorText(err) }),
@@ -167,11 +181,18 @@ export async function snapshotPackages(db: Database, pkgs: readonly PackageRecor
       if (pkg === undefined) continue;
       const id = packageId(pkg);
       const bases = infoBases(pkg, format);
-      const [{ bytes, ...md5sums }, listRead] = await Promise.all([
-        hashFirst(bases.map((b) => path.join(info, `${b}.md5sums`))),
-        hashFirst(bases.map((b) => path.join(info, `${b}.list`))),
-      ]);
+      const [md5Read, listRead, ...extras] = await Promise.all(
+        ['md5sums', 'list', ...INFO_EXTRAS].map((ext) => hashFirst(bases.map((b) => path.join(info, `${b}.${ext}`)))),
+      );
+      if (md5Read === undefined || listRead === undefined) continue;
+      const { bytes, ...md5sums } = md5Read;
       const list: DbFileState = { file: listRead.file, sha256: listRead.sha256, error: listRead.error };
+      const infoFiles = new Map(
+        INFO_EXTRAS.map((ext, k): [string, DbFileState] => {
+          const e = extras[k];
+          return [ext, e === undefined ? { file: '', sha256: null, error: null } : { file: e.file, sha256: e.sha256, error: e.error }];
+        }),
+      );
       const rec = current.get(id);
       const conffiles = new Map((rec?.conffiles ?? []).map((c) => [c.path, conffileValue(c)]));
       states[i] = {
@@ -179,6 +200,7 @@ export async function snapshotPackages(db: Database, pkgs: readonly PackageRecor
         md5sums,
         ...(bytes === undefined ? {} : { md5sumsEntries: md5sumsEntries(bytes, md5sums.file, id) }),
         list,
+        info: infoFiles,
         record: rec === undefined ? null : `${rec.want} ${rec.flag} ${rec.state} ${rec.version}`,
         conffiles,
         conffilesSha256: conffilesDigest(conffiles),
@@ -188,7 +210,7 @@ export async function snapshotPackages(db: Database, pkgs: readonly PackageRecor
   await Promise.all(Array.from({ length: Math.max(1, Math.min(CONCURRENCY, pkgs.length)) }, worker));
   const packages = new Map<string, PackageDbState>();
   for (const s of states) if (s !== undefined) packages.set(s.package, s);
-  return { takenAt, statusFile, statusError: status.error, packages };
+  return { takenAt, statusFile, statusError: status.error, packages, admin };
 }
 
 function short(h: string): string {
@@ -242,6 +264,12 @@ function entryChanges(a: PackageDbState, b: PackageDbState): DbEntryChange[] | n
  */
 export function compareSnapshots(before: DbSnapshot, after: DbSnapshot): DbChange[] {
   const out: DbChange[] = [];
+  for (const name of ADMIN_FILES) {
+    const a = before.admin.get(name);
+    const b = after.admin.get(name);
+    const change = a === undefined || b === undefined ? null : adminChange(name, a, b);
+    if (change !== null) out.push({ package: ADMIN_PACKAGE, ...change });
+  }
   for (const [id, a] of before.packages) {
     const b = after.packages.get(id);
     if (b === undefined) continue;
@@ -252,6 +280,11 @@ export function compareSnapshots(before: DbSnapshot, after: DbSnapshot): DbChang
     }
     const list = fileChange(a.list, b.list);
     if (list !== null) out.push({ package: id, file: b.list.file, what: 'list', detail: list });
+    for (const [ext, was] of a.info) {
+      const now = b.info.get(ext);
+      const change = now === undefined ? null : fileChange(was, now);
+      if (change !== null && now !== undefined) out.push({ package: id, file: now.file, what: 'info', detail: change });
+    }
     if (after.statusError !== null) {
       if (before.statusError === null) {
         out.push({ package: id, file: after.statusFile, what: 'conffiles', detail: `the status file can no longer be read (${after.statusError})` });
@@ -319,6 +352,9 @@ export interface AdvanceOptions {
  */
 export function advanceBaseline(old: DbSnapshot | null, now: DbSnapshot, opts: AdvanceOptions): DbSnapshot {
   if (old === null) return now;
+  // dpkg-divert and dpkg-statoverride take dpkg's lock: their changes are accepted with a dpkg run's.
+  const admin = new Map(now.admin);
+  if (!opts.acceptUpgrades) for (const [name, s] of old.admin) admin.set(name, s);
   const packages = new Map<string, PackageDbState>();
   for (const [id, fresh] of now.packages) {
     const before = old.packages.get(id);
@@ -332,12 +368,19 @@ export function advanceBaseline(old: DbSnapshot | null, now: DbSnapshot, opts: A
       continue;
     }
     const conffiles = upgraded ? new Map(before.conffiles) : keepConffileHashes(before.conffiles, fresh.conffiles);
+    // Info files the baseline has not seen yet (a state from an older pkgwatch) are taken as they are.
+    const info = new Map(fresh.info);
+    for (const [ext, was] of before.info) {
+      const f = fresh.info.get(ext);
+      if (f !== undefined) info.set(ext, { ...was, file: f.file });
+    }
     packages.set(id, {
       package: id,
       md5sums: { ...before.md5sums, file: fresh.md5sums.file },
       // The entries of the accepted content: from memory, or from a fresh read of that same content.
       ...withEntries(before.md5sumsEntries ?? (fresh.md5sums.sha256 === before.md5sums.sha256 ? fresh.md5sumsEntries : undefined)),
       list: { ...before.list, file: fresh.list.file },
+      info,
       // Only a change of want or flag is taken from the record; a version or state change without
       // acceptUpgrades stays a finding.
       record: upgraded || fresh.record === null ? before.record : fresh.record,
@@ -345,7 +388,7 @@ export function advanceBaseline(old: DbSnapshot | null, now: DbSnapshot, opts: A
       conffilesSha256: conffilesDigest(conffiles),
     });
   }
-  return { takenAt: now.takenAt, statusFile: now.statusFile, statusError: now.statusError, packages };
+  return { takenAt: now.takenAt, statusFile: now.statusFile, statusError: now.statusError, packages, admin };
 }
 
 function withEntries(entries: ReadonlyMap<BytePath, string> | undefined): { md5sumsEntries?: ReadonlyMap<BytePath, string> } {
@@ -358,7 +401,8 @@ export function snapshotToJson(s: DbSnapshot): unknown {
     takenAt: s.takenAt,
     statusFile: s.statusFile,
     statusError: s.statusError,
-    packages: [...s.packages.values()].map(({ md5sumsEntries: _entries, ...p }) => ({ ...p, conffiles: [...p.conffiles] })),
+    packages: [...s.packages.values()].map(({ md5sumsEntries: _entries, ...p }) => ({ ...p, conffiles: [...p.conffiles], info: [...p.info] })),
+    admin: adminToJson(s.admin),
   };
 }
 
@@ -384,16 +428,25 @@ export function snapshotFromJson(v: unknown): DbSnapshot | null {
       if (!Array.isArray(e) || e.length !== 2 || !str(e[0]) || !str(e[1])) return null;
       conffiles.set(e[0], e[1]);
     }
+    // A state written before info files were followed has none: they are taken afresh.
+    const info = new Map<string, DbFileState>();
+    if (Array.isArray(p['info'])) {
+      for (const e of p['info'] as unknown[]) {
+        if (!Array.isArray(e) || e.length !== 2 || !str(e[0]) || !file(e[1])) return null;
+        info.set(e[0], e[1]);
+      }
+    }
     packages.set(p['package'], {
       package: p['package'],
       md5sums: p['md5sums'],
       list: p['list'],
+      info,
       record: p['record'],
       conffiles,
       conffilesSha256: p['conffilesSha256'],
     });
   }
-  return { takenAt: o['takenAt'], statusFile: o['statusFile'], statusError: o['statusError'], packages };
+  return { takenAt: o['takenAt'], statusFile: o['statusFile'], statusError: o['statusError'], packages, admin: adminFromJson(o['admin']) };
 }
 
 /** Changes dpkg did not make, as `database-changed` findings on the database files (paths on the checked system). */
@@ -406,7 +459,7 @@ export function databaseFindings(root: string, changes: readonly DbChange[]): Fi
       conffile: false,
       expected: null,
       actual: null,
-      detail: `${c.what} changed while no dpkg was running: ${c.detail}${entriesText(c)}`,
+      detail: `${c.what === 'info' ? path.basename(c.file) : c.what} changed while no dpkg was running: ${c.detail}${entriesText(c)}`,
     };
     if (c.entries !== undefined) {
       f.entries = c.entries.slice(0, MAX_ENTRIES).map((e): DbEntryJson => ({ path: displayPath(e.path), expected: e.before, actual: e.after }));

@@ -4,7 +4,10 @@ import { isDpkgLockHeld } from './lock.js';
 import { readDpkgMarker } from './marker.js';
 
 /** What the guard reports; the same shapes as the agent's log events of these kinds. */
-export type DpkgGuardEvent = { readonly kind: 'dpkg.started'; readonly source: 'lock' | 'hook' } | { readonly kind: 'warning'; readonly message: string };
+export type DpkgGuardEvent =
+  | { readonly kind: 'dpkg.started'; readonly source: 'lock' | 'hook' }
+  | { readonly kind: 'warning'; readonly message: string }
+  | { readonly kind: 'coverage.degraded' | 'coverage.restored'; readonly reason: 'dpkg-running-too-long'; readonly detail: string };
 
 export interface DpkgGuardOptions {
   /** The dpkg admin dir whose lock dpkg takes (it follows the scope's database). */
@@ -31,6 +34,8 @@ export class DpkgGuard {
   /** Date.now() when the current run was first seen, and when it was last reported as long. */
   private since = 0;
   private warned = 0;
+  /** The current run has lasted longer than the limit (coverage.degraded was reported). */
+  private tooLong = false;
 
   constructor(private readonly opts: DpkgGuardOptions) {}
 
@@ -69,10 +74,12 @@ export class DpkgGuard {
     const now = this.opts.now?.() ?? Date.now();
     if (now - this.warned < maxMs) return;
     this.warned = now;
-    this.opts.report({
-      kind: 'warning',
-      message: `dpkg has been running for ${span(now - this.since)} (since ${new Date(this.since).toISOString()}; [schedule] dpkg_max_run is ${span(maxMs)}): checks wait until it ends. If no package operation is under way, find what holds ${this.opts.admindir()}/lock (fuser -v) or remove a stale ${this.opts.stateDir()}/dpkg-running`,
-    });
+    const message = `dpkg has been running for ${span(now - this.since)} (since ${new Date(this.since).toISOString()}; [schedule] dpkg_max_run is ${span(maxMs)}): checks wait until it ends. If no package operation is under way, find what holds ${this.opts.admindir()}/lock (fuser -v) or remove a stale ${this.opts.stateDir()}/dpkg-running`;
+    this.opts.report({ kind: 'warning', message });
+    if (!this.tooLong) {
+      this.tooLong = true;
+      this.opts.report({ kind: 'coverage.degraded', reason: 'dpkg-running-too-long', detail: message });
+    }
   }
 
   /**
@@ -87,6 +94,15 @@ export class DpkgGuard {
     } finally {
       this.ending = false;
       this.running = false;
+      if (this.tooLong) {
+        this.tooLong = false;
+        const now = this.opts.now?.() ?? Date.now();
+        this.opts.report({
+          kind: 'coverage.restored',
+          reason: 'dpkg-running-too-long',
+          detail: `dpkg's lock and the hook's marker are released after ${span(now - this.since)} (since ${new Date(this.since).toISOString()}); checks run again`,
+        });
+      }
       this.opts.onChange();
     }
   }

@@ -322,3 +322,12 @@ test('a rewritten md5sums in a mail: each entry with the md5 before and after, a
     text,
   );
 });
+
+test('coverage.degraded and coverage.restored: a subject that says checks are blind or see again, and what to do', () => {
+  const degraded = agentEvent('coverage.degraded', { coverage: 'dpkg-running-too-long', message: 'dpkg has been running for 1 h 2 min' });
+  assert.equal(subject([degraded]), '[pkgwatch] web1: checks BLIND: dpkg has been running for 1 h 2 min');
+  assert.equal(subject([agentEvent('coverage.restored', { coverage: 'dpkg-running-too-long' })]), '[pkgwatch] web1: checks see again');
+  const { text } = renderEmail([degraded], CTX);
+  assert.ok(text.includes('Coverage DEGRADED (dpkg-running-too-long)'), text);
+  assert.match(text, /find what holds dpkg's\s+lock/);
+});

@@ -267,3 +267,31 @@ test('a rewritten md5sums names each entry it changed, added or removed, with th
   const seen = advanceBaseline(snapshotFromJson(snapshotToJson(before)), before, { acceptUpgrades: false });
   assert.equal(compareSnapshots(seen, after).find((c) => c.package === 'app')?.entries?.length, 3);
 });
+
+test('a baseline saved before info files and diversions were followed loads, and takes them as they are', async (t) => {
+  const fx = fixture(t);
+  build(fx);
+  fs.writeFileSync(`${fx.admindir}/info/app.postinst`, '#!/bin/sh\n');
+  const { s } = await snap(fx);
+  // The state of an older pkgwatch: no `info` per package, no `admin`.
+  const json = snapshotToJson(s) as { packages: Record<string, unknown>[]; admin?: unknown };
+  delete json.admin;
+  for (const p of json.packages) delete p['info'];
+  const old = snapshotFromJson(json);
+  assert.ok(old, 'an older baseline still loads');
+  const base = advanceBaseline(old, s, { acceptUpgrades: false });
+  assert.deepEqual(compareSnapshots(base, s), []);
+  // From then on a rewrite is a change.
+  fs.writeFileSync(`${fx.admindir}/info/app.postinst`, '#!/bin/sh\nevil\n');
+  fs.writeFileSync(`${fx.admindir}/diversions`, '/usr/bin/app\n/usr/bin/app.real\n:\n');
+  const { s: now } = await snap(fx);
+  assert.deepEqual(
+    compareSnapshots(base, now).map((c) => [c.package, c.what, c.detail.replace(/sha256 .*/, 'sha256')]),
+    [
+      ['dpkg', 'diversions', 'diversion added: /usr/bin/app -> /usr/bin/app.real by local'],
+      ['app', 'info', 'its content changed (sha256'],
+    ],
+  );
+  // A round trip through JSON keeps them.
+  assert.deepEqual(compareSnapshots(snapshotFromJson(snapshotToJson(base)) ?? base, now).length, 2);
+});

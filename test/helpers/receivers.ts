@@ -139,7 +139,7 @@ export interface Hook {
   readonly findings: readonly { package: string; path: string; status: string; conffile: boolean; expected: string | null; actual: string | null; detail: string | null }[];
   readonly offline: { readonly active: boolean; readonly since: string | null; readonly reason: string | null };
   readonly actions?: readonly { action: string; target: string; ok: boolean; detail: string }[];
-  readonly agent?: { readonly version: string; readonly message: string; readonly schedule: string | null; readonly dropped: readonly { sink: string; id: string; event: string; queued: string }[] };
+  readonly agent?: { readonly version: string; readonly message: string; readonly schedule: string | null; readonly dropped: readonly { sink: string; id: string; event: string; queued: string }[]; readonly coverage?: string };
 }
 
 /** A running webhook receiver. */
@@ -167,6 +167,8 @@ const EVENTS = [
   'run.failed',
   'run.recovered',
   'watch.degraded',
+  'coverage.degraded',
+  'coverage.restored',
   'alerts.dropped',
   'test',
 ];
@@ -178,7 +180,10 @@ export function assertHookSchema(v: unknown): asserts v is Hook {
   const keys = Object.keys(o);
   const base = ['schema', 'id', 'event', 'host', 'time', 'findings', 'offline'];
   assert.deepEqual(keys, [...base, ...(o['actions'] === undefined ? [] : ['actions']), ...(o['agent'] === undefined ? [] : ['agent'])]);
-  if (o['agent'] !== undefined) assert.deepEqual(Object.keys(o['agent'] as object), ['version', 'message', 'schedule', 'dropped']);
+  if (o['agent'] !== undefined) {
+    const coverage = String(o['event']).startsWith('coverage.') ? ['coverage'] : [];
+    assert.deepEqual(Object.keys(o['agent'] as object), ['version', 'message', 'schedule', 'dropped', ...coverage]);
+  }
   assert.equal(o['schema'], 1);
   assert.match(String(o['id']), /^[0-9a-f-]{36}$/);
   assert.ok(EVENTS.includes(String(o['event'])), `unknown event ${String(o['event'])}`);
