@@ -46,6 +46,7 @@ export type LogEvent =
   | { readonly kind: 'watch.degraded'; readonly reason: WatchDegradedReason; readonly detail: string }
   | { readonly kind: 'dpkg.started'; readonly source: 'lock' | 'hook' }
   | { readonly kind: 'dpkg.finished'; readonly changedPackages: readonly string[] }
+  | { readonly kind: 'baseline.created'; readonly file: string; readonly entries: number; readonly points: number }
   | { readonly kind: 'state.corrupt'; readonly file: string; readonly detail: string }
   | { readonly kind: 'config.invalid'; readonly message: string }
   | { readonly kind: 'alert'; readonly event: AlertEvent }
@@ -83,6 +84,7 @@ export const LOG_PRIORITY: Readonly<Record<LogKind, LogPriority>> = Object.freez
   'watch.degraded': 4,
   'dpkg.started': 6,
   'dpkg.finished': 6,
+  'baseline.created': 6,
   'state.corrupt': 4,
   'config.invalid': 3,
   alert: 4,
@@ -106,7 +108,7 @@ export const LOG_PRIORITY: Readonly<Record<LogKind, LogPriority>> = Object.freez
  * that may be harmless; a changed file is alerted as findings.opened on its own).
  */
 export function eventPriority(e: LogEvent): LogPriority {
-  return e.kind === 'alert' && e.event.kind === 'file.written' ? 5 : LOG_PRIORITY[e.kind];
+  return e.kind === 'alert' && (e.event.kind === 'file.written' || e.event.kind === 'baseline.updated') ? 5 : LOG_PRIORITY[e.kind];
 }
 
 const LEVEL: Record<LogPriority, string> = { 2: 'critical', 3: 'error', 4: 'warning', 5: 'notice', 6: 'info' };
@@ -152,6 +154,7 @@ const ALERT_HEAD: Record<AlertEvent['kind'], string> = {
   'site.offline': 'ALERT: site taken offline',
   'site.online': 'site back online',
   'baseline.accepted': 'baseline accepted',
+  'baseline.updated': 'baseline updated after a dpkg run',
   'agent.started': 'agent started',
   'agent.stopping': 'agent stopping',
   'run.failed': 'ALERT: a check failed',
@@ -216,6 +219,8 @@ function sentence(e: LogEvent): string {
       return `real-time watch degraded (${WATCH_REASON[e.reason]}): ${e.detail}; changes may go unseen until the next check`;
     case 'dpkg.started':
       return `dpkg transaction started (${e.source === 'lock' ? 'dpkg lock taken' : 'dpkg hook'})`;
+    case 'baseline.created':
+      return `baseline of the persistence points recorded in ${e.file}: ${plural(e.entries, 'entry', 'entries')} at ${plural(e.points, 'point')} (first start)`;
     case 'dpkg.finished':
       return e.changedPackages.length === 0
         ? 'dpkg transaction finished: no packages changed'

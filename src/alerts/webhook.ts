@@ -53,7 +53,9 @@ export function webhookBody(event: AlertEvent): string {
       dropped: a.dropped.map((d) => ({ sink: d.sink, id: d.id, event: d.event, queued: d.queued })),
     };
   }
-  if (event.baseline !== undefined) body['baseline'] = { by: event.baseline.by, paths: [...event.baseline.paths] };
+  if (event.baseline !== undefined) {
+    body['baseline'] = { by: event.baseline.by, paths: [...event.baseline.paths], ...(event.baseline.packages === undefined ? {} : { packages: [...event.baseline.packages] }) };
+  }
   return JSON.stringify(body);
 }
 
