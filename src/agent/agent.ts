@@ -382,7 +382,8 @@ export class Agent {
       if (kind === 'full') {
         const r = await runFullCheck(cfg.root, cfg.schedule.fullMaxBytesPerSecond, this.abort.signal);
         if (await overlapped()) return;
-        this.apply(kind, r.findings, (f) => f.status !== 'database-changed', started, r.summary, mark);
+        // The persistence points are the scoped run's: a full check neither reports nor resolves them.
+        this.apply(kind, r.findings, (f) => f.status !== 'database-changed' && f.source === undefined, started, r.summary, mark);
         return;
       }
       const points = kind === 'scoped' && cfg.persist.enabled ? await this.checkPoints() : null;

@@ -33,7 +33,8 @@ function dpkgLogTime(d: Date): string {
 test('agent: the first start records the baseline; a cron job dropped later is findings.opened with source baseline, even with no scoped package', async (t) => {
   const { fx, stateDir } = agentFixture(t);
   fx.write('/etc/cron.d/backup', '0 3 * * * root /usr/local/sbin/backup\n');
-  const agent = await startAgent({ t, fx, stateDir, config: { schedule: { scoped: EVERY_2S, full: YEARLY }, watch: { enabled: false } } });
+  // Full checks every 2 s too: they must neither report nor resolve the points' findings.
+  const agent = await startAgent({ t, fx, stateDir, config: { schedule: { scoped: EVERY_2S, full: EVERY_2S }, watch: { enabled: false } } });
   const created = await agent.waitFor<LogLine & { entries: number }>('baseline.created', isKind('baseline.created'));
   assert.equal(created.line.entries, 2, `/etc/cron.d and its backup file\n${agent.transcript()}`);
   assert.ok(existsSync(path.join(stateDir, 'baseline.json')));
@@ -46,11 +47,12 @@ test('agent: the first start records the baseline; a cron job dropped later is f
     opened.line.event.findings.map((f) => [f.package, f.path, f.status, f.source]),
     [['', '/etc/cron.d/evil', 'added', 'baseline']],
   );
-  const later = await agent.waitFor<RunFinishedLine>('a later scoped run', isRunFinished('scoped', 'findings'), { from: opened.index + 1 });
+  const full = await agent.waitFor<RunFinishedLine>('a full run', isRunFinished('full'), { from: opened.index + 1 });
+  const later = await agent.waitFor<RunFinishedLine>('a scoped run after it', isRunFinished('scoped', 'findings'), { from: full.index + 1 });
   await agent.stop();
-  assert.deepEqual(agent.alerts().map((a) => a.event.kind), ['findings.opened'], `one alert, not a storm at start nor one per run\n${agent.transcript()}`);
+  assert.deepEqual(agent.alerts().map((a) => a.event.kind), ['findings.opened'], `one alert, not a storm at start, not one per run, not resolved by a full run\n${agent.transcript()}`);
   assert.equal(agent.find(isKind('baseline.created')).length, 1);
-  assert.ok(later.index > opened.index);
+  assert.ok(later.index > full.index);
 });
 
 test('agent: a unit added during a dpkg run is accepted into the baseline, reported once as baseline.updated with the run\'s packages, never as a finding', async (t) => {
