@@ -5,8 +5,8 @@ import type { FindingJson } from '../verify/report.js';
 import type { OpenFinding } from './state.js';
 import { findingKey } from './state.js';
 
-/** An alert as applyRun and dueReminders make it: the agent adds the host and the offline state. */
-export type DraftEvent = Pick<AlertEvent, 'kind' | 'id' | 'time' | 'findings'>;
+/** An alert as applyRun and dueReminders make it (baseline.updated adds `baseline`): the agent adds the host and the offline state. */
+export type DraftEvent = Pick<AlertEvent, 'kind' | 'id' | 'time' | 'findings'> & Partial<Pick<AlertEvent, 'baseline'>>;
 
 /** The outcome of one verification run, as far as alerting cares. */
 export interface RunFindings {

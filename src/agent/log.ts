@@ -48,6 +48,7 @@ export type LogEvent =
   | { readonly kind: 'coverage.restored'; readonly reason: CoverageReason; readonly detail: string }
   | { readonly kind: 'dpkg.started'; readonly source: 'lock' | 'hook' }
   | { readonly kind: 'dpkg.finished'; readonly changedPackages: readonly string[] }
+  | { readonly kind: 'baseline.created'; readonly file: string; readonly entries: number; readonly points: number }
   | { readonly kind: 'state.corrupt'; readonly file: string; readonly detail: string }
   | { readonly kind: 'config.invalid'; readonly message: string }
   | { readonly kind: 'alert'; readonly event: AlertEvent }
@@ -91,6 +92,7 @@ export const LOG_PRIORITY: Readonly<Record<LogKind, LogPriority>> = Object.freez
   'coverage.restored': 5,
   'dpkg.started': 6,
   'dpkg.finished': 6,
+  'baseline.created': 6,
   'state.corrupt': 4,
   'config.invalid': 3,
   alert: 4,
@@ -118,7 +120,7 @@ export const LOG_PRIORITY: Readonly<Record<LogKind, LogPriority>> = Object.freez
  * that may be harmless; a changed file is alerted as findings.opened on its own).
  */
 export function eventPriority(e: LogEvent): LogPriority {
-  return e.kind === 'alert' && e.event.kind === 'file.written' ? 5 : LOG_PRIORITY[e.kind];
+  return e.kind === 'alert' && (e.event.kind === 'file.written' || e.event.kind === 'baseline.updated') ? 5 : LOG_PRIORITY[e.kind];
 }
 
 const LEVEL: Record<LogPriority, string> = { 2: 'critical', 3: 'error', 4: 'warning', 5: 'notice', 6: 'info' };
@@ -164,6 +166,7 @@ const ALERT_HEAD: Record<AlertEvent['kind'], string> = {
   'site.offline': 'ALERT: site taken offline',
   'site.online': 'site back online',
   'baseline.accepted': 'baseline accepted',
+  'baseline.updated': 'baseline updated after a dpkg run',
   'agent.started': 'agent started',
   'agent.stopping': 'agent stopping',
   'run.failed': 'ALERT: a check failed',
@@ -242,6 +245,8 @@ function sentence(e: LogEvent): string {
       return `coverage restored (${e.reason}): ${e.detail}`;
     case 'dpkg.started':
       return `dpkg transaction started (${e.source === 'lock' ? 'dpkg lock taken' : 'dpkg hook'})`;
+    case 'baseline.created':
+      return `baseline of the persistence points recorded in ${e.file}: ${plural(e.entries, 'entry', 'entries')} at ${plural(e.points, 'point')} (first start)`;
     case 'dpkg.finished':
       return e.changedPackages.length === 0
         ? 'dpkg transaction finished: no packages changed'

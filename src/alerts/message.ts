@@ -181,6 +181,8 @@ function eventTitle(e: AlertEvent, n: number): string {
       return 'Site back online';
     case 'baseline.accepted':
       return `Baseline accepted by ${safeText(e.baseline?.by ?? 'unknown')}: ${plural(n, 'change')} recorded`;
+    case 'baseline.updated':
+      return `Baseline updated after a dpkg run: ${plural(n, 'change')} recorded`;
     case 'test':
       return 'Test alert';
     case 'agent.started':

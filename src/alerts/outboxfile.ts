@@ -127,8 +127,10 @@ export function decodeAlertEvent(v: unknown, at: string): AlertEvent {
 }
 
 function decodeBaselineInfo(v: unknown, at: string): BaselineInfo {
-  const o = record(v, at, ['by', 'paths']);
-  return { by: str(o['by'], `${at}.by`), paths: array(o['paths'], `${at}.paths`).map((p, i) => str(p, `${at}.paths[${i}]`)) };
+  const o = record(v, at, ['by', 'paths'], ['packages']);
+  const info = { by: str(o['by'], `${at}.by`), paths: array(o['paths'], `${at}.paths`).map((p, i) => str(p, `${at}.paths[${i}]`)) };
+  if (!Object.hasOwn(o, 'packages')) return info;
+  return { ...info, packages: array(o['packages'], `${at}.packages`).map((p, i) => str(p, `${at}.packages[${i}]`)) };
 }
 
 const SCHEDULES: readonly CheckSchedule[] = ['scoped', 'full', 'realtime'];

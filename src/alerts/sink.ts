@@ -15,6 +15,7 @@ export type AlertKind =
   | 'site.offline'
   | 'site.online'
   | 'baseline.accepted'
+  | 'baseline.updated'
   | AgentAlertKind
   | 'test';
 
@@ -46,6 +47,7 @@ export const ALERT_KINDS: readonly AlertKind[] = Object.freeze([
   'site.offline',
   'site.online',
   'baseline.accepted',
+  'baseline.updated',
   'agent.started',
   'agent.stopping',
   'run.failed',
@@ -142,15 +144,17 @@ export interface AlertEvent {
   readonly actions?: readonly ActionOutcome[];
   /** The kinds about the agent itself (isAgentKind) only: what happened to it. */
   readonly agent?: AgentInfo;
-  /** baseline.accepted only: who accepted, and the paths named (empty: every persistence point). */
+  /** baseline.accepted and baseline.updated only: who accepted (`dpkg` for the agent after a dpkg run), and the paths. */
   readonly baseline?: BaselineInfo;
 }
 
-/** What `pkgwatch baseline accept` recorded: its findings are the changes it accepted. */
+/** What `pkgwatch baseline accept`, or the agent after a dpkg run, recorded: its findings are the changes it accepted. */
 export interface BaselineInfo {
   /** SUDO_USER, the login user, or the user the command ran as. */
   readonly by: string;
   readonly paths: readonly string[];
+  /** baseline.updated only: the packages of the dpkg run (from dpkg.log; empty when it names none). */
+  readonly packages?: readonly string[];
 }
 
 /**

@@ -41,7 +41,9 @@ export function webhookBody(event: AlertEvent): string {
       ...(a.coverage === undefined ? {} : { coverage: a.coverage }),
     };
   }
-  if (event.baseline !== undefined) body['baseline'] = { by: event.baseline.by, paths: [...event.baseline.paths] };
+  if (event.baseline !== undefined) {
+    body['baseline'] = { by: event.baseline.by, paths: [...event.baseline.paths], ...(event.baseline.packages === undefined ? {} : { packages: [...event.baseline.packages] }) };
+  }
   return JSON.stringify(body);
 }
 

@@ -367,7 +367,7 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     type: booleanValue,
     default: true,
     example: 'true',
-    doc: 'The agent holds the persistence points to the baseline (not implemented in the agent yet: `pkgwatch check --persist` does).',
+    doc: 'The agent holds the persistence points to the baseline on each scoped run (recording it at its first start) and accepts what a dpkg run changed (baseline.updated).',
   }),
   defineKey({
     key: 'persist.paths',

@@ -59,6 +59,11 @@ export class DpkgGuard {
     return active;
   }
 
+  /** When the agent saw the latest dpkg run start (ms since the epoch; 0: none seen yet). */
+  get runStartedAt(): number {
+    return this.since;
+  }
+
   /** Whether dpkg runs, or ran since `epoch`, or its end is still being handled. */
   async busySince(epoch: number): Promise<boolean> {
     return this.running || (await this.observe()) || this.epoch !== epoch;

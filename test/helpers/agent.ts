@@ -43,6 +43,7 @@ export interface AgentToml {
     actions_by?: 'auto' | 'agent' | 'helper';
   };
   metrics?: { listen?: string; textfile?: string };
+  persist?: { enabled?: boolean; paths?: string[]; add?: string[]; allow?: string[] };
 }
 
 /** A schedule that in practice never fires during a test (midnight, January 1st). */
@@ -62,9 +63,11 @@ export interface AgentFinding {
   readonly expected: string | null;
   readonly actual: string | null;
   readonly detail: string | null;
+  /** `baseline` for the persistence points' findings. */
+  readonly source?: string;
 }
 
-export type AlertKind = 'findings.opened' | 'findings.resolved' | 'findings.reminder' | 'file.written' | 'site.offline' | 'site.online' | 'test';
+export type AlertKind = 'findings.opened' | 'findings.resolved' | 'findings.reminder' | 'file.written' | 'site.offline' | 'site.online' | 'baseline.updated' | 'test';
 
 /** An `alert` log line. */
 export interface AlertLine extends LogLine {
@@ -76,6 +79,7 @@ export interface AlertLine extends LogLine {
     readonly time: string;
     readonly findings: readonly AgentFinding[];
     readonly offline: { readonly active: boolean; readonly since: string | null; readonly reason: string | null };
+    readonly baseline?: { readonly by: string; readonly paths: readonly string[]; readonly packages?: readonly string[] };
   };
 }
 
