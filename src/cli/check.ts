@@ -62,6 +62,8 @@ async function check(args: CheckArgs): Promise<ExitCode> {
         onProgress: progress === null ? undefined : (p) => progress.update(p),
         trust: signed ? await trustOpener(args.root, config.trust, jobs) : undefined,
         hash: args.sha256 || config.trust.hash === 'sha256' ? 'sha256' : 'md5',
+        // One command, then exit: a small run is hashed here rather than starting workers.
+        inlineSmall: true,
       });
     } finally {
       progress?.done();

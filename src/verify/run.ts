@@ -53,6 +53,12 @@ export interface VerifyRequest {
    * `debsums` as that tool prints them (see selectionOrder and PlanOptions.order).
    */
   readonly order?: ToolOrder | undefined;
+  /**
+   * Hash a run of at most INLINE_MAX_ITEMS paths on this thread, without starting workers (a
+   * one-shot command's start-up cost). It blocks the event loop until the last byte is read, so a
+   * long-running process (the agent: its watcher, timers and watchdog) never sets it.
+   */
+  readonly inlineSmall?: boolean | undefined;
   /** Aborting stops the workers and rejects with the signal's reason. */
   readonly signal?: AbortSignal | undefined;
   readonly onProgress?: ((p: VerifyProgress) => void) | undefined;
@@ -118,7 +124,7 @@ export async function verify(req: VerifyRequest): Promise<VerifyReport> {
     onProgress: (p) => progress?.(p),
     maxBytesPerSecond: req.maxBytesPerSecond ?? 0,
     sizes: sizes !== undefined,
-    eager: req.packages.length === 0 && req.paths === undefined,
+    eager: req.inlineSmall !== true || (req.packages.length === 0 && req.paths === undefined),
   });
   const onAbort = (): void => pool.abort(req.signal?.reason instanceof Error ? req.signal.reason : new Error('verification aborted'));
   req.signal?.addEventListener('abort', onAbort, { once: true });
