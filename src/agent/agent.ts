@@ -423,8 +423,9 @@ export class Agent {
       this.queue.requeue(kind, paths);
       return true;
     };
-    // Nothing to check in a scope of no package: not a run.
-    if (kind !== 'full' && (scope === null || scope.args.length === 0)) return;
+    // Nothing to check in a scope of no package (unless a scoped run checks the persistence points): not a run.
+    const pointsOnly = kind === 'scoped' && cfg.persist.enabled;
+    if (kind !== 'full' && (scope === null || (scope.args.length === 0 && !pointsOnly))) return;
     if (kind === 'full' && this.catchUpFull) {
       this.catchUpFull = false;
       this.logger.log({ kind: 'run.started', schedule: 'catch-up' });

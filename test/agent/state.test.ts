@@ -154,7 +154,7 @@ test('wrong shapes: each names the field and what was found', async (t) => {
     [
       'bad status',
       { ...good, findings: [{ ...open('a', '/x'), finding: { ...open('a', '/x').finding, status: 'gone' } }] },
-      'state.findings[0].finding.status: expected one of changed, missing, wrong-type, unreadable, database-changed, written, unowned, setuid, added, found the string "gone"',
+      'state.findings[0].finding.status: expected one of changed, missing, wrong-type, unreadable, database-changed, metadata-changed, written, unowned, setuid, added, found the string "gone"',
     ],
     ['conffile', { ...good, findings: [{ ...open('a', '/x'), finding: { ...open('a', '/x').finding, conffile: 'no' } }] }, 'state.findings[0].finding.conffile: expected true or false, found the string "no"'],
     ['expected', { ...good, findings: [{ ...open('a', '/x'), finding: { ...open('a', '/x').finding, expected: 5 } }] }, 'state.findings[0].finding.expected: expected a string or null, found number 5'],
