@@ -180,7 +180,8 @@ export function decodeStatus(v: unknown): AgentStatus {
 }
 
 function decodeStatusFinding(v: unknown, at: string): AgentStatus['findings'][number] {
-  const o = record(v, at, ['package', 'path', 'status', 'conffile', 'expected', 'actual', 'detail', 'ignored', 'firstSeen']);
+  // A finding's optional fields (stat, source, entries) are decodeFinding's to judge.
+  const o = record(v, at, ['package', 'path', 'status', 'conffile', 'expected', 'actual', 'detail', 'ignored', 'firstSeen'], ['stat', 'source', 'entries', 'entriesOmitted']);
   const { ignored, firstSeen, ...finding } = o;
   return { ...decodeFinding(finding, at), ignored: bool(ignored, `${at}.ignored`), firstSeen: time(firstSeen, `${at}.firstSeen`) };
 }
