@@ -4,8 +4,11 @@ import { formatBytes, octalMode } from '../verify/report.js';
 import type { Accounts } from './accounts.js';
 import type { WalkEntry } from './walk.js';
 
-/** The finding's stat record of a walked entry; `entries` for a directory reported as one. */
-export function entryStat(e: WalkEntry, accounts: Accounts, entries?: number): EntryStat {
+/** What entryStat reads: a walked entry, or a baseline record of one. */
+export type StatFields = Pick<WalkEntry, 'kind' | 'size' | 'uid' | 'gid' | 'mode' | 'mtimeMs' | 'target'>;
+
+/** The finding's stat record of a walked entry (or its baseline record); `entries` for a directory reported as one. */
+export function entryStat(e: StatFields, accounts: Accounts, entries?: number): EntryStat {
   const s: EntryStat = {
     kind: e.kind,
     size: e.size,

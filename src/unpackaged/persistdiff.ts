@@ -2,27 +2,11 @@
 // entries as findings with source "baseline". Pure: takes records, returns findings.
 import { parentPath } from '../dpkg/bytes.js';
 import type { BytePath } from '../dpkg/types.js';
-import type { EntryStat, Finding } from '../verify/finding.js';
+import type { Finding } from '../verify/finding.js';
 import { formatBytes, octalMode } from '../verify/report.js';
 import type { Accounts } from './accounts.js';
 import type { BaselineEntry } from './baseline.js';
-
-/** The stat of a finding, from a record. */
-export function recordStat(e: BaselineEntry, accounts: Accounts, entries?: number): EntryStat {
-  const s: EntryStat = {
-    kind: e.kind,
-    size: e.size,
-    uid: e.uid,
-    gid: e.gid,
-    user: accounts.users.get(e.uid) ?? null,
-    group: accounts.groups.get(e.gid) ?? null,
-    mode: e.mode,
-    mtimeMs: e.mtimeMs,
-  };
-  if (e.target !== undefined) Object.assign(s, { target: e.target });
-  if (entries !== undefined) Object.assign(s, { entries });
-  return s;
-}
+import { entryStat } from './describe.js';
 
 function owner(uid: number, gid: number, accounts: Accounts): string {
   const u = accounts.users.get(uid);
@@ -105,18 +89,18 @@ export function comparePersist(
   for (const [p, below] of collapse(added, points)) {
     const e = now.get(p) as BaselineEntry;
     const more = below > 0 ? `, with ${below.toLocaleString('en-US')} ${below === 1 ? 'entry' : 'entries'} below it` : '';
-    out.push(finding(p, 'added', { actual: e.kind, detail: `not in the baseline${more}`, stat: recordStat(e, accounts, e.kind === 'directory' ? below : undefined) }));
+    out.push(finding(p, 'added', { actual: e.kind, detail: `not in the baseline${more}`, stat: entryStat(e, accounts, e.kind === 'directory' ? below : undefined) }));
   }
   for (const [p, below] of collapse(gone, points)) {
     const e = was.get(p) as BaselineEntry;
     const more = below > 0 ? `, with ${below.toLocaleString('en-US')} ${below === 1 ? 'entry' : 'entries'} below it` : '';
-    out.push(finding(p, 'missing', { expected: e.kind, detail: `in the baseline, gone now${more}`, stat: recordStat(e, accounts) }));
+    out.push(finding(p, 'missing', { expected: e.kind, detail: `in the baseline, gone now${more}`, stat: entryStat(e, accounts) }));
   }
   for (const [p, e] of now) {
     const b = was.get(p);
     if (b === undefined || !inScope(p)) continue;
     if (b.kind !== e.kind) {
-      out.push(finding(p, 'wrong-type', { expected: b.kind, actual: e.kind, detail: `a ${b.kind} in the baseline, a ${e.kind} now${e.target === undefined ? '' : ` -> ${e.target}`}`, stat: recordStat(e, accounts) }));
+      out.push(finding(p, 'wrong-type', { expected: b.kind, actual: e.kind, detail: `a ${b.kind} in the baseline, a ${e.kind} now${e.target === undefined ? '' : ` -> ${e.target}`}`, stat: entryStat(e, accounts) }));
       continue;
     }
     const d = differences(b, e, accounts);
@@ -128,7 +112,7 @@ export function comparePersist(
         expected: hashes ? (b.sha256 ?? null) : null,
         actual: hashes ? (e.sha256 ?? null) : null,
         detail: `since the baseline: ${d.parts.join(', ')}`,
-        stat: recordStat(e, accounts),
+        stat: entryStat(e, accounts),
       }),
     );
   }
